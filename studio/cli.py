@@ -1,0 +1,153 @@
+"""`studio`: the desktop editor by default, and headless subcommands for terminals and CI.
+
+Exit codes: 0 success, 1 a node failed, 2 bad file or usage, 3 waiting for approval,
+130 interrupted. Each subcommand lives in its own function and imports what it needs lazily,
+so `studio --version` stays instant and never loads Qt."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import metadata
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _version() -> str:
+    try:
+        return metadata.version("flow-studio")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from studio.ui.app import run_app
+
+    return run_app(args.files)
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from studio.catalog import load_catalog
+
+    catalog = load_catalog()
+    if args.json:
+        json.dump(catalog.to_public_json(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    for action in catalog.actions:
+        names = ", ".join(f"{s.system}: {s.name}" for s in action.sources)
+        print(f"{action.kind:8} {action.id:40} {action.title}" + (f"  [{names}]" if names else ""))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from studio.flow.schema import flow_json_schema
+
+    json.dump(flow_json_schema(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from studio.flow.io import FlowLoadError, load_flow
+
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            load_flow(path)
+        except FlowLoadError as exc:
+            print(str(exc), file=sys.stderr)
+            status = EXIT_USAGE
+        else:
+            print(f"{path}: ok")
+    return status
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from studio.engine.headless import run_command
+
+    return run_command(args)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from studio.engine.headless import resume_command
+
+    return resume_command(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from studio.engine.serve import serve_command
+
+    return serve_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studio",
+        description="Flow Studio: build OpenAI automations as flows and run them locally. "
+        "With no subcommand, opens the desktop editor.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.set_defaults(func=cmd_gui, files=[])
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("gui", help="open the desktop editor (the default)")
+    p.add_argument("files", nargs="*", help="flow files to open")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("run", help="run a flow headless")
+    p.add_argument("flow", help="the *.flow.json file to run")
+    p.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE",
+                   help="a trigger input (repeatable); VALUE is parsed as JSON when it can be")
+    p.add_argument("--base-url", help="override the connection's base URL (any OpenAI-compatible server)")
+    p.add_argument("--json", action="store_true", help="print the result document as JSON on stdout")
+    p.add_argument("--trust", action="store_true",
+                   help="allow what the flow would start on this machine (local MCP commands, ports)")
+    p.add_argument("--concurrency", type=int, default=None, help="how many nodes may run at once")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("resume", help="continue a run that waits for approval")
+    p.add_argument("run_id")
+    p.add_argument("--approve", action="append", default=[], metavar="ID")
+    p.add_argument("--reject", action="append", default=[], metavar="ID")
+    p.add_argument("--base-url")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("validate", help="check flow files; exit 2 naming the first problem")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("catalog", help="list every trigger, action and agent node")
+    p.add_argument("--json", action="store_true", help="the whole catalog as JSON (a stable interface)")
+    p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the flow file format")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("serve", help="keep schedule and webhook triggers of flows active")
+    p.add_argument("flows", nargs="*")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--trust", action="store_true")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def gui_main() -> int:
+    return main([])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The flow document: the single source of truth that the canvas displays and the engine runs.
+
+It holds no secrets: a node's `connection` input is the *name* of a connection, and the key lives
+in the credential store."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT_VERSION = 1
+"""Version of the `*.flow.json` format this build writes. Older files are migrated on load."""
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_ -]{0,79}$"
+"""Node names are used in expressions (`nodes.Summarize.output`), so they stay simple."""
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Position(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    x: float = 0.0
+    y: float = 0.0
+
+
+class RetryPolicy(BaseModel):
+    """How often a failing node is tried again before its on-error rule applies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tries: int = Field(default=1, ge=1, le=10)
+    wait_ms: int = Field(default=1000, ge=0, le=600_000)
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    action: str
+    name: str = Field(pattern=NAME_PATTERN)
+    # Input values by catalog input key. A string holding `{{ ... }}` is an expression.
+    values: dict[str, Any] = Field(default_factory=dict)
+    position: Position = Field(default_factory=Position)
+    disabled: bool = False
+    on_error: Literal["stop", "continue", "route"] = "stop"
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    notes: str = ""
+
+
+class Endpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    node: str  # node id
+    port: str  # output port key on a source, input key or "in" on a target
+
+
+class Wire(BaseModel):
+    """Data flows from an output port of one node to an input port of another."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Endpoint
+    target: Endpoint
+
+
+class Note(BaseModel):
+    """A sticky comment on the canvas."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    text: str = ""
+    position: Position = Field(default_factory=Position)
+    width: float = Field(default=240.0, gt=0)
+    height: float = Field(default=120.0, gt=0)
+
+
+class Flow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format_version: int = FORMAT_VERSION
+    id: str = Field(default_factory=new_id)
+    name: str = "Untitled flow"
+    description: str = ""
+    version: int = Field(default=1, ge=1)  # bumped on every save by the editor
+    nodes: list[Node] = Field(default_factory=list)
+    wires: list[Wire] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+    # Free-form settings the editor keeps with the flow (example inputs, chosen reply node ...).
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(f"no node with id {node_id!r}")
+
+    def node_by_name(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(f"no node named {name!r}")
+
+    def incoming(self, node_id: str) -> list[Wire]:
+        return [w for w in self.wires if w.target.node == node_id]
+
+    def outgoing(self, node_id: str) -> list[Wire]:
+        return [w for w in self.wires if w.source.node == node_id]
