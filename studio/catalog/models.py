@@ -66,6 +66,7 @@ class Input(BaseModel):
     # (an agent configuration, a list of tools, MCP servers ...). `multiple` collects every wire.
     port: bool = False
     multiple: bool = False
+    accepts: str = "any"  # the port type a wire must carry to connect here ("agent", "tool", ...)
     # Inputs that only make sense together are grouped in the panel ("Options", "Retry").
     group: str | None = None
     placeholder: str | None = None

@@ -1,0 +1,76 @@
+"""What an action handler sees while it runs: its resolved inputs, the run's folder, the way to
+report progress, and the OpenAI connection. Handlers know nothing of the graph around them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from studio.catalog.models import Action
+    from studio.flow.models import Flow, Node
+
+
+class NodeError(Exception):
+    """A node failed for a reason the user can act on; the message names the field or cause."""
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or {}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A binary output (image, audio, download) kept as a file under the run's folder."""
+
+    path: str
+    media_type: str
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"artifact": True, "path": self.path, "media_type": self.media_type, "size": self.size}
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A branch-routing node's result: only `port` is activated; the others' subgraphs are skipped."""
+
+    port: str
+    value: Any
+
+
+@dataclass
+class NodeContext:
+    run_id: str
+    flow: "Flow"
+    node: "Node"
+    action: "Action"
+    run_dir: Path
+    # Input values after defaults, expressions and wires were applied, coerced to their types.
+    inputs: dict[str, Any]
+    # What arrived on the main `in` port (one wire: that value; several: a list; none: None).
+    upstream: Any
+    # Emits an engine event for this node: emit("progress", message=...), emit("delta", text=...).
+    emit: Callable[..., None]
+    # Resolves a connection name (or None: the flow's default) into a ready client bundle;
+    # provided by the runner so handlers never see where secrets come from.
+    connect: Callable[[str | None], Awaitable[Any]]
+    timeout_s: float | None = None
+    # Extra services a runner provides (flow loader for flow tools, approval store, ...).
+    services: dict[str, Any] = field(default_factory=dict)
+    cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def save_artifact(self, name: str, data: bytes, media_type: str) -> Artifact:
+        """Write bytes under <run_dir>/<node id>/ and describe them for the node's output."""
+        folder = self.run_dir / self.node.id
+        folder.mkdir(parents=True, exist_ok=True)
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "artifact"
+        path = folder / safe
+        stem, suffix, n = path.stem, path.suffix, 1
+        while path.exists():
+            path = folder / f"{stem}-{n}{suffix}"
+            n += 1
+        path.write_bytes(data)
+        return Artifact(path=str(path), media_type=media_type, size=len(data))
