@@ -26,7 +26,6 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks
 
 package: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[package]'
 	$(PY) -m PyInstaller --noconfirm --distpath dist --workpath build packaging/flow-studio.spec
 
 clean:
