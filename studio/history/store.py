@@ -1,0 +1,266 @@
+"""SQLite run history in the user's data folder.
+
+Every write is one transaction, so a crash leaves each run either recorded up to its last
+finished node or not at all — never half a row. Values are stored as JSON text; artifacts are
+referenced by path (the files stay in the run's folder)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id       TEXT PRIMARY KEY,
+    flow_id      TEXT NOT NULL,
+    flow_name    TEXT NOT NULL,
+    flow_path    TEXT,
+    trigger      TEXT NOT NULL,
+    payload      TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    started_at   REAL NOT NULL,
+    finished_at  REAL,
+    usage        TEXT NOT NULL DEFAULT '{}',
+    error        TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_flow ON runs(flow_id, started_at DESC);
+CREATE TABLE IF NOT EXISTS nodes (
+    run_id       TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    node_id      TEXT NOT NULL,
+    node_name    TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    inputs       TEXT,
+    output       TEXT,
+    error        TEXT,
+    started_at   REAL,
+    finished_at  REAL,
+    duration_ms  REAL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    usage        TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (run_id, node_id)
+);
+CREATE TABLE IF NOT EXISTS pinned (
+    flow_id      TEXT NOT NULL,
+    node_id      TEXT NOT NULL,
+    output       TEXT NOT NULL,
+    pinned_at    REAL NOT NULL,
+    PRIMARY KEY (flow_id, node_id)
+);
+"""
+
+FINAL_STATUSES = ("succeeded", "failed", "cancelled", "waiting")
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+@dataclass
+class NodeRecord:
+    node_id: str
+    node_name: str
+    status: str
+    inputs: Any = None
+    output: Any = None
+    error: Any = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration_ms: float | None = None
+    attempts: int = 0
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    flow_id: str
+    flow_name: str
+    flow_path: str | None
+    trigger: str
+    payload: Any
+    status: str
+    started_at: float
+    finished_at: float | None
+    usage: dict[str, Any]
+    error: Any
+    nodes: list[NodeRecord] = field(default_factory=list)
+
+
+def default_path() -> Path:
+    from studio.paths import data_dir
+
+    return data_dir() / "history.sqlite3"
+
+
+class RunHistory:
+    """Thread-safe (one connection guarded by a lock): the executor's callbacks, a webhook server
+    thread and the editor may all record at once."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._lock:
+            self._db.executescript(SCHEMA)  # executescript manages its own transaction
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _tx(self):
+        history = self
+
+        class _Tx:
+            def __enter__(self_inner) -> sqlite3.Connection:
+                history._lock.acquire()
+                history._db.execute("BEGIN IMMEDIATE")
+                return history._db
+
+            def __exit__(self_inner, exc_type, exc, tb) -> None:
+                try:
+                    history._db.execute("ROLLBACK" if exc_type else "COMMIT")
+                finally:
+                    history._lock.release()
+
+        return _Tx()
+
+    def _query(self, sql: str, args: tuple = ()) -> Iterator[tuple]:
+        with self._lock:
+            return iter(self._db.execute(sql, args).fetchall())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record_started(self, run_id: str, *, flow_id: str, flow_name: str, flow_path: str | None,
+                       trigger: str, payload: Any, started_at: float | None = None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO runs (run_id, flow_id, flow_name, flow_path, trigger, payload,"
+                " status, started_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, flow_id, flow_name, flow_path, trigger, _dump(payload), started_at or time.time()),
+            )
+
+    def record_node(self, run_id: str, node: NodeRecord) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO nodes (run_id, node_id, node_name, status, inputs, output, error,"
+                " started_at, finished_at, duration_ms, attempts, usage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (run_id, node.node_id, node.node_name, node.status, _dump(node.inputs), _dump(node.output),
+                 _dump(node.error), node.started_at, node.finished_at, node.duration_ms, node.attempts,
+                 _dump(node.usage or {})),
+            )
+
+    def record_finished(self, run_id: str, status: str, *, usage: dict[str, Any] | None = None,
+                        error: Any = None, nodes: list[NodeRecord] = (), finished_at: float | None = None) -> None:
+        """Close a run; any nodes given are written in the same transaction."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"run status must be one of {FINAL_STATUSES}, not {status!r}")
+        with self._tx() as db:
+            for node in nodes:
+                db.execute(
+                    "INSERT OR REPLACE INTO nodes (run_id, node_id, node_name, status, inputs, output, error,"
+                    " started_at, finished_at, duration_ms, attempts, usage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (run_id, node.node_id, node.node_name, node.status, _dump(node.inputs), _dump(node.output),
+                     _dump(node.error), node.started_at, node.finished_at, node.duration_ms, node.attempts,
+                     _dump(node.usage or {})),
+                )
+            cur = db.execute(
+                "UPDATE runs SET status=?, finished_at=?, usage=?, error=? WHERE run_id=?",
+                (status, finished_at or time.time(), _dump(usage or {}), _dump(error), run_id),
+            )
+            if cur.rowcount != 1:
+                raise KeyError(f"no run {run_id!r} in the history")
+
+    def mark_interrupted(self) -> int:
+        """Runs still 'running' from a process that died are recorded as cancelled (at start-up)."""
+        with self._tx() as db:
+            return db.execute(
+                "UPDATE runs SET status='cancelled', finished_at=?, error=? WHERE status='running'",
+                (time.time(), _dump({"message": "the process running this flow stopped before it finished"})),
+            ).rowcount
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def list_runs(self, flow_id: str | None = None, limit: int = 100) -> list[RunRecord]:
+        sql = "SELECT run_id, flow_id, flow_name, flow_path, trigger, payload, status, started_at, finished_at," \
+              " usage, error FROM runs"
+        args: tuple = ()
+        if flow_id is not None:
+            sql += " WHERE flow_id=?"
+            args = (flow_id,)
+        sql += " ORDER BY started_at DESC LIMIT ?"
+        return [self._run_from_row(r) for r in self._query(sql, args + (limit,))]
+
+    def get_run(self, run_id: str) -> RunRecord:
+        rows = list(self._query(
+            "SELECT run_id, flow_id, flow_name, flow_path, trigger, payload, status, started_at, finished_at,"
+            " usage, error FROM runs WHERE run_id=?", (run_id,)))
+        if not rows:
+            raise KeyError(f"no run {run_id!r} in the history")
+        run = self._run_from_row(rows[0])
+        run.nodes = [
+            NodeRecord(node_id=r[0], node_name=r[1], status=r[2], inputs=_load(r[3]), output=_load(r[4]),
+                       error=_load(r[5]), started_at=r[6], finished_at=r[7], duration_ms=r[8], attempts=r[9],
+                       usage=_load(r[10]) or {})
+            for r in self._query(
+                "SELECT node_id, node_name, status, inputs, output, error, started_at, finished_at, duration_ms,"
+                " attempts, usage FROM nodes WHERE run_id=? ORDER BY COALESCE(started_at, 1e300), node_name",
+                (run_id,))
+        ]
+        return run
+
+    @staticmethod
+    def _run_from_row(r: tuple) -> RunRecord:
+        return RunRecord(run_id=r[0], flow_id=r[1], flow_name=r[2], flow_path=r[3], trigger=r[4],
+                         payload=_load(r[5]), status=r[6], started_at=r[7], finished_at=r[8],
+                         usage=_load(r[9]) or {}, error=_load(r[10]))
+
+    # -- deleting and retention ------------------------------------------------------------
+
+    def delete_run(self, run_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+
+    def apply_retention(self, *, max_runs_per_flow: int | None = None, max_age_days: float | None = None,
+                        now: float | None = None) -> int:
+        """Delete what the retention setting no longer keeps; returns how many runs went."""
+        deleted = 0
+        with self._tx() as db:
+            if max_age_days is not None:
+                cutoff = (now or time.time()) - max_age_days * 86400
+                deleted += db.execute("DELETE FROM runs WHERE started_at < ?", (cutoff,)).rowcount
+            if max_runs_per_flow is not None:
+                deleted += db.execute(
+                    "DELETE FROM runs WHERE run_id IN (SELECT run_id FROM (SELECT run_id, ROW_NUMBER() OVER"
+                    " (PARTITION BY flow_id ORDER BY started_at DESC) AS n FROM runs) WHERE n > ?)",
+                    (max_runs_per_flow,),
+                ).rowcount
+        return deleted
+
+    # -- pinned outputs (reused by later runs instead of calling the API) --------------------
+
+    def pin_output(self, flow_id: str, node_id: str, output: Any) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO pinned (flow_id, node_id, output, pinned_at) VALUES (?,?,?,?)",
+                       (flow_id, node_id, _dump(output), time.time()))
+
+    def unpin_output(self, flow_id: str, node_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM pinned WHERE flow_id=? AND node_id=?", (flow_id, node_id))
+
+    def pinned_outputs(self, flow_id: str) -> dict[str, Any]:
+        return {r[0]: _load(r[1]) for r in self._query("SELECT node_id, output FROM pinned WHERE flow_id=?", (flow_id,))}
