@@ -1,0 +1,1 @@
+"""Trigger runtimes: what starts a flow outside the editor's Run button (schedule, webhook)."""
