@@ -1,0 +1,149 @@
+"""Raw Request (Prismatic): any HTTP call under the connection's base URL, with the connector's
+key, JSON or multipart bodies, query and headers, retries, and json/text/binary responses
+(binary is saved as an artifact). The client does the sending, retrying and debug logging."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from studio.engine.context import NodeContext, NodeError
+
+from ._common import api_call, bool_input, connect, handles, key_values, load_file
+
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+RESPONSE_TYPES = {"json", "text", "binary"}
+
+
+def _pairs(ctx: NodeContext, key: str) -> dict[str, Any]:
+    try:
+        return key_values(ctx.inputs.get(key))
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise NodeError(f"{ctx.node.name}: '{_label(ctx, key)}' must be key/value pairs") from exc
+
+
+def _label(ctx: NodeContext, key: str) -> str:
+    try:
+        return ctx.action.input(key).label
+    except (KeyError, AttributeError):
+        return key
+
+
+def request_path(ctx: NodeContext) -> str:
+    """The path only: a full URL would send the key to another host, so it is refused."""
+    path = str(ctx.inputs.get("url") or "/v1/models").strip()
+    if "://" in path or path.startswith("//"):
+        raise NodeError(
+            f"{ctx.node.name}: 'URL' takes the path only (for example /v1/models); "
+            "the base URL comes from the connection"
+        )
+    return path if path.startswith("/") else "/" + path
+
+
+def request_body(ctx: NodeContext) -> dict[str, Any]:
+    """JSON data, or multipart form fields plus files (each file named by File Data File Names)."""
+    body: dict[str, Any] = {}
+    form = _pairs(ctx, "form_data")
+    file_data = _pairs(ctx, "file_data")
+    names = _pairs(ctx, "file_data_file_names")
+    unknown = sorted(set(names) - set(file_data))
+    if unknown:
+        raise NodeError(
+            f"{ctx.node.name}: 'File Data File Names' has keys with no file data: {', '.join(unknown)}"
+        )
+    data = ctx.inputs.get("data")
+    if (form or file_data) and data not in (None, "", {}, []):
+        raise NodeError(f"{ctx.node.name}: use either 'Data' or 'Form Data'/'File Data', not both")
+    if form or file_data:
+        body["form"] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in form.items()}
+        files = {}
+        for field, value in file_data.items():
+            name = names.get(field)
+            if isinstance(value, str) and not _looks_like_file(value):
+                # Plain text given as the file's content (Prismatic's "file data" may be text).
+                files[field] = (name or field, value.encode("utf-8"), "application/octet-stream")
+            else:
+                loaded = load_file(ctx, "file_data", value=value, name=name)
+                files[field] = loaded.as_upload()
+        body["files"] = files
+    elif data not in (None, ""):
+        if isinstance(data, str):
+            try:
+                body["json"] = json.loads(data)
+            except json.JSONDecodeError:
+                body["content"] = data
+        else:
+            body["json"] = data
+    return body
+
+
+def _looks_like_file(value: str) -> bool:
+    from pathlib import Path
+
+    try:
+        return Path(value).expanduser().is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _int(ctx: NodeContext, key: str, default: int) -> int:
+    value = ctx.inputs.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise NodeError(f"{ctx.node.name}: '{_label(ctx, key)}' must be a whole number") from None
+    if number < 0:
+        raise NodeError(f"{ctx.node.name}: '{_label(ctx, key)}' must not be negative")
+    return number
+
+
+@handles("raw.request")
+async def raw_request(ctx: NodeContext) -> Any:
+    method = str(ctx.inputs.get("method") or "GET").upper()
+    if method not in METHODS:
+        raise NodeError(f"{ctx.node.name}: 'Method' must be one of {', '.join(sorted(METHODS))}")
+    response_type = str(ctx.inputs.get("response_type") or "json").lower()
+    if response_type not in RESPONSE_TYPES:
+        raise NodeError(f"{ctx.node.name}: 'Response Type' must be json, text or binary")
+    path = request_path(ctx)
+    body = request_body(ctx)
+    timeout_s = ctx.timeout_s
+    timeout_ms = ctx.inputs.get("timeout")
+    if timeout_ms not in (None, ""):
+        timeout_s = int(timeout_ms) / 1000
+    client = await connect(ctx)
+    debug = bool_input(ctx, "debug_request")
+    result = await api_call(
+        ctx,
+        client.raw_request(
+            method,
+            path,
+            params=_pairs(ctx, "query_params") or None,
+            headers={k: str(v) for k, v in _pairs(ctx, "headers").items()} or None,
+            response_type=response_type,
+            max_retries=_int(ctx, "max_retry_count", 0),
+            retry_delay_ms=_int(ctx, "retry_delay_ms", 0),
+            retry_on_all_errors=bool_input(ctx, "retry_on_all_errors"),
+            exponential_backoff=bool_input(ctx, "use_exponential_backoff"),
+            debug=debug,
+            timeout_s=timeout_s,
+            **body,
+        ),
+    )
+    return shape_result(ctx, result, response_type)
+
+
+def shape_result(ctx: NodeContext, result: Any, response_type: str) -> Any:
+    """json and text come back as the value; binary bytes become an artifact."""
+    if response_type == "binary":
+        data = getattr(result, "content", result)
+        media_type = "application/octet-stream"
+        headers = getattr(result, "headers", None)
+        if headers is not None:
+            media_type = headers.get("content-type", media_type).split(";")[0].strip()
+        name = ctx.inputs.get("file_name") or "response.bin"
+        artifact = ctx.save_artifact(str(name), bytes(data), media_type).to_json()
+        return {"file": artifact}
+    return result
