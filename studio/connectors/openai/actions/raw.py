@@ -30,14 +30,18 @@ def _label(ctx: NodeContext, key: str) -> str:
 
 
 def request_path(ctx: NodeContext) -> str:
-    """The path only: a full URL would send the key to another host, so it is refused."""
+    """The path only: a full URL or a `..` escape would send the key elsewhere, so both are refused."""
     path = str(ctx.inputs.get("url") or "/v1/models").strip()
     if "://" in path or path.startswith("//"):
         raise NodeError(
             f"{ctx.node.name}: 'URL' takes the path only (for example /v1/models); "
             "the base URL comes from the connection"
         )
-    return path if path.startswith("/") else "/" + path
+    path = path if path.startswith("/") else "/" + path
+    segments = path.split("?", 1)[0].split("/")
+    if any(segment in {"..", "."} or segment.lower() in {"%2e%2e", "%2e", ".%2e", "%2e."} for segment in segments):
+        raise NodeError(f"{ctx.node.name}: 'URL' must stay under the connection's base URL (no '..' segments)")
+    return path
 
 
 def request_body(ctx: NodeContext) -> dict[str, Any]:
