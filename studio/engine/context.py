@@ -14,11 +14,27 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class NodeError(Exception):
-    """A node failed for a reason the user can act on; the message names the field or cause."""
+    """A node failed for a reason the user can act on; the message names the field or cause.
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    `retryable=False` tells the executor that trying again cannot help (bad input, refused key),
+    so the node's retry policy is not spent on it."""
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None, retryable: bool = True) -> None:
         super().__init__(message)
         self.details = details or {}
+        self.retryable = retryable
+
+
+class WaitingForApproval(Exception):
+    """Raised by a handler that cannot go on until a person approves something (a tool call).
+
+    The node ends `waiting`, the run ends `waiting`, and `requests` (JSON-able descriptions of what
+    needs approval) plus `state` (whatever the handler needs to resume) are kept in the result."""
+
+    def __init__(self, requests: list[Any], state: Any = None, message: str = "waiting for approval") -> None:
+        super().__init__(message)
+        self.requests = list(requests)
+        self.state = state
 
 
 @dataclass(frozen=True)

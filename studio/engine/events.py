@@ -1,0 +1,96 @@
+"""What a run reports while it happens: plain, JSON-able `RunEvent`s handed to callbacks.
+
+This is the one event mechanism of the core: the headless runner prints them, the history store
+records them, and the desktop editor bridges them to Qt signals (in `studio/ui`), so nothing here
+knows about any toolkit."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, get_args
+
+log = logging.getLogger(__name__)
+
+EventType = Literal[
+    "run_started",
+    "node_queued",
+    "node_started",
+    "node_retrying",
+    "node_succeeded",
+    "node_failed",
+    "node_skipped",
+    "node_waiting",
+    "node_cancelled",
+    "progress",
+    "delta",  # a piece of streamed text: data["text"]
+    "usage",  # tokens one call used: data["usage"] = {prompt_tokens, completion_tokens, total_tokens}
+    "tool_call",
+    "tool_result",
+    "handoff",
+    "run_finished",
+]
+EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
+
+# Event kinds a handler may emit through `NodeContext.emit(kind, **data)`; anything else is
+# reported as "progress" with data["kind"] set, so a handler can never break the run by emitting.
+HANDLER_EVENT_TYPES: frozenset[str] = frozenset({"progress", "delta", "usage", "tool_call", "tool_result", "handoff"})
+
+# Final node states; every node of a finished run is in one of these.
+NODE_FINAL_STATES = ("succeeded", "failed", "skipped", "cancelled", "waiting")
+
+_sequence = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    type: str
+    run_id: str
+    node_id: str | None = None
+    node_name: str | None = None
+    ts: float = field(default_factory=time.time)
+    data: dict[str, Any] = field(default_factory=dict)
+    # Increases with every event of the process, so consumers can order events that share a ts.
+    seq: int = field(default_factory=lambda: next(_sequence))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "run_id": self.run_id,
+            "node_id": self.node_id,
+            "node_name": self.node_name,
+            "ts": self.ts,
+            "seq": self.seq,
+            "data": self.data,
+        }
+
+
+EventCallback = Callable[[RunEvent], Any]
+
+
+class EventBus:
+    """A list of callbacks called in order, synchronously, for every event.
+
+    A failing callback is logged and skipped: a broken display must not break the run."""
+
+    def __init__(self, *callbacks: EventCallback | None) -> None:
+        self._callbacks: list[EventCallback] = [cb for cb in callbacks if cb is not None]
+
+    def subscribe(self, callback: EventCallback) -> Callable[[], None]:
+        """Add `callback`; returns a function that removes it again."""
+        self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def emit(self, event: RunEvent) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(event)
+            except Exception:  # a listener's bug is logged, never allowed to stop the run
+                log.exception("run event listener %r failed on %s", callback, event.type)

@@ -1,0 +1,602 @@
+"""`{{ ... }}` expressions in node values, safe by construction.
+
+An expression is a path into plain JSON data plus a few filters:
+
+    {{ trigger.topic }}   {{ nodes.Summarize.output.choices[0].message.content }}
+    {{ nodes["Web Search"].output | json }}   {{ input.items | length }}   {{ trigger.x | default('n/a') }}
+
+There is no Python `eval`, no attribute access, no calls other than the filters below and no
+arithmetic: a path step only reads a dict key or a list index of JSON data, so `__class__` is just
+a key that is not there. Anything else is rejected by the tokenizer or parser with an
+`ExpressionError` naming the expression.
+
+Namespaces: `trigger` (the run's trigger payload), `nodes.<Name>.output` (and `.status`,
+`.error`), `input` (the value on the node's main `in` port), `run` (`run.id`, `run.flow_name` ...).
+
+A value that is exactly one `{{ expr }}` becomes the raw value (a dict stays a dict); text mixed
+with expressions interpolates them as text (dicts and lists as JSON, None as empty text).
+Results are never evaluated again, so data that contains `{{` cannot inject an expression."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+MAX_EXPRESSION_LENGTH = 1000
+MAX_TOKENS = 300
+MAX_NESTING = 16
+MAX_TEMPLATE_EXPRESSIONS = 200
+NAMESPACES = ("trigger", "nodes", "input", "run")
+
+
+class ExpressionError(Exception):
+    """An expression cannot be read or evaluated; the message names the expression and why."""
+
+    def __init__(self, message: str, expression: str | None = None) -> None:
+        self.reason = message
+        self.expression = expression
+        super().__init__(f"{message} (in {{{{ {expression} }}}})" if expression is not None else message)
+
+
+class MissingValueError(ExpressionError):
+    """A path points at a key, index or node output that is not there (the `default` filter
+    turns this into its fallback)."""
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "name", "string", "number", "op", "end"
+    value: Any
+    pos: int
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_OPS = set(".[]()|,")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
+
+
+def tokenize(text: str) -> list[Token]:
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"expression is longer than {MAX_EXPRESSION_LENGTH} characters", text[:40] + "...")
+    tokens: list[Token] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch in "'\"":
+            value, i = _read_string(text, i)
+            tokens.append(Token("string", value, i))
+        elif m := _NUMBER.match(text, i):
+            raw = m.group()
+            tokens.append(Token("number", float(raw) if "." in raw else int(raw), i))
+            i = m.end()
+        elif m := _NAME.match(text, i):
+            tokens.append(Token("name", m.group(), i))
+            i = m.end()
+        elif ch in _OPS:
+            tokens.append(Token("op", ch, i))
+            i += 1
+        else:
+            raise ExpressionError(f"unexpected character {ch!r} at position {i + 1}", text)
+        if len(tokens) > MAX_TOKENS:
+            raise ExpressionError(f"expression has more than {MAX_TOKENS} parts", text)
+    tokens.append(Token("end", None, len(text)))
+    return tokens
+
+
+def _read_string(text: str, start: int) -> tuple[str, int]:
+    quote = text[start]
+    out: list[str] = []
+    i = start + 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            out.append(_ESCAPES.get(text[i + 1], "\\" + text[i + 1]))
+            i += 2
+            continue
+        if ch == quote:
+            return "".join(out), i + 1
+        out.append(ch)
+        i += 1
+    raise ExpressionError(f"text starting at position {start + 1} is missing its closing {quote}", text)
+
+
+# --- syntax tree -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Path:
+    root: str
+    # Each step is a constant key/index or a nested expression giving one.
+    steps: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    key: Any = None  # str | int when constant
+    expr: Any = None  # node when computed: nodes[trigger.name]
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Pipe:
+    head: Any
+    filters: tuple[Filter, ...]
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.depth = 0
+
+    def error(self, message: str) -> ExpressionError:
+        return ExpressionError(message, self.text)
+
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def take(self) -> Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def expect_op(self, op: str) -> None:
+        token = self.take()
+        if token.kind != "op" or token.value != op:
+            raise self.error(f"expected {op!r} at position {token.pos + 1}, found {_describe(token)}")
+
+    def parse(self) -> Pipe:
+        if self.peek().kind == "end":
+            raise self.error("empty expression")
+        node = self.pipe()
+        token = self.peek()
+        if token.kind != "end":
+            raise self.error(f"unexpected {_describe(token)} at position {token.pos + 1}")
+        return node
+
+    def nested(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"expression is nested more than {MAX_NESTING} levels deep")
+
+    def pipe(self) -> Pipe:
+        self.nested()
+        head = self.primary()
+        filters: list[Filter] = []
+        while self.peek().kind == "op" and self.peek().value == "|":
+            self.take()
+            name = self.take()
+            if name.kind != "name":
+                raise self.error(f"expected a filter name after '|', found {_describe(name)}")
+            if name.value not in FILTERS:
+                raise self.error(f"unknown filter {name.value!r} (known: {', '.join(sorted(FILTERS))})")
+            args: list[Any] = []
+            if self.peek().kind == "op" and self.peek().value == "(":
+                self.take()
+                if not (self.peek().kind == "op" and self.peek().value == ")"):
+                    args.append(self.pipe())
+                    while self.peek().kind == "op" and self.peek().value == ",":
+                        self.take()
+                        args.append(self.pipe())
+                self.expect_op(")")
+            low, high = _FILTER_ARITY.get(name.value, (0, 0))
+            if not low <= len(args) <= high:
+                expected = str(low) if low == high else f"{low} to {high}"
+                raise self.error(f"filter {name.value!r} takes {expected} argument(s), got {len(args)}")
+            filters.append(Filter(name.value, tuple(args)))
+        self.depth -= 1
+        return Pipe(head, tuple(filters))
+
+    def primary(self) -> Any:
+        token = self.take()
+        if token.kind in ("string", "number"):
+            node: Any = Literal(token.value)
+            if self.peek().kind == "op" and self.peek().value in ".[":
+                raise self.error(f"a literal cannot be followed by {_describe(self.peek())}")
+            return node
+        if token.kind == "op" and token.value == "(":
+            inner = self.pipe()
+            self.expect_op(")")
+            return inner
+        if token.kind != "name":
+            raise self.error(f"unexpected {_describe(token)} at position {token.pos + 1}")
+        if token.value in ("true", "false"):
+            return Literal(token.value == "true")
+        if token.value in ("null", "none", "None"):
+            return Literal(None)
+        if token.value not in NAMESPACES:
+            raise self.error(f"unknown name {token.value!r}; an expression starts with " + ", ".join(NAMESPACES))
+        steps: list[Step] = []
+        while self.peek().kind == "op" and self.peek().value in ".[":
+            op = self.take().value
+            if op == ".":
+                name = self.take()
+                if name.kind == "name":
+                    steps.append(Step(key=name.value))
+                elif name.kind == "number" and isinstance(name.value, int) and name.value >= 0:
+                    steps.append(Step(key=name.value))
+                else:
+                    raise self.error(f"expected a key after '.', found {_describe(name)}")
+            else:
+                inner = self.pipe()
+                self.expect_op("]")
+                if isinstance(inner, Pipe) and not inner.filters and isinstance(inner.head, Literal):
+                    steps.append(Step(key=inner.head.value))
+                else:
+                    steps.append(Step(expr=inner))
+        if self.peek().kind == "op" and self.peek().value == "(":
+            raise self.error("calls are not allowed; use a filter such as '| length'")
+        return Path(token.value, tuple(steps))
+
+
+def _describe(token: Token) -> str:
+    if token.kind == "end":
+        return "the end of the expression"
+    if token.kind == "string":
+        return f"text {token.value!r}"
+    return repr(token.value)
+
+
+def parse(expression: str) -> Pipe:
+    """The syntax tree of one expression (the text between `{{` and `}}`)."""
+    return _Parser(expression.strip()).parse()
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+
+class NodeEntry(dict):
+    """`nodes.<Name>`: a node's status and, once it has finished, its `output` and `error`."""
+
+    def __init__(self, name: str, values: Mapping[str, Any]) -> None:
+        super().__init__(values)
+        self.name = name
+
+
+@dataclass
+class Scope:
+    """What an expression can see."""
+
+    trigger: Any = None
+    nodes: Mapping[str, Any] | None = None  # name -> NodeEntry (or a plain dict)
+    input: Any = None
+    run: Mapping[str, Any] | None = None
+
+    def root(self, name: str) -> Any:
+        return {"trigger": self.trigger, "nodes": self.nodes or {}, "input": self.input, "run": self.run or {}}[name]
+
+
+def _path_text(root: str, keys: list[Any]) -> str:
+    text = root
+    for key in keys:
+        if isinstance(key, int):
+            text += f"[{key}]"
+        elif isinstance(key, str) and _NAME.fullmatch(key):
+            text += f".{key}"
+        else:
+            text += f"[{json.dumps(key)}]"
+    return text
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "a value"
+
+
+class _Evaluator:
+    def __init__(self, text: str, scope: Scope) -> None:
+        self.text = text
+        self.scope = scope
+
+    def missing(self, message: str) -> MissingValueError:
+        return MissingValueError(message, self.text)
+
+    def error(self, message: str) -> ExpressionError:
+        return ExpressionError(message, self.text)
+
+    def eval(self, node: Any) -> Any:
+        if isinstance(node, Literal):
+            return node.value
+        if isinstance(node, Pipe):
+            return self.pipe(node)
+        if isinstance(node, Path):
+            return self.path(node)
+        raise self.error("cannot evaluate this expression")  # pragma: no cover - parser guarantees
+
+    def pipe(self, node: Pipe) -> Any:
+        try:
+            value = self.eval(node.head)
+        except MissingValueError:
+            if node.filters and node.filters[0].name == "default":
+                value = None
+            else:
+                raise
+        for flt in node.filters:
+            args = [self.eval(arg) for arg in flt.args]
+            value = FILTERS[flt.name](self, value, *args)
+        return value
+
+    def path(self, node: Path) -> Any:
+        value = self.scope.root(node.root)
+        walked: list[Any] = []
+        if node.root == "input" and value is None and node.steps:
+            raise self.missing("this node has no input (nothing arrived on its 'in' port)")
+        for step in node.steps:
+            key = step.key if step.expr is None else self.eval(step.expr)
+            value = self.step(node.root, walked, value, key)
+            walked.append(key)
+        return value
+
+    def step(self, root: str, walked: list[Any], value: Any, key: Any) -> Any:
+        where = _path_text(root, walked)
+        if isinstance(key, bool) or not isinstance(key, (str, int)):
+            raise self.error(f"a key must be text or a whole number, got {_type_name(key)} in {where}")
+        if root == "nodes" and not walked:
+            if not isinstance(key, str) or key not in value:
+                raise self.missing(f"no node named {key!r} in this flow")
+            return value[key]
+        if isinstance(value, NodeEntry) and key not in value:
+            if key == "output":
+                raise self.missing(f"nodes.{value.name} has no output yet")
+            raise self.missing(f"nodes.{value.name} has no {key!r} (use output, status or error)")
+        if isinstance(value, Mapping):
+            if isinstance(key, int) and key not in value and str(key) in value:
+                key = str(key)
+            if key not in value:
+                raise self.missing(f"key {key!r} not found in {where}")
+            return value[key]
+        if isinstance(value, list):
+            if not isinstance(key, int):
+                raise self.missing(f"{where} is a list; use an index like [0], not {key!r}")
+            if not -len(value) <= key < len(value):
+                raise self.missing(f"index {key} out of range in {where} (length {len(value)})")
+            return value[key]
+        if value is None:
+            raise self.missing(f"{where} is null, so it has no {key!r}")
+        raise self.missing(f"{where} is {_type_name(value)}, so it has no {key!r}")
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+def _f_json(ev: _Evaluator, value: Any, indent: Any = None) -> str:
+    if indent is not None and (isinstance(indent, bool) or not isinstance(indent, int) or not 0 <= indent <= 8):
+        raise ev.error("json indent must be a whole number from 0 to 8")
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+
+
+def _f_length(ev: _Evaluator, value: Any) -> int:
+    if isinstance(value, (str, list, dict)):
+        return len(value)
+    if value is None:
+        return 0
+    raise ev.error(f"length needs text, a list or an object, got {_type_name(value)}")
+
+
+def _f_default(ev: _Evaluator, value: Any, fallback: Any = "") -> Any:
+    return fallback if value is None or value == "" else value
+
+
+def _f_text(ev: _Evaluator, value: Any) -> str:
+    return to_text(value)
+
+
+def _f_upper(ev: _Evaluator, value: Any) -> str:
+    return to_text(value).upper()
+
+
+def _f_lower(ev: _Evaluator, value: Any) -> str:
+    return to_text(value).lower()
+
+
+def _f_trim(ev: _Evaluator, value: Any) -> str:
+    return to_text(value).strip()
+
+
+def _f_number(ev: _Evaluator, value: Any) -> int | float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    try:
+        text = str(value).strip()
+        return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+    except (TypeError, ValueError):
+        raise ev.error(f"number cannot read {to_text(value)[:40]!r} as a number") from None
+
+
+def _f_first(ev: _Evaluator, value: Any) -> Any:
+    if isinstance(value, (list, str)):
+        if not value:
+            raise ev.missing("first of an empty list")
+        return value[0]
+    raise ev.error(f"first needs a list, got {_type_name(value)}")
+
+
+def _f_last(ev: _Evaluator, value: Any) -> Any:
+    if isinstance(value, (list, str)):
+        if not value:
+            raise ev.missing("last of an empty list")
+        return value[-1]
+    raise ev.error(f"last needs a list, got {_type_name(value)}")
+
+
+def _f_join(ev: _Evaluator, value: Any, sep: Any = ", ") -> str:
+    if not isinstance(value, list):
+        raise ev.error(f"join needs a list, got {_type_name(value)}")
+    return to_text(sep).join(to_text(v) for v in value)
+
+
+def _f_keys(ev: _Evaluator, value: Any) -> list[str]:
+    if not isinstance(value, Mapping):
+        raise ev.error(f"keys needs an object, got {_type_name(value)}")
+    return [str(k) for k in value.keys()]
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "json": _f_json,
+    "length": _f_length,
+    "default": _f_default,
+    "string": _f_text,
+    "upper": _f_upper,
+    "lower": _f_lower,
+    "trim": _f_trim,
+    "number": _f_number,
+    "first": _f_first,
+    "last": _f_last,
+    "join": _f_join,
+    "keys": _f_keys,
+}
+_FILTER_ARITY = {
+    "json": (0, 1),
+    "default": (0, 1),
+    "join": (0, 1),
+}
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+_TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+
+def has_expression(value: Any) -> bool:
+    """True when `value` is text holding at least one `{{`."""
+    return isinstance(value, str) and "{{" in value
+
+
+def to_text(value: Any) -> str:
+    """How a value reads inside text: JSON for objects and lists, empty for null."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True)
+class Expression:
+    """One `{{ ... }}` of a template: its text and syntax tree."""
+
+    text: str
+    tree: Pipe
+
+    def evaluate(self, scope: Scope) -> Any:
+        return _Evaluator(self.text, scope).eval(self.tree)
+
+
+def split_template(template: str) -> list[str | Expression]:
+    """Text pieces and parsed expressions, in order. Raises on a `{{` without `}}`."""
+    parts: list[str | Expression] = []
+    pos = 0
+    count = 0
+    for match in _TEMPLATE.finditer(template):
+        count += 1
+        if count > MAX_TEMPLATE_EXPRESSIONS:
+            raise ExpressionError(f"a value may hold at most {MAX_TEMPLATE_EXPRESSIONS} expressions")
+        if match.start() > pos:
+            parts.append(template[pos : match.start()])
+        body = match.group(1)
+        if "{{" in body:
+            raise ExpressionError("'{{' inside an expression; expressions cannot be nested", body.strip()[:80])
+        parts.append(Expression(body.strip(), parse(body)))
+        pos = match.end()
+    rest = template[pos:]
+    if "{{" in rest:
+        raise ExpressionError("'{{' without a matching '}}'", rest[rest.index("{{") + 2 :].strip()[:80])
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def evaluate(expression: str, scope: Scope) -> Any:
+    """The value of one expression (without the braces)."""
+    text = expression.strip()
+    return _Evaluator(text, scope).eval(parse(text))
+
+
+def render(template: str, scope: Scope) -> Any:
+    """A value string with its expressions filled in (see the module docstring for the rules)."""
+    if not has_expression(template):
+        return template
+    parts = split_template(template)
+    if len(parts) == 1 and isinstance(parts[0], Expression):
+        return parts[0].evaluate(scope)
+    return "".join(part if isinstance(part, str) else to_text(part.evaluate(scope)) for part in parts)
+
+
+def render_value(value: Any, scope: Scope) -> Any:
+    """`render` applied to every string inside a value (dict values, list items)."""
+    if isinstance(value, str):
+        return render(value, scope)
+    if isinstance(value, dict):
+        return {k: render_value(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_value(v, scope) for v in value]
+    return value
+
+
+def check(template: str) -> list[str]:
+    """Syntax problems in a value string (empty when fine): for validation without running."""
+    try:
+        split_template(template)
+    except ExpressionError as exc:
+        return [str(exc)]
+    return []
+
+
+def referenced_nodes(template: str) -> set[str]:
+    """Names of the nodes a value's expressions read (`nodes.X` / `nodes["X"]`), for validation."""
+    names: set[str] = set()
+    try:
+        parts = split_template(template)
+    except ExpressionError:
+        return names
+
+    def visit(node: Any) -> None:
+        if isinstance(node, Pipe):
+            visit(node.head)
+            for flt in node.filters:
+                for arg in flt.args:
+                    visit(arg)
+        elif isinstance(node, Path):
+            if node.root == "nodes" and node.steps and node.steps[0].expr is None and isinstance(node.steps[0].key, str):
+                names.add(node.steps[0].key)
+            for step in node.steps:
+                if step.expr is not None:
+                    visit(step.expr)
+
+    for part in parts:
+        if isinstance(part, Expression):
+            visit(part.tree)
+    return names

@@ -1,0 +1,99 @@
+"""Which coroutine runs each action id.
+
+The engine never imports connectors at import time (layering): `default_registry()` imports the
+handler modules the first time a run needs them, and those modules register themselves."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Any, Awaitable, Callable, Iterator
+
+from .context import NodeContext
+
+Handler = Callable[[NodeContext], Awaitable[Any]]
+
+# Modules whose import registers handlers in the default registry. A module that does not exist
+# (yet) is skipped; one that exists but fails to import raises, so bugs are never hidden.
+HANDLER_MODULES = (
+    "studio.engine.builtin",
+    "studio.connectors.openai.actions",
+    "studio.connectors.openai.agents",
+)
+
+
+class HandlerRegistry:
+    """Action id -> handler. Registering an id again replaces its handler (module reloads)."""
+
+    def __init__(self, handlers: dict[str, Handler] | None = None) -> None:
+        self._handlers: dict[str, Handler] = dict(handlers or {})
+
+    def register(self, action_id: str, handler: Handler | None = None) -> Any:
+        """`@registry.register("chat.create_completion")` or `registry.register(id, fn)`."""
+        if handler is not None:
+            self._handlers[action_id] = handler
+            return handler
+
+        def decorate(fn: Handler) -> Handler:
+            self._handlers[action_id] = fn
+            return fn
+
+        return decorate
+
+    def get(self, action_id: str) -> Handler:
+        try:
+            return self._handlers[action_id]
+        except KeyError:
+            raise KeyError(f"no handler for action {action_id!r}") from None
+
+    def __contains__(self, action_id: object) -> bool:
+        return action_id in self._handlers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._handlers))
+
+    def __len__(self) -> int:
+        return len(self._handlers)
+
+    def copy(self) -> "HandlerRegistry":
+        """A registry with the same handlers, for tests that add or override a few."""
+        return HandlerRegistry(self._handlers)
+
+
+_default = HandlerRegistry()
+_loaded = False
+_lock = threading.Lock()
+
+
+def register(action_id: str, handler: Handler | None = None) -> Any:
+    """Register into the default registry (what handler modules call at import time)."""
+    return _default.register(action_id, handler)
+
+
+def default_registry() -> HandlerRegistry:
+    """The process-wide registry, with every available handler module imported."""
+    global _loaded
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                for module in HANDLER_MODULES:
+                    _import_optional(module)
+                _loaded = True
+    return _default
+
+
+def _import_optional(module: str) -> None:
+    try:
+        imported = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        # Only "this module is not there"; a missing dependency *inside* it is a real error.
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            return
+        raise
+    # Handler packages that keep their own table (ACTION_HANDLERS) are copied in as well, so a
+    # package that registered before the engine's registry existed is still found.
+    table = getattr(imported, "ACTION_HANDLERS", None)
+    if isinstance(table, dict):
+        for action_id, fn in table.items():
+            if action_id not in _default:
+                _default.register(action_id, fn)

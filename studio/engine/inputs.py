@@ -1,0 +1,226 @@
+"""A node's input values as its handler receives them.
+
+Order: the catalog's defaults, then the node's own values, each with its `{{ }}` expressions
+evaluated; then values arriving on wires into input ports (never evaluated: data from upstream
+cannot inject an expression); finally every value is coerced to its input's `ValueType`. A value
+that cannot be coerced fails the node with a message naming the node and the field's label."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from studio.catalog.models import Action, Input, ValueType
+
+from .context import Artifact, NodeError
+from .expressions import ExpressionError, Scope, render_value, to_text
+
+
+def _label(action: Action | None, key: str) -> str:
+    if action is not None:
+        for item in action.inputs:
+            if item.key == key:
+                return item.label
+    return key
+
+
+def resolve_inputs(
+    node_name: str,
+    action: Action | None,
+    values: dict[str, Any],
+    scope: Scope,
+    wired: dict[str, list[Any]] | None = None,
+) -> dict[str, Any]:
+    """Defaults -> values -> expressions -> wired port values -> coercion (see module docstring).
+
+    `wired` maps an input key to the values of its active wires, in wire order."""
+    wired = wired or {}
+    merged: dict[str, Any] = dict(action.defaults()) if action is not None else {}
+    merged.update(values)
+    resolved: dict[str, Any] = {}
+    for key, value in merged.items():
+        if key in wired:
+            continue
+        try:
+            resolved[key] = render_value(value, scope)
+        except ExpressionError as exc:
+            raise NodeError(
+                f"{node_name}: '{_label(action, key)}': {exc}",
+                details={"field": key, "expression": exc.expression},
+                retryable=False,
+            ) from exc
+    specs = {item.key: item for item in action.inputs} if action is not None else {}
+    for key, items in wired.items():
+        spec = specs.get(key)
+        resolved[key] = list(items) if spec is not None and spec.multiple else (items[0] if items else None)
+    for key, spec in specs.items():
+        if key in resolved:
+            resolved[key] = coerce(resolved[key], spec, node_name)
+    return resolved
+
+
+def coerce(value: Any, spec: Input, node_name: str) -> Any:
+    """`value` as the type `spec` declares; NodeError naming node and field when impossible."""
+    try:
+        result = _coerce(value, spec)
+    except _Mismatch as exc:
+        shown = to_text(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise NodeError(
+            f"{node_name}: '{spec.label}' expects {exc.expected}, got {shown!r}",
+            details={"field": spec.key, "expected": exc.expected},
+            retryable=False,
+        ) from None
+    if isinstance(result, (int, float)) and not isinstance(result, bool):
+        if spec.minimum is not None and result < spec.minimum:
+            raise NodeError(f"{node_name}: '{spec.label}' must be at least {_num(spec.minimum)}, got {_num(result)}",
+                            details={"field": spec.key}, retryable=False)
+        if spec.maximum is not None and result > spec.maximum:
+            raise NodeError(f"{node_name}: '{spec.label}' must be at most {_num(spec.maximum)}, got {_num(result)}",
+                            details={"field": spec.key}, retryable=False)
+    return result
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+class _Mismatch(Exception):
+    def __init__(self, expected: str) -> None:
+        super().__init__(expected)
+        self.expected = expected
+
+
+def _coerce(value: Any, spec: Input) -> Any:
+    kind = spec.type
+    if isinstance(value, Artifact):
+        value = value.to_json()
+    if value is None:
+        return None
+    if kind in (ValueType.STRING, ValueType.TEXT, ValueType.CONNECTION, ValueType.MODEL):
+        return value if isinstance(value, str) else to_text(value)
+    if kind is ValueType.NUMBER:
+        return _number(value, integer=False)
+    if kind is ValueType.INTEGER:
+        return _number(value, integer=True)
+    if kind is ValueType.BOOLEAN:
+        return _boolean(value)
+    if kind is ValueType.ENUM:
+        return _enum(value, spec)
+    if kind is ValueType.JSON:
+        if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise _Mismatch("valid JSON") from None
+        return value
+    if kind is ValueType.KEY_VALUE:
+        return _key_values(value)
+    if kind is ValueType.STRING_LIST:
+        return _string_list(value)
+    if kind is ValueType.FILE:
+        if isinstance(value, (str, dict, list)):
+            return value
+        raise _Mismatch("a file path or an upstream file")
+    return value  # pragma: no cover - every ValueType is handled above
+
+
+def _number(value: Any, *, integer: bool) -> int | float | None:
+    expected = "a whole number" if integer else "a number"
+    if isinstance(value, bool):
+        raise _Mismatch(expected)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            value = int(text) if text.lstrip("+-").isdigit() else float(text)
+        except ValueError:
+            raise _Mismatch(expected) from None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Mismatch(expected)
+        if integer:
+            if not value.is_integer():
+                raise _Mismatch(expected)
+            return int(value)
+        return value
+    if isinstance(value, int):
+        return value
+    raise _Mismatch(expected)
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _boolean(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if not text:
+            return None
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise _Mismatch("true or false")
+
+
+def _enum(value: Any, spec: Input) -> Any:
+    options = spec.options or []
+    for option in options:
+        if value == option.value and type(value) is type(option.value):
+            return option.value
+    if value == "":
+        return None
+    text = to_text(value).strip()
+    for option in options:
+        if text == to_text(option.value) or text.lower() == option.label.lower():
+            return option.value
+    raise _Mismatch("one of " + ", ".join(repr(o.value) for o in options))
+
+
+def _key_values(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise _Mismatch("an object of key/value pairs") from None
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        pairs: dict[str, Any] = {}
+        for item in value:
+            if isinstance(item, dict) and "key" in item:
+                pairs[str(item["key"])] = item.get("value")
+            else:
+                raise _Mismatch("an object of key/value pairs")
+        return pairs
+    raise _Mismatch("an object of key/value pairs")
+
+
+def _string_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, list):
+                return [to_text(v) for v in parsed if v is not None]
+        return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+    if isinstance(value, (list, tuple)):
+        return [to_text(v) for v in value if v is not None]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [to_text(value)]
+    raise _Mismatch("a list of text")
