@@ -787,19 +787,24 @@ class _Run:
 
     # --- events ---------------------------------------------------------------------------------
 
-    def _emit(self, kind: str, nid: str | None, **data: Any) -> None:
+    def _emit(self, event_type: str, nid: str | None, /, **data: Any) -> None:
         node = self.nodes.get(nid) if nid else None
-        self.bus.emit(RunEvent(type=kind, run_id=self.run_id, node_id=nid, node_name=node.name if node else None, data=data))
+        self.bus.emit(RunEvent(type=event_type, run_id=self.run_id, node_id=nid,
+                               node_name=node.name if node else None, data=data))
 
     def _handler_event(self, nid: str, kind: str, data: dict[str, Any]) -> None:
-        if self.results[nid].final:
-            return  # a late emit from a handler that already ended
-        if kind == "usage":
-            add_usage(self.results[nid].usage, data.get("usage"))
-        if kind not in HANDLER_EVENT_TYPES:
-            data = {"kind": kind, **data}
-            kind = "progress"
-        self._emit(kind, nid, **data)
+        """`ctx.emit(kind, **data)`; never raises into the handler."""
+        try:
+            if self.results[nid].final:
+                return  # a late emit from a handler that already ended
+            if kind == "usage":
+                add_usage(self.results[nid].usage, data.get("usage"))
+            if kind not in HANDLER_EVENT_TYPES:
+                data = {"kind": kind, **data}
+                kind = "progress"
+            self._emit(kind, nid, **data)
+        except Exception:
+            log.exception("event %r from node %s could not be reported", kind, self.nodes[nid].name)
 
 
 # --- public API --------------------------------------------------------------------------------

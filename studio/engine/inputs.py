@@ -109,11 +109,13 @@ def _coerce(value: Any, spec: Input) -> Any:
     if kind is ValueType.ENUM:
         return _enum(value, spec)
     if kind is ValueType.JSON:
+        # Text holding a JSON object or array (typed in a panel, or a model's JSON answer) is
+        # parsed; any other text is left for the handler, which knows whether text is fine.
         if isinstance(value, str) and value.strip()[:1] in ("{", "["):
             try:
                 return json.loads(value)
             except json.JSONDecodeError:
-                raise _Mismatch("valid JSON") from None
+                return value
         return value
     if kind is ValueType.KEY_VALUE:
         return _key_values(value)
