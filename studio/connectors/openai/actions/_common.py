@@ -13,35 +13,34 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 
 from studio.engine.context import NodeContext, NodeError
+from studio.engine.handlers import register
 
 Handler = Callable[[NodeContext], Awaitable[Any]]
 T = TypeVar("T")
 
-# Every handler this package defines, by action id; the engine's registry is fed from it.
+class InputError(NodeError):
+    """The node's inputs are wrong (missing, malformed, out of range): trying again cannot help,
+    so the executor does not spend the node's retries on it."""
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details, retryable=False)
+
+
+# Every handler this package defines, by action id (what tests and `studio catalog` check).
 ACTION_HANDLERS: dict[str, Handler] = {}
 
 
 def handles(action_id: str) -> Callable[[Handler], Handler]:
-    """Record `fn` as the handler of `action_id` (and hand it to the engine's registry)."""
+    """Register `fn` as the handler of `action_id` in the engine's default registry."""
 
     def decorate(fn: Handler) -> Handler:
         if action_id in ACTION_HANDLERS and ACTION_HANDLERS[action_id] is not fn:
             raise ValueError(f"two handlers for action {action_id!r}")
         ACTION_HANDLERS[action_id] = fn
-        _register_with_engine(action_id, fn)
+        register(action_id, fn)
         return fn
 
     return decorate
-
-
-def _register_with_engine(action_id: str, fn: Handler) -> None:
-    try:
-        from studio.engine import handlers as engine_handlers
-    except ImportError:  # the engine's registry is optional for unit use of the handlers
-        return
-    register = getattr(engine_handlers, "register", None)
-    if register is not None:
-        register(action_id)(fn)
 
 
 # --- calling the API ---------------------------------------------------------------------------
@@ -102,7 +101,7 @@ def required(ctx: NodeContext, key: str, label: str | None = None) -> Any:
     value = ctx.inputs.get(key)
     if value is None or value == "" or value == []:
         name = label or _label(ctx, key)
-        raise NodeError(f"{ctx.node.name}: '{name}' is required")
+        raise InputError(f"{ctx.node.name}: '{name}' is required")
     return value
 
 
@@ -123,11 +122,11 @@ def json_value(ctx: NodeContext, key: str, *, expect: type | tuple[type, ...] | 
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise NodeError(f"{ctx.node.name}: '{_label(ctx, key)}' is not valid JSON ({exc.msg})") from exc
+            raise InputError(f"{ctx.node.name}: '{_label(ctx, key)}' is not valid JSON ({exc.msg})") from exc
     if expect is not None and value is not None and not isinstance(value, expect):
         names = " or ".join(t.__name__ for t in (expect if isinstance(expect, tuple) else (expect,)))
         kind = {"dict": "a JSON object", "list": "a JSON array"}.get(names, names)
-        raise NodeError(f"{ctx.node.name}: '{_label(ctx, key)}' must be {kind}")
+        raise InputError(f"{ctx.node.name}: '{_label(ctx, key)}' must be {kind}")
     return value
 
 
@@ -199,7 +198,7 @@ def load_file(ctx: NodeContext, key: str, *, value: Any = None, name: str | None
     raw = ctx.inputs.get(key) if value is None else value
     label = _label(ctx, key)
     if raw is None or raw == "" or raw == []:
-        raise NodeError(f"{ctx.node.name}: '{label}' is required (a local file path or an upstream file)")
+        raise InputError(f"{ctx.node.name}: '{label}' is required (a local file path or an upstream file)")
     if isinstance(raw, (bytes, bytearray)):
         file_name = name or "file"
         return FileData(file_name, bytes(raw), _guess_type(file_name))
@@ -215,10 +214,10 @@ def load_file(ctx: NodeContext, key: str, *, value: Any = None, name: str | None
             try:
                 data = base64.b64decode(raw["data"], validate=True)
             except (ValueError, TypeError) as exc:
-                raise NodeError(f"{ctx.node.name}: '{label}' data is not valid base64") from exc
+                raise InputError(f"{ctx.node.name}: '{label}' data is not valid base64") from exc
             file_name = name or raw.get("name") or raw.get("filename") or "file"
             return FileData(file_name, data, raw.get("media_type") or _guess_type(file_name))
-        raise NodeError(f"{ctx.node.name}: '{label}' must be a file path or a file from an upstream node")
+        raise InputError(f"{ctx.node.name}: '{label}' must be a file path or a file from an upstream node")
     path = Path(str(raw)).expanduser()
     return FileData(name or path.name, _read(ctx, label, path), _guess_type(path.name))
 
@@ -247,11 +246,11 @@ def _read(ctx: NodeContext, label: str, path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise NodeError(f"{ctx.node.name}: '{label}': file not found: {path}") from None
+        raise InputError(f"{ctx.node.name}: '{label}': file not found: {path}") from None
     except IsADirectoryError:
-        raise NodeError(f"{ctx.node.name}: '{label}': {path} is a folder, expected a file") from None
+        raise InputError(f"{ctx.node.name}: '{label}': {path} is a folder, expected a file") from None
     except OSError as exc:
-        raise NodeError(f"{ctx.node.name}: '{label}': cannot read {path}: {exc.strerror}") from None
+        raise InputError(f"{ctx.node.name}: '{label}': cannot read {path}: {exc.strerror}") from None
 
 
 def _guess_type(name: str) -> str:

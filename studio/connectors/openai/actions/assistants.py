@@ -15,6 +15,7 @@ from typing import Any
 from studio.engine.context import NodeContext, NodeError
 
 from ._common import (
+    InputError,
     api_call,
     bool_input,
     connect,
@@ -48,7 +49,7 @@ def _metadata(ctx: NodeContext) -> dict[str, str] | None:
     if not metadata:
         return None
     if len(metadata) > _METADATA_LIMIT:
-        raise NodeError(f"{ctx.node.name}: 'Metadata' holds at most {_METADATA_LIMIT} keys")
+        raise InputError(f"{ctx.node.name}: 'Metadata' holds at most {_METADATA_LIMIT} keys")
     return {str(k): str(v) for k, v in metadata.items()}
 
 
@@ -63,7 +64,7 @@ def _tools_and_resources(ctx: NodeContext, *, creating: bool, existing_tools: li
     extra = json_value(ctx, "tools", expect=list) if "tools" in ctx.inputs else None
     for tool in extra or []:
         if not isinstance(tool, dict) or "type" not in tool:
-            raise NodeError(f"{ctx.node.name}: each of 'Tools' must be an object with a 'type'")
+            raise InputError(f"{ctx.node.name}: each of 'Tools' must be an object with a 'type'")
         tools.append(tool)
     code_interpreter = bool_input(ctx, "code_interpreter")
     file_search = bool_input(ctx, "file_search") or bool_input(ctx, "knowledge_retrieval")
@@ -76,7 +77,7 @@ def _tools_and_resources(ctx: NodeContext, *, creating: bool, existing_tools: li
     resources: dict[str, Any] = {}
     if file_ids and code_interpreter:
         if len(file_ids) > 20:
-            raise NodeError(f"{ctx.node.name}: the code interpreter takes at most 20 files")
+            raise InputError(f"{ctx.node.name}: the code interpreter takes at most 20 files")
         resources["code_interpreter"] = {"file_ids": file_ids}
     if file_search:
         if vector_store_ids:
@@ -84,7 +85,7 @@ def _tools_and_resources(ctx: NodeContext, *, creating: bool, existing_tools: li
         elif file_ids and creating:  # the API builds a vector store from the files
             resources["file_search"] = {"vector_stores": [{"file_ids": file_ids}]}
     if file_ids and not (code_interpreter or file_search):
-        raise NodeError(
+        raise InputError(
             f"{ctx.node.name}: 'File IDs' need the code interpreter or file search switched on"
         )
     return tools, resources
@@ -112,7 +113,7 @@ def _assistant_body(ctx: NodeContext, *, creating: bool, existing_tools: list[di
             "auto" if response_format == "auto" else json_value(ctx, "response_format")
         )
     if body.get("temperature") is not None and not 0 <= body["temperature"] <= 2:
-        raise NodeError(f"{ctx.node.name}: 'Temperature' must be between 0 and 2")
+        raise InputError(f"{ctx.node.name}: 'Temperature' must be between 0 and 2")
     return body
 
 
@@ -131,7 +132,7 @@ async def create_assistant(ctx: NodeContext) -> dict[str, Any]:
     if bool_input(ctx, "fail_if_exists") and body.get("name"):
         existing = await api_call(ctx, _all_assistants(ctx, client))
         if any(a.get("name") == body["name"] for a in existing):
-            raise NodeError(f"{ctx.node.name}: an assistant named {body['name']!r} already exists")
+            raise InputError(f"{ctx.node.name}: an assistant named {body['name']!r} already exists")
     return to_plain(await api_call(ctx, client.sdk.beta.assistants.create(**body, **timeout_kw(ctx))))
 
 
@@ -192,7 +193,7 @@ def _prompt(ctx: NodeContext) -> str:
     if not prompt and isinstance(ctx.upstream, dict):
         prompt = ctx.upstream.get("chatInput") or ctx.upstream.get("message")
     if not prompt:
-        raise NodeError(f"{ctx.node.name}: 'Prompt' is required (or an upstream chatInput)")
+        raise InputError(f"{ctx.node.name}: 'Prompt' is required (or an upstream chatInput)")
     return str(prompt)
 
 
@@ -305,7 +306,7 @@ async def create_thread(ctx: NodeContext) -> dict[str, Any]:
     messages = json_value(ctx, "messages", expect=list) if "messages" in ctx.inputs else None
     for index, message in enumerate(messages or []):
         if not isinstance(message, dict) or message.get("role") not in {"user", "assistant"} or "content" not in message:
-            raise NodeError(
+            raise InputError(
                 f"{ctx.node.name}: message {index + 1} needs a role (user or assistant) and content"
             )
     body = present(messages=messages, metadata=_metadata(ctx), tool_resources=_thread_resources(ctx))
@@ -333,7 +334,7 @@ async def create_message(ctx: NodeContext) -> dict[str, Any]:
     thread_id = str(required(ctx, "thread_id"))
     role = str(ctx.inputs.get("role") or "user")
     if role not in {"user", "assistant"}:
-        raise NodeError(f"{ctx.node.name}: 'Role' must be user or assistant, got {role!r}")
+        raise InputError(f"{ctx.node.name}: 'Role' must be user or assistant, got {role!r}")
     content = required(ctx, "content")
     if isinstance(content, str) and content.strip().startswith("["):
         parsed = json_value(ctx, "content")
@@ -352,7 +353,7 @@ async def list_run_steps(ctx: NodeContext) -> dict[str, Any]:
     run_id = str(required(ctx, "run_id"))
     limit = _int(ctx.inputs.get("limit"))
     if limit is not None and not 1 <= limit <= 100:
-        raise NodeError(f"{ctx.node.name}: 'Limit' must be between 1 and 100")
+        raise InputError(f"{ctx.node.name}: 'Limit' must be between 1 and 100")
     params = present(
         limit=limit,
         order=ctx.inputs.get("order"),

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.engine.context import NodeContext, NodeError
+from studio.engine.context import NodeContext
 
 from ._common import (
+    InputError,
     api_call,
     connect,
     handles,
@@ -36,7 +37,7 @@ TRANSCRIPT_FORMATS = {"json", "text", "srt", "verbose_json", "vtt", "diarized_js
 async def create_speech(ctx: NodeContext) -> dict[str, Any]:
     response_format = str(ctx.inputs.get("response_format") or "mp3")
     if response_format not in SPEECH_FORMATS:
-        raise NodeError(
+        raise InputError(
             f"{ctx.node.name}: 'Response Format' must be one of {', '.join(SPEECH_FORMATS)}, got {response_format!r}"
         )
     speed = ctx.inputs.get("speed")
@@ -49,7 +50,7 @@ async def create_speech(ctx: NodeContext) -> dict[str, Any]:
         instructions=ctx.inputs.get("instructions"),
     )
     if params.get("speed") is not None and not 0.25 <= params["speed"] <= 4.0:
-        raise NodeError(f"{ctx.node.name}: 'Speed' must be between 0.25 and 4.0")
+        raise InputError(f"{ctx.node.name}: 'Speed' must be between 0.25 and 4.0")
     client = await connect(ctx)
     response = await api_call(ctx, client.sdk.audio.speech.create(**params, **timeout_kw(ctx)))
     ext, media_type = SPEECH_FORMATS[response_format]
@@ -64,7 +65,7 @@ def _transcript_params(ctx: NodeContext, default_model: str) -> dict[str, Any]:
     file = load_file(ctx, "file")
     response_format = ctx.inputs.get("response_format") or None
     if response_format is not None and response_format not in TRANSCRIPT_FORMATS:
-        raise NodeError(
+        raise InputError(
             f"{ctx.node.name}: 'Response Format' must be one of {', '.join(sorted(TRANSCRIPT_FORMATS))}"
         )
     temperature = ctx.inputs.get("temperature")

@@ -9,6 +9,7 @@ from typing import Any
 from studio.engine.context import NodeContext, NodeError
 
 from ._common import (
+    InputError,
     api_call,
     bool_input,
     connect,
@@ -52,12 +53,12 @@ def chat_messages(ctx: NodeContext, key: str = "messages", prompt_key: str = "pr
     elif isinstance(raw, list):
         messages = [_message(ctx, item, i) for i, item in enumerate(raw)]
     else:
-        raise NodeError(f"{ctx.node.name}: 'Messages' must be a list of {{role, content}} or text")
+        raise InputError(f"{ctx.node.name}: 'Messages' must be a list of {{role, content}} or text")
     system = ctx.inputs.get("system_prompt") or ctx.inputs.get("system")
     if system:
         messages.insert(0, {"role": "system", "content": str(system)})
     if not messages:
-        raise NodeError(f"{ctx.node.name}: 'Messages' is required (at least one message)")
+        raise InputError(f"{ctx.node.name}: 'Messages' is required (at least one message)")
     return messages
 
 
@@ -65,17 +66,17 @@ def _message(ctx: NodeContext, item: Any, index: int) -> dict[str, Any]:
     if isinstance(item, str):
         return {"role": "user", "content": item}
     if not isinstance(item, dict):
-        raise NodeError(f"{ctx.node.name}: message {index + 1} must be an object with role and content")
+        raise InputError(f"{ctx.node.name}: message {index + 1} must be an object with role and content")
     role = str(item.get("role") or "user").lower()
     if role not in ROLES:
-        raise NodeError(
+        raise InputError(
             f"{ctx.node.name}: message {index + 1} has role {role!r}; expected one of "
             + ", ".join(sorted(ROLES))
         )
     message = {k: v for k, v in item.items() if v is not None}
     message["role"] = role
     if "content" not in message and role not in {"assistant"}:
-        raise NodeError(f"{ctx.node.name}: message {index + 1} has no content")
+        raise InputError(f"{ctx.node.name}: message {index + 1} has no content")
     return message
 
 
@@ -96,12 +97,12 @@ def completion_params(ctx: NodeContext, messages: list[dict[str, Any]]) -> dict[
     try:
         logit_bias = {str(k): int(v) for k, v in key_values(logit_bias_raw).items()}
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise NodeError(
+        raise InputError(
             f"{ctx.node.name}: 'Logit Bias' must map token ids to integers from -100 to 100"
         ) from exc
     stop = string_list(ctx.inputs.get("stop"))
     if len(stop) > 4:
-        raise NodeError(f"{ctx.node.name}: 'Stop' takes at most 4 sequences, got {len(stop)}")
+        raise InputError(f"{ctx.node.name}: 'Stop' takes at most 4 sequences, got {len(stop)}")
     max_tokens = _integer(ctx, "max_tokens")
     params = present(
         model=model,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.engine.context import NodeContext, NodeError
+from studio.engine.context import NodeContext
 
-from ._common import api_call, connect, handles, load_file, present, required, timeout_kw, to_plain
+from ._common import InputError, api_call, connect, handles, load_file, present, required, timeout_kw, to_plain
 
 PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
 
@@ -15,7 +15,7 @@ PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
 async def upload_file(ctx: NodeContext) -> dict[str, Any]:
     purpose = required(ctx, "purpose")
     if purpose not in PURPOSES:
-        raise NodeError(f"{ctx.node.name}: 'Purpose' must be one of {', '.join(sorted(PURPOSES))}, got {purpose!r}")
+        raise InputError(f"{ctx.node.name}: 'Purpose' must be one of {', '.join(sorted(PURPOSES))}, got {purpose!r}")
     name = ctx.inputs.get("filename") or None
     raw = ctx.inputs.get("file")
     if isinstance(raw, str) and ctx.inputs.get("file_is_text"):

@@ -13,6 +13,7 @@ import httpx
 from studio.engine.context import NodeContext, NodeError
 
 from ._common import (
+    InputError,
     api_call,
     connect,
     handles,
@@ -74,9 +75,9 @@ def image_params(ctx: NodeContext) -> tuple[dict[str, Any], list[str]]:
     if "quality" in candidate and candidate["quality"] not in _QUALITY_BY_FAMILY[family]:
         allowed = allowed - {"quality"}
     if family == "dall-e-3" and candidate.get("n", 1) != 1:
-        raise NodeError(f"{ctx.node.name}: dall-e-3 makes one image per request; set 'Number of Images' to 1")
+        raise InputError(f"{ctx.node.name}: dall-e-3 makes one image per request; set 'Number of Images' to 1")
     if candidate.get("n") is not None and not 1 <= candidate["n"] <= 10:
-        raise NodeError(f"{ctx.node.name}: 'Number of Images' must be between 1 and 10")
+        raise InputError(f"{ctx.node.name}: 'Number of Images' must be between 1 and 10")
     params = {k: v for k, v in candidate.items() if k in allowed}
     ignored = sorted(k for k in candidate if k not in allowed)
     return params, ignored
@@ -148,7 +149,7 @@ def image_sources(ctx: NodeContext) -> list[str]:
     else:
         items = []
     if not items:
-        raise NodeError(f"{ctx.node.name}: 'Images' is required (URLs, local files or an upstream image)")
+        raise InputError(f"{ctx.node.name}: 'Images' is required (URLs, local files or an upstream image)")
     urls = []
     for item in items:
         if isinstance(item, str) and item.startswith(("http://", "https://", "data:")):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from studio.engine.context import NodeContext, NodeError
+from studio.engine.context import NodeContext
 
-from ._common import api_call, bool_input, connect, handles, key_values, load_file
+from ._common import InputError, api_call, bool_input, connect, handles, key_values, load_file
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 RESPONSE_TYPES = {"json", "text", "binary"}
@@ -19,7 +19,7 @@ def _pairs(ctx: NodeContext, key: str) -> dict[str, Any]:
     try:
         return key_values(ctx.inputs.get(key))
     except (ValueError, json.JSONDecodeError) as exc:
-        raise NodeError(f"{ctx.node.name}: '{_label(ctx, key)}' must be key/value pairs") from exc
+        raise InputError(f"{ctx.node.name}: '{_label(ctx, key)}' must be key/value pairs") from exc
 
 
 def _label(ctx: NodeContext, key: str) -> str:
@@ -33,14 +33,14 @@ def request_path(ctx: NodeContext) -> str:
     """The path only: a full URL or a `..` escape would send the key elsewhere, so both are refused."""
     path = str(ctx.inputs.get("url") or "/v1/models").strip()
     if "://" in path or path.startswith("//"):
-        raise NodeError(
+        raise InputError(
             f"{ctx.node.name}: 'URL' takes the path only (for example /v1/models); "
             "the base URL comes from the connection"
         )
     path = path if path.startswith("/") else "/" + path
     segments = path.split("?", 1)[0].split("/")
     if any(segment in {"..", "."} or segment.lower() in {"%2e%2e", "%2e", ".%2e", "%2e."} for segment in segments):
-        raise NodeError(f"{ctx.node.name}: 'URL' must stay under the connection's base URL (no '..' segments)")
+        raise InputError(f"{ctx.node.name}: 'URL' must stay under the connection's base URL (no '..' segments)")
     return path
 
 
@@ -52,12 +52,12 @@ def request_body(ctx: NodeContext) -> dict[str, Any]:
     names = _pairs(ctx, "file_data_file_names")
     unknown = sorted(set(names) - set(file_data))
     if unknown:
-        raise NodeError(
+        raise InputError(
             f"{ctx.node.name}: 'File Data File Names' has keys with no file data: {', '.join(unknown)}"
         )
     data = ctx.inputs.get("data")
     if (form or file_data) and data not in (None, "", {}, []):
-        raise NodeError(f"{ctx.node.name}: use either 'Data' or 'Form Data'/'File Data', not both")
+        raise InputError(f"{ctx.node.name}: use either 'Data' or 'Form Data'/'File Data', not both")
     if form or file_data:
         body["form"] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in form.items()}
         files = {}
@@ -97,9 +97,9 @@ def _int(ctx: NodeContext, key: str, default: int) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise NodeError(f"{ctx.node.name}: '{_label(ctx, key)}' must be a whole number") from None
+        raise InputError(f"{ctx.node.name}: '{_label(ctx, key)}' must be a whole number") from None
     if number < 0:
-        raise NodeError(f"{ctx.node.name}: '{_label(ctx, key)}' must not be negative")
+        raise InputError(f"{ctx.node.name}: '{_label(ctx, key)}' must not be negative")
     return number
 
 
@@ -107,10 +107,10 @@ def _int(ctx: NodeContext, key: str, default: int) -> int:
 async def raw_request(ctx: NodeContext) -> Any:
     method = str(ctx.inputs.get("method") or "GET").upper()
     if method not in METHODS:
-        raise NodeError(f"{ctx.node.name}: 'Method' must be one of {', '.join(sorted(METHODS))}")
+        raise InputError(f"{ctx.node.name}: 'Method' must be one of {', '.join(sorted(METHODS))}")
     response_type = str(ctx.inputs.get("response_type") or "json").lower()
     if response_type not in RESPONSE_TYPES:
-        raise NodeError(f"{ctx.node.name}: 'Response Type' must be json, text or binary")
+        raise InputError(f"{ctx.node.name}: 'Response Type' must be json, text or binary")
     path = request_path(ctx)
     body = request_body(ctx)
     timeout_s = ctx.timeout_s

@@ -9,6 +9,7 @@ from typing import Any
 from studio.engine.context import NodeContext, NodeError
 
 from ._common import (
+    InputError,
     api_call,
     bool_input,
     connect,
@@ -34,7 +35,7 @@ def response_input(ctx: NodeContext) -> Any:
                 return raw
         return raw
     if raw is None or raw == "" or raw == []:
-        raise NodeError(f"{ctx.node.name}: 'Input' is required")
+        raise InputError(f"{ctx.node.name}: 'Input' is required")
     return raw
 
 
