@@ -412,7 +412,7 @@ class _Run:
 
     def _decide(self, nid: str) -> tuple[str, str | None]:
         """("run", None), ("skip", reason) or ("wait", None)."""
-        if nid == self.target:
+        if nid == self.target or nid == self.chosen_trigger:
             return "run", None
         if self.chosen_trigger and nid != self.chosen_trigger and not self.results[self.chosen_trigger].final:
             return "wait", None
@@ -659,6 +659,8 @@ class _Run:
             result.attempts = attempt
             try:
                 value = await self._call(handler, context, timeout_s, timeout_ms)
+                if isinstance(value, Routed):
+                    self._check_port(nid, value.port)
                 self._succeed(nid, value)
                 return
             except WaitingForApproval as waiting:
@@ -714,7 +716,22 @@ class _Run:
                 ports[port] = value[port] if several and isinstance(value, dict) and port in value else value
         self.ports[nid] = ports
 
+    def _check_port(self, nid: str, port: str) -> None:
+        """A routed result must name one of the node's output ports (a handler bug otherwise)."""
+        action = self.actions[nid]
+        if action is None or action.dynamic_outputs_from:
+            return  # dynamic ports come from the node's own input; any key may be wired
+        allowed = [o.key for o in action.outputs] + ["error"]
+        if port not in allowed:
+            raise NodeError(
+                f"{self.nodes[nid].name}: chose output {port!r}, which this node does not have "
+                f"(outputs: {', '.join(allowed)})",
+                retryable=False,
+            )
+
     def _succeed(self, nid: str, value: Any) -> None:
+        if self.results[nid].final:
+            return  # the run already gave up on this node (it ignored cancellation)
         if isinstance(value, Routed):
             output = jsonable(value.value)
             self._activate(nid, output, only_port=value.port)
@@ -733,6 +750,8 @@ class _Run:
         self._emit("node_succeeded", nid, **data)
 
     def _fail(self, nid: str, exc: BaseException) -> None:
+        if self.results[nid].final:
+            return
         node = self.nodes[nid]
         error = error_object(node, exc)
         result = self._finish(nid, "failed")
@@ -754,6 +773,8 @@ class _Run:
                    attempts=result.attempts, on_error=node.on_error, usage=dict(result.usage))
 
     def _wait(self, nid: str, waiting: WaitingForApproval) -> None:
+        if self.results[nid].final:
+            return
         result = self._finish(nid, "waiting")
         result.waiting = {"requests": jsonable(waiting.requests), "state": jsonable(waiting.state)}
         self.ports[nid] = {}
@@ -799,6 +820,7 @@ class _Run:
                 return  # a late emit from a handler that already ended
             if kind == "usage":
                 add_usage(self.results[nid].usage, data.get("usage"))
+            data = jsonable(data)
             if kind not in HANDLER_EVENT_TYPES:
                 data = {"kind": kind, **data}
                 kind = "progress"

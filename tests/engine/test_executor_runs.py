@@ -451,3 +451,74 @@ async def test_bad_partial_run_arguments_raise(probe):
         await run(g, probe, start_at="Nope")
     with pytest.raises(ValueError, match="not both"):
         await run(g, probe, start_at="Start", only="Start")
+
+
+async def test_handler_ignoring_cancellation_is_given_up_on_after_the_grace(probe, monkeypatch):
+    from studio.engine import executor
+
+    monkeypatch.setattr(executor, "CANCEL_GRACE_S", 0.2)
+    registry = make_registry(probe)
+    finished = asyncio.Event()
+
+    @registry.register("test.echo")
+    async def stubborn(ctx):
+        probe.in_flight += 1
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.4)  # clean-up that takes longer than the grace
+        finished.set()
+        return "late"
+
+    g = Graph().add("Start", "trigger.manual").add("A").chain("Start", "A")
+    handle = start_run(g.flow(), catalog=CATALOG, registry=registry)
+    while probe.in_flight < 1:
+        await asyncio.sleep(0.01)
+    began = time.monotonic()
+    handle.cancel()
+    result = await handle.result()
+    assert time.monotonic() - began < 0.39
+    assert result.node("A").status == "cancelled" and result.node("A").reason == "did_not_stop"
+    await finished.wait()
+    await asyncio.sleep(0)
+    assert result.node("A").status == "cancelled"  # the late value does not overwrite it
+    assert result.node("A").output is None
+
+
+async def test_routing_to_a_port_the_node_lacks_fails_it(probe):
+    g = Graph().add("Start", "trigger.manual").add("If", "test.branch", values={"port": "maybe"}).add("Yes")
+    g.chain("Start", "If").wire("If", "Yes", "yes")
+    result = await run(g, probe)
+    assert result.node("If").status == "failed"
+    assert "chose output 'maybe'" in result.node("If").error["message"] and "yes, no, error" in result.node("If").error["message"]
+
+
+async def test_timeouts_are_retried(probe):
+    g = Graph().add("Start", "trigger.manual").add("Slow", "test.sleep", values={"delay_ms": 2000, "timeout_ms": 20}, retry=(2, 0))
+    g.chain("Start", "Slow")
+    result = await run(g, probe)
+    assert result.node("Slow").attempts == 2 and probe.cancelled == ["Slow", "Slow"]
+    assert result.node("Slow").error["details"] == {"timeout_ms": 20}
+
+
+async def test_bad_input_fails_without_retry_and_respects_on_error(probe):
+    g = Graph().add("Start", "trigger.manual").add("Typed", values={"flag": "perhaps"}, on_error="continue", retry=(3, 0)).add("After")
+    g.chain("Start", "Typed", "After")
+    result = await run(g, probe)
+    assert result.node("Typed").attempts == 0
+    assert result.output("After")["error"]["message"] == "Typed: 'Flag' expects true or false, got 'perhaps'"
+    assert result.status == "succeeded"
+
+
+async def test_cancel_from_another_thread(probe):
+    import threading
+
+    g = Graph().add("Start", "trigger.manual").add("S", "test.sleep", values={"delay_ms": 10_000}).chain("Start", "S")
+    handle = start_run(g.flow(), catalog=CATALOG, registry=make_registry(probe))
+    while probe.in_flight < 1:
+        await asyncio.sleep(0.01)
+    thread = threading.Thread(target=handle.cancel)
+    thread.start()
+    thread.join()
+    result = await asyncio.wait_for(handle.result(), 2)
+    assert result.status == "cancelled" and result.node("S").status == "cancelled"
