@@ -219,6 +219,9 @@ def load_file(ctx: NodeContext, key: str, *, value: Any = None, name: str | None
             return FileData(file_name, data, raw.get("media_type") or _guess_type(file_name))
         raise InputError(f"{ctx.node.name}: '{label}' must be a file path or a file from an upstream node")
     path = Path(str(raw)).expanduser()
+    flow_dir = ctx.services.get("flow_dir")
+    if not path.is_absolute() and flow_dir and not path.exists():
+        path = Path(flow_dir) / path  # relative paths in a flow file are relative to the file
     return FileData(name or path.name, _read(ctx, label, path), _guess_type(path.name))
 
 
