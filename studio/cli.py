@@ -129,8 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="keep schedule and webhook triggers of flows active")
     p.add_argument("flows", nargs="*")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--trust", action="store_true")
+    p.add_argument("--port", type=int, default=8765, help="webhook port (0 picks a free one)")
+    p.add_argument("--base-url", help="override the connections' base URL")
+    p.add_argument("--grace", type=float, default=10.0,
+                   help="seconds runs in flight may take to finish after SIGINT/SIGTERM before they are cancelled")
+    p.add_argument("--trust", action="store_true",
+                   help="allow what the flows would start on this machine (local MCP commands, ports)")
     p.set_defaults(func=cmd_serve)
     return parser
 
