@@ -46,6 +46,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .context import Artifact, NodeContext, NodeError, Routed, WaitingForApproval
@@ -307,8 +308,13 @@ class _Run:
         self.target = self._node_id(start_at or only) if (start_at or only) else None
         self.only = bool(only)
         self.trigger_node = self._node_id(trigger_node) if trigger_node else None
+        self.chosen_trigger: str | None = None
 
-        self.pending: list[str] = []
+        # Nodes of the run not yet started or skipped (a dict keeps flow order, removes in O(1)),
+        # and those whose readiness may have changed since they were last looked at.
+        self.pending: dict[str, None] = {}
+        self.candidates: set[str] = set()
+        self.order = {n.id: i for i, n in enumerate(flow.nodes)}
         self.tasks: dict[str, asyncio.Task] = {}
         self.contexts: dict[str, NodeContext] = {}
         self.stop = asyncio.Event()
@@ -406,7 +412,8 @@ class _Run:
             if self.is_trigger(node.id) and node.id != chosen and node.id != self.target:
                 self._skip(node.id, "trigger_not_fired")
             else:
-                self.pending.append(node.id)
+                self.pending[node.id] = None
+        self.candidates.update(self.pending)
 
     # --- scheduling -----------------------------------------------------------------------------
 
@@ -451,15 +458,17 @@ class _Run:
         return "upstream_skipped"
 
     def _launch_ready(self) -> None:
-        progressed = True
-        while progressed and not self.stop.is_set():
-            progressed = False
-            for nid in list(self.pending):
+        """Start or skip every candidate whose inputs are settled; skipping may settle more."""
+        while self.candidates and not self.stop.is_set():
+            batch = sorted(self.candidates, key=self.order.__getitem__)
+            self.candidates.clear()
+            for nid in batch:
+                if nid not in self.pending:
+                    continue
                 verdict, reason = self._decide(nid)
                 if verdict == "wait":
                     continue
-                self.pending.remove(nid)
-                progressed = True
+                del self.pending[nid]
                 if verdict == "skip":
                     self._skip(nid, reason or "upstream_skipped")
                 elif self.nodes[nid].disabled:
@@ -612,15 +621,8 @@ class _Run:
         return upstream, wired
 
     def expression_scope(self, upstream: Any) -> Scope:
-        nodes: dict[str, NodeEntry] = {}
-        for nid, node in self.nodes.items():
-            result = self.results[nid]
-            entry: dict[str, Any] = {"status": result.status, "error": result.error}
-            if nid in self.has_output:
-                entry["output"] = result.output
-            nodes[node.name] = NodeEntry(node.name, entry)
         run = {"id": self.run_id, "flow_id": self.flow.id, "flow_name": self.flow.name, "started_at": self.started_at}
-        return Scope(trigger=self.trigger_value, nodes=nodes, input=upstream, run=run)
+        return Scope(trigger=self.trigger_value, nodes=_NodesView(self), input=upstream, run=run)
 
     async def _execute(self, nid: str) -> None:
         node = self.nodes[nid]
@@ -698,6 +700,9 @@ class _Run:
         result = self.results[nid]
         result.status = status
         result.finished_at = time.time()
+        self.candidates.update(wire.target.node for wire in self.outgoing[nid])
+        if nid == self.chosen_trigger:
+            self.candidates.update(self.pending)  # nodes without inputs waited for the trigger
         if result.started_at is not None:
             result.duration_ms = round((result.finished_at - result.started_at) * 1000, 3)
         return result
@@ -827,6 +832,28 @@ class _Run:
             self._emit(kind, nid, **data)
         except Exception:
             log.exception("event %r from node %s could not be reported", kind, self.nodes[nid].name)
+
+
+class _NodesView(Mapping):
+    """`nodes` in expressions: each node by name, built only when an expression reads it."""
+
+    def __init__(self, run: _Run) -> None:
+        self._run = run
+        self._ids = {node.name: node.id for node in run.flow.nodes}
+
+    def __getitem__(self, name: str) -> NodeEntry:
+        nid = self._ids[name]
+        result = self._run.results[nid]
+        entry: dict[str, Any] = {"status": result.status, "error": result.error}
+        if nid in self._run.has_output:
+            entry["output"] = result.output
+        return NodeEntry(name, entry)
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 # --- public API --------------------------------------------------------------------------------

@@ -354,6 +354,8 @@ class _Evaluator:
             key = step.key if step.expr is None else self.eval(step.expr)
             value = self.step(node.root, walked, value, key)
             walked.append(key)
+        if isinstance(value, Mapping) and not isinstance(value, dict):
+            value = {k: value[k] for k in value}  # a lazy view (`nodes`) read whole
         return value
 
     def step(self, root: str, walked: list[Any], value: Any, key: Any) -> Any:
