@@ -39,6 +39,7 @@ Rules (the UI, the headless runner and handler authors rely on them):
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import tempfile
 import time
@@ -380,8 +381,17 @@ class _Run:
                     indegree[wire.target.node] -= 1
                     if indegree[wire.target.node] == 0:
                         ready.append(wire.target.node)
-        stuck = [self.nodes[nid].name for nid in self.nodes if indegree.get(nid, 0) > 0]
-        return stuck or None
+        stuck = {nid for nid, d in indegree.items() if d > 0}
+        # What remains is the cycles plus whatever hangs below them; peel off the nodes that feed
+        # nothing that remains, so the message names only the nodes on a loop.
+        changed = True
+        while changed:
+            changed = False
+            for nid in list(stuck):
+                if not any(w.target.node in stuck for w in self.outgoing[nid]):
+                    stuck.discard(nid)
+                    changed = True
+        return [self.nodes[nid].name for nid in self.nodes if nid in stuck] or None
 
     def _plan(self) -> None:
         scope = self._scope_nodes()
@@ -680,12 +690,17 @@ class _Run:
                 self._fail(nid, exc)
                 return
 
+    @staticmethod
+    async def _invoke(handler: Callable, context: NodeContext) -> Any:
+        value = handler(context)
+        return await value if inspect.isawaitable(value) else value
+
     async def _call(self, handler: Callable, context: NodeContext, timeout_s: float | None, timeout_ms: Any) -> Any:
         if timeout_s is None:
-            return await handler(context)
+            return await self._invoke(handler, context)
         try:
             async with asyncio.timeout(timeout_s) as deadline:
-                return await handler(context)
+                return await self._invoke(handler, context)
         except TimeoutError:
             if deadline.expired():
                 raise NodeError(
