@@ -1,0 +1,221 @@
+"""`studio serve`: keep the schedule and webhook triggers of some flows active, headless.
+
+Every run is recorded in the run history. SIGINT/SIGTERM stop the triggers, give runs in flight
+a grace period to finish, then cancel the rest — each ends recorded (succeeded, failed or
+cancelled), none lost."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from studio.catalog import Catalog, load_catalog
+from studio.engine.executor import RunHandle, RunResult, start_run
+from studio.flow.models import Flow, Node
+from studio.history import NodeRecord, RunHistory
+from studio.triggers.schedule import Clock, Schedule, run_schedule
+from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer
+
+log = logging.getLogger("studio.serve")
+
+WEBHOOK_SECRET_ENV = "FLOW_STUDIO_WEBHOOK_SECRET"
+"""Where the shared secret of webhook triggers comes from: never from the flow file."""
+
+
+def node_records(result: RunResult) -> list[NodeRecord]:
+    return [
+        NodeRecord(node_id=r.node_id, node_name=r.node_name, status=r.status, inputs=r.inputs, output=r.output,
+                   error=r.error, started_at=r.started_at, finished_at=r.finished_at, duration_ms=r.duration_ms,
+                   attempts=r.attempts, usage=dict(r.usage))
+        for r in result.nodes.values()
+    ]
+
+
+def record_result(history: RunHistory, result: RunResult) -> None:
+    history.record_finished(result.run_id, result.status, usage=dict(result.usage), error=result.error,
+                            nodes=node_records(result), finished_at=result.finished_at)
+
+
+@dataclass
+class ServedFlow:
+    flow: Flow
+    path: str | None
+    trigger: Node
+
+
+@dataclass
+class Server:
+    """The runtime behind `studio serve`, usable in-process by tests."""
+
+    flows: list[ServedFlow]
+    connect: Callable[[str | None], Awaitable[Any]]
+    history: RunHistory
+    host: str = "127.0.0.1"
+    port: int = 0
+    catalog: Catalog | None = None
+    registry: Any = None  # a HandlerRegistry; None means the installed handlers
+    clock: Clock | None = None
+    runs_root: Path | None = None
+    grace_s: float = 10.0
+    max_concurrency: int = 8
+    _inflight: dict[str, RunHandle] = field(default_factory=dict)
+    _tasks: set[asyncio.Task] = field(default_factory=set)
+    _webhooks: WebhookServer | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run_flow(self, served: ServedFlow, payload: Any, trigger_kind: str) -> RunResult:
+        run_id = str(uuid.uuid4())
+        self.history.record_started(run_id, flow_id=served.flow.id, flow_name=served.flow.name,
+                                    flow_path=served.path, trigger=trigger_kind, payload=payload)
+        run_dir = (self.runs_root / run_id) if self.runs_root else None
+        handle = start_run(served.flow, catalog=self.catalog, registry=self.registry, trigger_payload=payload, connect=self.connect,
+                           run_dir=run_dir, run_id=run_id, trigger_node=served.trigger.id,
+                           max_concurrency=self.max_concurrency, keep_events=False)
+        self._inflight[run_id] = handle
+        try:
+            result = await handle.result()
+        finally:
+            self._inflight.pop(run_id, None)
+        record_result(self.history, result)
+        log.info("run %s of %r (%s): %s in %.0f ms", run_id, served.flow.name, trigger_kind, result.status,
+                 result.duration_ms)
+        return result
+
+    def _webhook_handler(self, served: ServedFlow) -> Callable[[dict[str, Any]], Awaitable[WebhookReply]]:
+        values = served.trigger.values
+        reply_node = values.get("response_node") or None
+        immediate = (values.get("response_mode") or ("node" if reply_node else "immediate")) == "immediate"
+
+        async def handle(payload: dict[str, Any]) -> WebhookReply:
+            if immediate:
+                task = asyncio.create_task(self.run_flow(served, payload, "webhook"))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                return WebhookReply(202, {"status": "accepted"})
+            result = await self.run_flow(served, payload, "webhook")
+            if result.status != "succeeded":
+                return WebhookReply(500, {"status": result.status, "run_id": result.run_id, "error": result.error})
+            try:
+                return WebhookReply(200, result.output(reply_node))
+            except KeyError:
+                return WebhookReply(500, {"error": f"Webhook trigger 'Response Node': no node named {reply_node!r}"})
+
+        return handle
+
+    async def _schedule_fire(self, served: ServedFlow) -> Callable[[float], Awaitable[None]]:
+        async def fire(when: float) -> None:
+            await self.run_flow(served, {"scheduled_at": when}, "schedule")
+
+        return fire
+
+    async def start(self) -> None:
+        for served in self.flows:
+            action = served.trigger.action
+            if action == "trigger.webhook":
+                if self._webhooks is None:
+                    self._webhooks = WebhookServer(self.host, self.port)
+                values = served.trigger.values
+                header = values.get("secret_header") or None
+                self._webhooks.add(WebhookRoute(
+                    method=str(values.get("method") or "POST"), path=str(values.get("path") or served.flow.id),
+                    handler=self._webhook_handler(served), secret_header=header,
+                    secret=os.environ.get(WEBHOOK_SECRET_ENV) if header else None))
+            elif action == "trigger.schedule":
+                schedule = Schedule.from_inputs(served.trigger.values)
+                task = asyncio.create_task(run_schedule(schedule, await self._schedule_fire(served),
+                                                        clock=self.clock, stop=self._stop))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        if self._webhooks is not None:
+            await self._webhooks.start()
+            self.port = self._webhooks.port
+            log.info("webhooks listening on %s", self._webhooks.base_url)
+
+    async def stop(self) -> None:
+        """Stop triggers, let runs in flight finish within the grace period, cancel the rest."""
+        self._stop.set()
+        if self._webhooks is not None:
+            await self._webhooks.stop()
+        pending = list(self._inflight.values())
+        if pending:
+            log.info("waiting up to %.0f s for %d run(s) in flight", self.grace_s, len(pending))
+            done, still = await asyncio.wait([asyncio.ensure_future(h.result()) for h in pending],
+                                             timeout=self.grace_s)
+            for handle in list(self._inflight.values()):
+                handle.cancel()
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def load_served_flows(paths: list[str], catalog: Catalog, *, trust: bool) -> list[ServedFlow]:
+    from studio.credentials.trust import TrustStore
+    from studio.flow.io import load_flow
+    from studio.flow.trust import needs_trust
+
+    served = []
+    store = TrustStore()
+    for path in paths:
+        flow = load_flow(path, catalog=catalog)
+        reasons = needs_trust(flow, catalog)
+        if reasons and not trust and not store.is_trusted(Path(path).read_bytes()):
+            raise PermissionError(f"{path}: not trusted on this machine:\n  " + "\n  ".join(reasons)
+                                  + "\nLook at what it would start, then pass --trust to allow it.")
+        triggers = [n for n in flow.nodes if n.action in ("trigger.schedule", "trigger.webhook") and not n.disabled]
+        if not triggers:
+            raise ValueError(f"{path}: has no Schedule or Webhook trigger to serve")
+        served.extend(ServedFlow(flow=flow, path=str(Path(path).resolve()), trigger=t) for t in triggers)
+    return served
+
+
+async def serve_async(args: argparse.Namespace, connect: Callable[[str | None], Awaitable[Any]]) -> int:
+    catalog = load_catalog()
+    flows = load_served_flows(list(args.flows), catalog, trust=args.trust)
+    history = RunHistory()
+    history.mark_interrupted()
+    server = Server(flows=flows, connect=connect, history=history, host=args.host, port=args.port,
+                    catalog=catalog, grace_s=getattr(args, "grace", 10.0))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    await server.start()
+    print(f"serving {len(flows)} trigger(s)" + (f" on http://{args.host}:{server.port}" if server._webhooks else ""),
+          flush=True)
+    await stop.wait()
+    log.info("stopping")
+    await server.stop()
+    history.close()
+    return 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from studio.engine.headless import Connector
+    from studio.logs import setup_logging
+
+    setup_logging()
+    if not args.flows:
+        print("studio serve: give at least one flow file", flush=True)
+        return 2
+
+    async def main() -> int:
+        connector = Connector(getattr(args, "base_url", None))
+        try:
+            return await serve_async(args, connector.connect)
+        finally:
+            await connector.aclose()
+
+    try:
+        return asyncio.run(main())
+    except (PermissionError, ValueError) as exc:
+        print(f"studio serve: {exc}", flush=True)
+        return 2
