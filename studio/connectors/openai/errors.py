@@ -1,0 +1,131 @@
+"""Turn SDK and HTTP failures into one NodeError a user can act on: what went wrong, in words,
+never echoing the key; whether trying again can help; and details (status, request, body
+excerpt, headers with credentials removed) for the run log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import httpx2
+import openai
+
+from studio.connectors.openai.client import redact_headers
+from studio.engine.context import NodeError
+
+# Trying again cannot fix these: the request itself is wrong or not allowed.
+NOT_RETRYABLE = frozenset({400, 401, 403, 404, 409, 413, 415, 422})
+BODY_EXCERPT = 500
+
+_TIMEOUTS = (openai.APITimeoutError, httpx.TimeoutException, httpx2.TimeoutException, asyncio.TimeoutError,
+             TimeoutError)
+_CONNECTION = (openai.APIConnectionError, httpx.TransportError, httpx2.TransportError, ConnectionError)
+
+
+def _response_of(exc: BaseException) -> Any:
+    if isinstance(exc, openai.APIStatusError):
+        return exc.response
+    if isinstance(exc, (httpx.HTTPStatusError, httpx2.HTTPStatusError)):
+        return exc.response
+    return None
+
+
+def _request_of(exc: BaseException) -> Any:
+    request = getattr(exc, "request", None)
+    if request is None:
+        response = _response_of(exc)
+        request = getattr(response, "request", None) if response is not None else None
+    try:
+        return request if request is not None and request.url is not None else None
+    except RuntimeError:  # httpx raises when an exception has no request attached
+        return None
+
+
+def _safe_request(exc: BaseException) -> Any:
+    try:
+        return _request_of(exc)
+    except (RuntimeError, AttributeError):
+        return None
+
+
+def _server_message(response: Any) -> str:
+    """OpenAI's `{"error": {"message": ...}}`, or the start of whatever text came back."""
+    try:
+        text = response.text
+    except Exception:  # a streamed body that was never read
+        return ""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip()[:200]
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        if data.get("message"):
+            return str(data["message"])
+    return text.strip()[:200]
+
+
+def _base_url(request: Any) -> str:
+    if request is None:
+        return "the server"
+    url = request.url
+    return f"{url.scheme}://{url.netloc.decode() if isinstance(url.netloc, bytes) else url.netloc}"
+
+
+def _details(exc: BaseException, request: Any, response: Any) -> dict[str, Any]:
+    details: dict[str, Any] = {"type": type(exc).__name__}
+    if request is not None:
+        details["method"] = request.method
+        details["url"] = str(request.url)
+        details["request_headers"] = redact_headers(dict(request.headers))
+    if response is not None:
+        details["status"] = response.status_code
+        details["headers"] = redact_headers(dict(response.headers))
+        try:
+            details["body"] = response.text[:BODY_EXCERPT]
+        except Exception:
+            details["body"] = ""
+    return details
+
+
+def _status_message(status: int, server: str, base_url: str) -> str:
+    if status == 401:
+        return "invalid API key (401): check the connection's key"
+    if status == 403:
+        return f"not allowed (403): {server or 'the key has no access to this resource or region'}"
+    if status == 404:
+        return f"not found (404): {server or 'no such resource'}"
+    if status == 429:
+        return f"rate limited (429): {server or 'too many requests'}; try again later or lower the concurrency"
+    if status >= 500:
+        return f"server error ({status}) from {base_url}: {server or 'the service failed'}"
+    return f"request rejected ({status}): {server or 'bad request'}"
+
+
+def map_openai_error(exc: BaseException, node_name: str | None = None) -> NodeError:
+    """The NodeError for `exc`, its message prefixed with the node's name."""
+    if isinstance(exc, NodeError):
+        return exc
+    prefix = f"{node_name}: " if node_name else ""
+    response = _response_of(exc)
+    request = _safe_request(exc)
+    details = _details(exc, request, response)
+    if response is not None:
+        status = response.status_code
+        message = _status_message(status, _server_message(response), _base_url(request))
+        return NodeError(prefix + message, details=details, retryable=status not in NOT_RETRYABLE)
+    if isinstance(exc, _TIMEOUTS):
+        return NodeError(prefix + "no answer within the node's Timeout (ms); raise it or try again later",
+                         details=details, retryable=True)
+    if isinstance(exc, _CONNECTION):
+        return NodeError(prefix + f"cannot reach {_base_url(request)}: check the connection's base URL and "
+                         "the network", details=details, retryable=True)
+    if isinstance(exc, ValueError):  # e.g. a Raw Request path outside the base URL
+        return NodeError(prefix + str(exc), details=details, retryable=False)
+    return NodeError(prefix + f"{type(exc).__name__}: {exc}", details=details, retryable=True)

@@ -1,0 +1,49 @@
+"""Where Flow Studio keeps its files. One place decides, so a test or a portable install can move
+everything at once by setting FLOW_STUDIO_HOME (then config/, data/, state/, cache/, logs/ under it);
+otherwise the platform's usual folders for an app named "flow-studio". Folders are made on demand."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "flow-studio"
+HOME_ENV = "FLOW_STUDIO_HOME"
+
+
+def _home() -> Path | None:
+    value = os.environ.get(HOME_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def _folder(sub: str, platform_path: str) -> Path:
+    home = _home()
+    path = home / sub if home is not None else Path(platform_path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_dir() -> Path:
+    """Settings the user chose: connections (no secrets), trust list, preferences."""
+    return _folder("config", platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def data_dir() -> Path:
+    """Things the user would miss: run history, saved runs."""
+    return _folder("data", platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def state_dir() -> Path:
+    """Session state: window layout, recent files."""
+    return _folder("state", platformdirs.user_state_dir(APP_NAME, appauthor=False))
+
+
+def cache_dir() -> Path:
+    """Anything that can be rebuilt."""
+    return _folder("cache", platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    return _folder("logs", platformdirs.user_log_dir(APP_NAME, appauthor=False))
