@@ -1,0 +1,201 @@
+"""Connections and their secrets. What a connection is (name, base URL, organization) is saved in
+`connections.json` in the config folder; its API key never is. The key goes to the OS keyring; where
+there is none, to an encrypted file unlocked by a passphrase (keyrings.cryptfile), or it comes from
+the OPENAI_API_KEY environment variable. There is no plaintext fallback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from studio.connectors.openai.client import DEFAULT_BASE_URL
+
+log = logging.getLogger(__name__)
+
+SERVICE = "flow-studio"
+CONNECTIONS_FILE = "connections.json"
+ENCRYPTED_FILE = "keys.cfg"
+
+
+class CredentialError(ValueError):
+    """A connection cannot be used as asked; the message says what to do."""
+
+
+class ConnectionRecord(BaseModel):
+    """A saved connection without its secret (safe to write to disk and to show)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=80)
+    base_url: str = DEFAULT_BASE_URL
+    organization: str | None = None
+    # "api_key" (Prismatic, n8n) or "bearer" (ByteChef): both send `Authorization: Bearer`.
+    auth: str = "api_key"
+
+
+@dataclass(frozen=True)
+class KeyringStatus:
+    available: bool
+    backend: str
+    message: str
+
+
+def _usable_backend(backend: Any) -> bool:
+    """False for keyring's fail/null backends and for a chainer that holds no real backend."""
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    if name.startswith(("keyring.backends.fail", "keyring.backends.null")):
+        return False
+    if name == "keyring.backends.chainer.ChainerBackend":
+        return bool(getattr(backend, "backends", []))
+    try:
+        return float(getattr(backend, "priority", 1)) > 0
+    except Exception:  # noqa: BLE001 - a backend whose priority property itself fails is unusable
+        return False
+
+
+class ConnectionStore:
+    """The saved connections of this user, and where their keys live."""
+
+    def __init__(self, folder: Path | None = None, keyring_backend: Any = None) -> None:
+        if folder is None:
+            from studio.paths import config_dir
+
+            folder = config_dir()
+        self.folder = Path(folder)
+        self._backend = keyring_backend
+        self._encrypted: Any = None
+
+    # -- records ---------------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        return self.folder / CONNECTIONS_FILE
+
+    def list(self) -> list[ConnectionRecord]:  # noqa: A003 - reads naturally at call sites
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise CredentialError(f"{self.path}: cannot read saved connections ({exc})") from None
+        records = []
+        for i, item in enumerate(data.get("connections", []) if isinstance(data, dict) else []):
+            try:
+                records.append(ConnectionRecord.model_validate(item))
+            except ValidationError as exc:
+                log.warning("%s: connections[%d] skipped: %s", self.path, i, exc.errors()[0]["msg"])
+        return records
+
+    def get(self, name: str) -> ConnectionRecord:
+        for record in self.list():
+            if record.name == name:
+                return record
+        known = ", ".join(repr(r.name) for r in self.list()) or "none saved"
+        raise CredentialError(f"no connection named {name!r} (known: {known})")
+
+    def save(self, record: ConnectionRecord, api_key: str | None = None) -> None:
+        """Add or replace `record`; a given key goes to the secret store, never to the file."""
+        if api_key:
+            self._set_secret(record.name, api_key)
+        records = [r for r in self.list() if r.name != record.name] + [record]
+        self._write(records)
+
+    def delete(self, name: str) -> None:
+        self._write([r for r in self.list() if r.name != name])
+        try:
+            self._delete_secret(name)
+        except CredentialError:
+            pass
+
+    def _write(self, records: list[ConnectionRecord]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"connections": [r.model_dump() for r in records]}, indent=2) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".connections-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+
+    # -- secrets ---------------------------------------------------------------------------------
+
+    def _keyring(self) -> Any:
+        if self._backend is None:
+            import keyring
+
+            self._backend = keyring.get_keyring()
+        return self._backend
+
+    def keyring_status(self) -> KeyringStatus:
+        backend = self._keyring()
+        name = type(backend).__name__
+        if _usable_backend(backend):
+            return KeyringStatus(True, name, f"API keys are kept in the system keyring ({name}).")
+        if self._encrypted is not None:
+            return KeyringStatus(True, "encrypted file", f"API keys are kept in an encrypted file ({self._encrypted_path()}).")
+        return KeyringStatus(
+            False, name,
+            "No system keyring was found. Choose an encrypted key file unlocked by a passphrase, "
+            "or set the OPENAI_API_KEY environment variable. Keys are never stored in plain text.",
+        )
+
+    def _encrypted_path(self) -> Path:
+        return self.folder / ENCRYPTED_FILE
+
+    def use_encrypted_file(self, passphrase: str) -> None:
+        """Keep keys in an encrypted file (keyrings.cryptfile, Argon2 + AES) unlocked by `passphrase`."""
+        if not passphrase:
+            raise CredentialError("passphrase: a non-empty passphrase is needed to encrypt the key file")
+        from keyrings.cryptfile.cryptfile import CryptFileKeyring
+
+        backend = CryptFileKeyring()
+        backend.file_path = str(self._encrypted_path())
+        try:  # setting the key unlocks an existing file: a wrong passphrase fails here, not later
+            backend.keyring_key = passphrase
+        except Exception:  # noqa: BLE001 - cryptfile raises ValueError or its own errors
+            raise CredentialError("passphrase: it does not unlock the encrypted key file") from None
+        self._encrypted = backend
+
+    def _secret_backend(self) -> Any:
+        if self._encrypted is not None:
+            return self._encrypted
+        backend = self._keyring()
+        if _usable_backend(backend):
+            return backend
+        return None
+
+    def _set_secret(self, name: str, api_key: str) -> None:
+        backend = self._secret_backend()
+        if backend is None:
+            raise CredentialError(self.keyring_status().message)
+        backend.set_password(SERVICE, name, api_key)
+
+    def _delete_secret(self, name: str) -> None:
+        backend = self._secret_backend()
+        if backend is None:
+            return
+        try:
+            backend.delete_password(SERVICE, name)
+        except Exception:  # noqa: BLE001 - "no such password" differs per backend
+            pass
+
+    def api_key(self, name: str) -> str | None:
+        backend = self._secret_backend()
+        if backend is None:
+            return None
+        try:
+            return backend.get_password(SERVICE, name)
+        except Exception as exc:  # noqa: BLE001 - a locked or broken keyring must not crash a run
+            log.warning("cannot read the key of connection %r from %s: %s", name, type(backend).__name__,
+                        type(exc).__name__)
+            return None
+
+    def has_key(self, name: str) -> bool:
+        return bool(self.api_key(name))
