@@ -5,13 +5,14 @@ write to each other."""
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Callable
 
 from qtpy.QtCore import QObject, Signal
-from qtpy.QtWidgets import QUndoCommand, QUndoStack
+from qtpy.QtGui import QUndoCommand, QUndoStack
 
-from studio.flow.models import Flow, Node
+from studio.flow.models import Flow, Node, Note, Position, Wire
 
 
 class _Edit(QUndoCommand):
@@ -43,6 +44,7 @@ class FlowDocument(QObject):
     wires_changed = Signal()
     notes_changed = Signal()
     path_changed = Signal()
+    reset = Signal()  # a different flow is shown (open, new, restore): views rebuild
 
     def __init__(self, flow: Flow | None = None, path: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -101,3 +103,190 @@ class FlowDocument(QObject):
 
     def node(self, node_id: str) -> Node:
         return self._flow.node(node_id)
+
+    def node_ids(self) -> list[str]:
+        return [n.id for n in self._flow.nodes]
+
+    def unique_name(self, base: str) -> str:
+        """A node name not yet used in this flow (names are how expressions address nodes)."""
+        base = re.sub(r"[^A-Za-z0-9_ -]", "", base).strip() or "Node"
+        if not re.match(r"[A-Za-z_]", base[0]):
+            base = "N " + base
+        base = base[:72]
+        taken = {n.name for n in self._flow.nodes}
+        if base not in taken:
+            return base
+        i = 2
+        while f"{base} {i}" in taken:
+            i += 1
+        return f"{base} {i}"
+
+    # -- structure: nodes, wires, notes ------------------------------------------------------
+
+    def add_nodes(self, nodes: list[Node], wires: list[Wire] = (), notes: list[Note] = (),
+                  text: str = "Add node") -> None:
+        """Add nodes (and wires/notes among them, e.g. a paste) as one undo step."""
+        nodes = [n.model_copy(deep=True) for n in nodes]
+        wires, notes = list(wires), [n.model_copy(deep=True) for n in notes]
+
+        def redo() -> None:
+            for n in nodes:
+                self._flow.nodes.append(n.model_copy(deep=True))
+                self.node_added.emit(n.id)
+            if wires:
+                self._flow.wires.extend(wires)
+                self.wires_changed.emit()
+            if notes:
+                self._flow.notes.extend(n.model_copy(deep=True) for n in notes)
+                self.notes_changed.emit()
+
+        def undo() -> None:
+            ids = {n.id for n in nodes}
+            note_ids = {n.id for n in notes}
+            if wires:
+                self._flow.wires = [w for w in self._flow.wires if w not in wires]
+                self.wires_changed.emit()
+            if notes:
+                self._flow.notes = [n for n in self._flow.notes if n.id not in note_ids]
+                self.notes_changed.emit()
+            self._flow.nodes = [n for n in self._flow.nodes if n.id not in ids]
+            for n in nodes:
+                self.node_removed.emit(n.id)
+
+        self.undo_stack.push(_Edit(text, redo, undo))
+
+    def add_node(self, node: Node) -> None:
+        self.add_nodes([node], text=f"Add {node.name}")
+
+    def remove_nodes(self, node_ids: list[str], note_ids: list[str] = ()) -> None:
+        """Delete nodes with every wire touching them (and notes) as one undo step."""
+        ids = set(node_ids)
+        nids = set(note_ids)
+        saved = [(i, n.model_copy(deep=True)) for i, n in enumerate(self._flow.nodes) if n.id in ids]
+        saved_wires = [(i, w) for i, w in enumerate(self._flow.wires) if w.source.node in ids or w.target.node in ids]
+        saved_notes = [(i, n.model_copy(deep=True)) for i, n in enumerate(self._flow.notes) if n.id in nids]
+        if not saved and not saved_notes:
+            return
+
+        def redo() -> None:
+            if saved_wires:
+                self._flow.wires = [w for w in self._flow.wires if not (w.source.node in ids or w.target.node in ids)]
+                self.wires_changed.emit()
+            self._flow.nodes = [n for n in self._flow.nodes if n.id not in ids]
+            for _, n in saved:
+                self.node_removed.emit(n.id)
+            if saved_notes:
+                self._flow.notes = [n for n in self._flow.notes if n.id not in nids]
+                self.notes_changed.emit()
+
+        def undo() -> None:
+            for i, n in saved:
+                self._flow.nodes.insert(i, n.model_copy(deep=True))
+                self.node_added.emit(n.id)
+            for i, w in saved_wires:
+                self._flow.wires.insert(i, w)
+            if saved_wires:
+                self.wires_changed.emit()
+            for i, n in saved_notes:
+                self._flow.notes.insert(i, n.model_copy(deep=True))
+            if saved_notes:
+                self.notes_changed.emit()
+
+        count = len(saved) + len(saved_notes)
+        self.undo_stack.push(_Edit(f"Delete {count} item{'s' if count != 1 else ''}", redo, undo))
+
+    def move_nodes(self, positions: dict[str, tuple[float, float]], text: str = "Move") -> None:
+        """Set canvas positions of several nodes as one undo step (a drag, or auto-layout)."""
+        positions = {k: (float(x), float(y)) for k, (x, y) in positions.items() if self._has_node(k)}
+        before = {k: (self.node(k).position.x, self.node(k).position.y) for k in positions}
+        if all(before[k] == positions[k] for k in positions):
+            return
+
+        def apply(pos: dict[str, tuple[float, float]]) -> Callable[[], None]:
+            def run() -> None:
+                for nid, (x, y) in pos.items():
+                    self._flow.node(nid).position = Position(x=x, y=y)
+                    self.node_changed.emit(nid)
+            return run
+
+        self.undo_stack.push(_Edit(text, apply(positions), apply(before)))
+
+    def connect(self, wire: Wire) -> None:
+        if wire in self._flow.wires:
+            return
+        self.edit_wires(add=[wire], text="Connect")
+
+    def disconnect(self, wire: Wire) -> None:
+        if wire not in self._flow.wires:
+            return
+        self.edit_wires(remove=[wire], text="Disconnect")
+
+    def edit_wires(self, add: list[Wire] = (), remove: list[Wire] = (), text: str = "Connect") -> None:
+        """Remove then add wires as one undo step (re-routing a pipe is both)."""
+        before = list(self._flow.wires)
+        after = [w for w in before if w not in remove]
+        after += [w for w in add if w not in after]
+        if after == before:
+            return
+
+        def apply(wires: list[Wire]) -> Callable[[], None]:
+            def run() -> None:
+                self._flow.wires = list(wires)
+                self.wires_changed.emit()
+            return run
+
+        self.undo_stack.push(_Edit(text, apply(after), apply(before)))
+
+    def add_note(self, note: Note) -> None:
+        note = note.model_copy(deep=True)
+
+        def redo() -> None:
+            self._flow.notes.append(note.model_copy(deep=True))
+            self.notes_changed.emit()
+
+        def undo() -> None:
+            self._flow.notes = [n for n in self._flow.notes if n.id != note.id]
+            self.notes_changed.emit()
+
+        self.undo_stack.push(_Edit("Add note", redo, undo))
+
+    def set_note(self, note_id: str, **fields: Any) -> None:
+        """Change a note's text, position, width or height (undoable)."""
+        note = next(n for n in self._flow.notes if n.id == note_id)
+        before = {k: copy.deepcopy(getattr(note, k)) for k in fields}
+        if all(before[k] == fields[k] for k in fields):
+            return
+
+        def apply(values: dict[str, Any]) -> Callable[[], None]:
+            def run() -> None:
+                n = next(n for n in self._flow.notes if n.id == note_id)
+                for k, v in values.items():
+                    setattr(n, k, copy.deepcopy(v))
+                self.notes_changed.emit()
+            return run
+
+        self.undo_stack.push(_Edit("Edit note", apply(fields), apply(before)))
+
+    def set_flow_name(self, name: str) -> None:
+        before = self._flow.name
+
+        def apply(v: str) -> Callable[[], None]:
+            def run() -> None:
+                self._flow.name = v
+                self.path_changed.emit()
+            return run
+
+        self.undo_stack.push(_Edit("Rename flow", apply(name), apply(before)))
+
+    def load(self, flow: Flow, path: Path | None = None) -> None:
+        """Show another flow (Open, New, restore): not undoable, starts clean."""
+        self._flow = flow
+        self.path = path
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self.reset.emit()
+        self.path_changed.emit()
+        self.changed.emit()
+
+    def _has_node(self, node_id: str) -> bool:
+        return any(n.id == node_id for n in self._flow.nodes)

@@ -1,0 +1,86 @@
+"""Model ids per connection for the Model field: fetched once through the connection's List
+Models, cached, and delivered by signal so the panel never blocks on the network."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Awaitable, Callable
+
+from qtpy.QtCore import QObject, Signal
+
+log = logging.getLogger(__name__)
+
+ModelFetcher = Callable[[str], Awaitable[list[str]]]
+
+
+async def fetch_model_ids(connection: str) -> list[str]:
+    """List Models through the credential store's settings for `connection` ("" = default)."""
+    from studio.connectors.openai.client import ClientPool  # type: ignore[import-not-found]
+    from studio.credentials import resolve  # type: ignore[attr-defined]
+
+    settings = resolve(connection or None)
+    pool = ClientPool()
+    try:
+        client = await pool.get(settings)
+        page = await client.sdk.models.list()
+        return sorted({str(m.id) for m in page.data})
+    finally:
+        await pool.aclose()
+
+
+class ModelSource(QObject):
+    """Shared by every Model field of a panel. `request` returns at once; results arrive on
+    `models_ready(connection, ids)` or `failed(connection, message)`."""
+
+    models_ready = Signal(str, list)
+    failed = Signal(str, str)
+
+    def __init__(self, parent: QObject | None = None, fetcher: ModelFetcher | None = None) -> None:
+        super().__init__(parent)
+        self._fetcher = fetcher or fetch_model_ids
+        self._cache: dict[str, list[str]] = {}
+        self._in_flight: set[str] = set()
+
+    def cached(self, connection: str) -> list[str] | None:
+        return self._cache.get(connection)
+
+    def forget(self, connection: str | None = None) -> None:
+        """Drop cached lists (after a connection was edited)."""
+        if connection is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(connection, None)
+
+    def request(self, connection: str, force: bool = False) -> None:
+        if not force and connection in self._cache:
+            self.models_ready.emit(connection, list(self._cache[connection]))
+            return
+        if connection in self._in_flight:
+            return
+        self._in_flight.add(connection)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:  # the app runs on qasync: stay on its loop
+            loop.create_task(self._run(connection))
+        else:  # no loop (tests, plain Qt): a short-lived thread with its own loop
+            threading.Thread(target=lambda: asyncio.run(self._run(connection)), daemon=True,
+                             name=f"list-models-{connection}").start()
+
+    async def _run(self, connection: str) -> None:
+        try:
+            ids = [str(i) for i in await self._fetcher(connection)]
+        except Exception as exc:  # noqa: BLE001 - shown to the user next to the field
+            self._in_flight.discard(connection)
+            log.info("listing models for connection %r failed: %s", connection, exc)
+            self.failed.emit(connection, str(exc) or type(exc).__name__)
+            return
+        self._cache[connection] = ids
+        self._in_flight.discard(connection)
+        self.models_ready.emit(connection, ids)
+
+    def wait_idle(self) -> bool:  # for tests and shutdown
+        return not self._in_flight

@@ -1,0 +1,708 @@
+"""One editor widget per catalog ValueType. The property panel never knows about individual
+actions: it asks `create_editor(input)` for each declared input and talks to every editor through
+the same small interface (`set_value`, `value`, the `edited` signal)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Callable
+
+from qtpy.QtCore import QObject, Qt, QTimer, Signal
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.catalog.models import Input, ValueType
+
+from .models_source import ModelSource
+
+# Numbers without a documented range still need bounds; these are wide enough for any API field.
+WIDE_MIN = -1_000_000_000
+WIDE_MAX = 1_000_000_000
+INT_LIMIT = 2_147_483_647  # QSpinBox is a C int
+# Typing in text fields is written to the document after this pause, so one word is one edit.
+COMMIT_DELAY_MS = 400
+UNSET_TEXT = "(not set)"
+SIMULATED_LABEL = "Simulated (offline)"
+ERROR_STYLE = "color: #b3261e;"
+
+
+def simulated_connection_name() -> str:
+    """The name the credential store gives its built-in offline connection (seam: the store may
+    not be importable yet, then the label doubles as the name)."""
+    try:
+        from studio.credentials import SIMULATED  # type: ignore[attr-defined]
+
+        return getattr(SIMULATED, "name", SIMULATED)
+    except Exception:  # noqa: BLE001 - credentials package still landing
+        return "simulated"
+
+
+class EditorContext(QObject):
+    """What editors need beyond their own input: the connection names and the model lists.
+    The panel owns one and keeps it current; editors only read it."""
+
+    connections_changed = Signal()
+    connection_selected = Signal(str)  # the node's current connection name ("" = default)
+
+    def __init__(self, *, connection_names: Callable[[], list[str]] | None = None,
+                 model_source: ModelSource | None = None, manage_connections: Callable[[], None] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._connection_names = connection_names or (lambda: [])
+        self.model_source = model_source or ModelSource(self)
+        self.manage_connections = manage_connections
+        self.current_connection = ""
+
+    def connection_names(self) -> list[str]:
+        try:
+            return list(self._connection_names())
+        except Exception:  # noqa: BLE001 - a broken store must not break the panel
+            return []
+
+    def select_connection(self, name: str) -> None:
+        self.current_connection = name or ""
+        self.connection_selected.emit(self.current_connection)
+
+
+class ValueEditor(QWidget):
+    """Base of every editor. `edited` carries the new value (None = unset, so the default applies);
+    `set_value` never emits it, so loading a node cannot echo back as an edit."""
+
+    edited = Signal(object)
+
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.context = context
+        self._loading = False
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self._commit_timer = QTimer(self)
+        self._commit_timer.setSingleShot(True)
+        self._commit_timer.setInterval(COMMIT_DELAY_MS)
+        self._commit_timer.timeout.connect(self.commit)
+
+    # -- the interface the panel uses -----------------------------------------------------------
+
+    def set_value(self, value: Any) -> None:
+        """Show `value` (None: show the documented default, or the unset state)."""
+        if value is None:
+            value = self.spec.default
+        if self._same(value, self.value()):
+            return
+        self._loading = True
+        try:
+            self._commit_timer.stop()
+            self._show(value)
+        finally:
+            self._loading = False
+
+    def value(self) -> Any:
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        """Write a pending (debounced) edit now."""
+        self._commit_timer.stop()
+        if not self._loading:
+            self.edited.emit(self.value())
+
+    def has_pending_edit(self) -> bool:
+        return self._commit_timer.isActive()
+
+    # -- for subclasses -----------------------------------------------------------------------
+
+    def _show(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def _changed(self) -> None:
+        """Immediate edits (checkbox, combo, spin step)."""
+        if not self._loading:
+            self.edited.emit(self.value())
+
+    def _typed(self, *_args: Any) -> None:
+        """Typing: written after a short pause (or when focus leaves)."""
+        if not self._loading:
+            self._commit_timer.start()
+
+    def _flush(self) -> None:
+        if self._commit_timer.isActive():
+            self.commit()
+
+    @staticmethod
+    def _same(a: Any, b: Any) -> bool:
+        try:
+            return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True) and type(a) is type(b)
+        except (TypeError, ValueError):
+            return a == b
+
+
+class _FlushingLineEdit(QLineEdit):
+    def __init__(self, on_focus_out: Callable[[], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._on_focus_out = on_focus_out
+
+    def focusOutEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().focusOutEvent(event)
+        self._on_focus_out()
+
+
+class _FlushingPlainTextEdit(QPlainTextEdit):
+    def __init__(self, on_focus_out: Callable[[], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._on_focus_out = on_focus_out
+
+    def focusOutEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().focusOutEvent(event)
+        self._on_focus_out()
+
+
+class StringEditor(ValueEditor):
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        self.line = _FlushingLineEdit(self._flush)
+        self.line.setPlaceholderText(spec.placeholder or "")
+        self.line.textEdited.connect(self._typed)
+        self.line.returnPressed.connect(self._flush)
+        self._layout.addWidget(self.line)
+
+    def value(self) -> Any:
+        return self.line.text() or None
+
+    def _show(self, value: Any) -> None:
+        self.line.setText("" if value is None else str(value))
+
+
+class TextEditor(ValueEditor):
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        self.text = _FlushingPlainTextEdit(self._flush)
+        self.text.setPlaceholderText(spec.placeholder or "")
+        self.text.setTabChangesFocus(True)
+        self.text.setFixedHeight(84)
+        self.text.textChanged.connect(self._typed)
+        self._layout.addWidget(self.text)
+
+    def value(self) -> Any:
+        return self.text.toPlainText() or None
+
+    def _show(self, value: Any) -> None:
+        self.text.setPlainText("" if value is None else str(value))
+
+
+def json_error(text: str) -> str | None:
+    """Why `text` is not JSON ("line 2, column 5: Expecting ',' delimiter"), or None if it is."""
+    if not text.strip():
+        return None
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"Not valid JSON - line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    return None
+
+
+class JsonEditor(ValueEditor):
+    """Multi-line JSON with live checking: invalid text shows why, inline, and is not written."""
+
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        box = QVBoxLayout()
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        self.text = _FlushingPlainTextEdit(self._flush)
+        self.text.setPlaceholderText(spec.placeholder or '{"key": "value"}')
+        self.text.setTabChangesFocus(True)
+        self.text.setFixedHeight(96)
+        font = self.text.font()
+        font.setFamily("monospace")
+        font.setStyleHint(font.StyleHint.Monospace)
+        self.text.setFont(font)
+        self.text.textChanged.connect(self._on_text)
+        self.error = QLabel()
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.setWordWrap(True)
+        self.error.hide()
+        box.addWidget(self.text)
+        box.addWidget(self.error)
+        self._layout.addLayout(box)
+
+    def error_text(self) -> str | None:
+        return self.error.text() if self.error.isVisibleTo(self) else None
+
+    def value(self) -> Any:
+        text = self.text.toPlainText()
+        if not text.strip() or json_error(text):
+            return None
+        return json.loads(text)
+
+    def commit(self) -> None:
+        if json_error(self.text.toPlainText()):
+            self._commit_timer.stop()
+            return  # never write what is not JSON; the inline error says why
+        super().commit()
+
+    def _on_text(self) -> None:
+        problem = json_error(self.text.toPlainText())
+        self.error.setText(problem or "")
+        self.error.setVisible(problem is not None)
+        if problem is None:
+            self._typed()
+        else:
+            self._commit_timer.stop()
+
+    def _show(self, value: Any) -> None:
+        self.text.setPlainText("" if value is None else json.dumps(value, indent=2, ensure_ascii=False))
+
+    def set_value(self, value: Any) -> None:
+        # Don't overwrite text the user is still fixing with the last good value.
+        if json_error(self.text.toPlainText()) and self.text.hasFocus():
+            return
+        super().set_value(value)
+
+
+class IntegerEditor(ValueEditor):
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        self.spin = QSpinBox()
+        low = int(spec.minimum) if spec.minimum is not None else -INT_LIMIT + 1
+        high = int(spec.maximum) if spec.maximum is not None else INT_LIMIT
+        self.unset_allowed = spec.default is None
+        self._floor = low - 1 if self.unset_allowed else low
+        self.spin.setRange(self._floor, high)
+        if self.unset_allowed:
+            self.spin.setSpecialValueText(UNSET_TEXT)
+        self.spin.setKeyboardTracking(False)
+        self.spin.setMinimumWidth(120)
+        self.spin.valueChanged.connect(self._changed)
+        self._layout.addWidget(self.spin)
+        self._layout.addStretch(1)
+        self._show(spec.default)
+
+    def value(self) -> Any:
+        v = self.spin.value()
+        if self.unset_allowed and v == self._floor:
+            return None
+        return int(v)
+
+    def _show(self, value: Any) -> None:
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.spin.setValue(self._floor if self.unset_allowed else max(self.spin.minimum(), 0))
+        else:
+            self.spin.setValue(int(value))
+
+
+class NumberEditor(ValueEditor):
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        self.spin = QDoubleSpinBox()
+        decimals = 2
+        if isinstance(spec.default, float):
+            text = repr(spec.default)
+            if "." in text and "e" not in text:
+                decimals = max(decimals, len(text.split(".")[1]))
+        self.spin.setDecimals(decimals)
+        step = 10 ** -decimals
+        span = (spec.maximum - spec.minimum) if spec.minimum is not None and spec.maximum is not None else None
+        self.spin.setSingleStep(0.1 if span is not None and span <= 2 else 1.0)
+        low = spec.minimum if spec.minimum is not None else WIDE_MIN
+        high = spec.maximum if spec.maximum is not None else WIDE_MAX
+        self.unset_allowed = spec.default is None
+        self._floor = low - step if self.unset_allowed else low
+        self.spin.setRange(self._floor, high)
+        if self.unset_allowed:
+            self.spin.setSpecialValueText(UNSET_TEXT)
+        self.spin.setKeyboardTracking(False)
+        self.spin.setMinimumWidth(120)
+        self.spin.valueChanged.connect(self._changed)
+        self._layout.addWidget(self.spin)
+        self._layout.addStretch(1)
+        self._show(spec.default)
+
+    def value(self) -> Any:
+        v = self.spin.value()
+        if self.unset_allowed and math.isclose(v, self._floor, abs_tol=10 ** -(self.spin.decimals() + 1)):
+            return None
+        return float(v)
+
+    def _show(self, value: Any) -> None:
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.spin.setValue(self._floor if self.unset_allowed else max(self.spin.minimum(), 0.0))
+        else:
+            self.spin.setValue(float(value))
+
+    @staticmethod
+    def _same(a: Any, b: Any) -> bool:
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return math.isclose(float(a), float(b), abs_tol=1e-9)
+        return a == b
+
+
+class BooleanEditor(ValueEditor):
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        self.check = QCheckBox(spec.label)
+        self.check.toggled.connect(self._changed)
+        self._layout.addWidget(self.check)
+        self._layout.addStretch(1)
+
+    def value(self) -> Any:
+        return self.check.isChecked()
+
+    def _show(self, value: Any) -> None:
+        self.check.setChecked(bool(value))
+
+    def set_value(self, value: Any) -> None:
+        if value is None:
+            value = bool(self.spec.default)
+        super().set_value(value)
+
+
+class EnumEditor(ValueEditor):
+    """A combo of the option labels; the option value is what is stored."""
+
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        self.combo = QComboBox()
+        self.combo.setPlaceholderText(UNSET_TEXT)
+        for option in spec.options or []:
+            self.combo.addItem(option.label, option.value)
+        self.combo.setCurrentIndex(-1)
+        self.combo.currentIndexChanged.connect(self._changed)
+        self._layout.addWidget(self.combo, 1)
+
+    def value(self) -> Any:
+        index = self.combo.currentIndex()
+        return None if index < 0 else self.combo.itemData(index)
+
+    def _show(self, value: Any) -> None:
+        for i in range(self.combo.count()):
+            if self.combo.itemData(i) == value:
+                self.combo.setCurrentIndex(i)
+                return
+        self.combo.setCurrentIndex(-1)
+
+
+class KeyValueEditor(ValueEditor):
+    """Two columns (key, value) with add/remove; stored as a JSON object."""
+
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        box = QVBoxLayout()
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["Key", "Value"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setFixedHeight(110)
+        self.table.itemChanged.connect(lambda _item: self._changed())
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("Add")
+        self.remove_button = QPushButton("Remove")
+        self.add_button.clicked.connect(self.add_row)
+        self.remove_button.clicked.connect(self.remove_selected)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        box.addWidget(self.table)
+        box.addLayout(buttons)
+        self._layout.addLayout(box)
+
+    def add_row(self, key: str = "", value: str = "") -> None:
+        self._loading = True
+        try:
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            self.table.setItem(row, 0, QTableWidgetItem(key if isinstance(key, str) else ""))
+            self.table.setItem(row, 1, QTableWidgetItem(value))
+        finally:
+            self._loading = False
+        if not key:
+            self.table.setCurrentCell(self.table.rowCount() - 1, 0)
+            self.table.editItem(self.table.item(self.table.rowCount() - 1, 0))
+
+    def remove_selected(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()} or
+                      ({self.table.currentRow()} if self.table.currentRow() >= 0 else set()), reverse=True)
+        for row in rows:
+            self.table.removeRow(row)
+        if rows:
+            self._changed()
+
+    def value(self) -> Any:
+        result: dict[str, Any] = {}
+        for row in range(self.table.rowCount()):
+            key_item, value_item = self.table.item(row, 0), self.table.item(row, 1)
+            key = key_item.text().strip() if key_item else ""
+            if key:
+                result[key] = value_item.text() if value_item else ""
+        return result or None
+
+    def _show(self, value: Any) -> None:
+        self.table.setRowCount(0)
+        pairs: list[tuple[str, Any]] = []
+        if isinstance(value, dict):
+            pairs = list(value.items())
+        elif isinstance(value, list):  # [{key, value}, ...]
+            pairs = [(p.get("key", ""), p.get("value", "")) for p in value if isinstance(p, dict)]
+        for key, item in pairs:
+            shown = item if isinstance(item, str) else json.dumps(item)
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            self.table.setItem(row, 0, QTableWidgetItem(str(key)))
+            self.table.setItem(row, 1, QTableWidgetItem(shown))
+
+
+class StringListEditor(ValueEditor):
+    """An editable list of strings with add/remove."""
+
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        box = QVBoxLayout()
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        self.list = QListWidget()
+        self.list.setFixedHeight(90)
+        self.list.itemChanged.connect(lambda _item: self._changed())
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("Add")
+        self.remove_button = QPushButton("Remove")
+        self.add_button.clicked.connect(lambda: self.add_item(""))
+        self.remove_button.clicked.connect(self.remove_selected)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        box.addWidget(self.list)
+        box.addLayout(buttons)
+        self._layout.addLayout(box)
+
+    def _item(self, text: str) -> QListWidgetItem:
+        item = QListWidgetItem(text)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+        return item
+
+    def add_item(self, text: str = "") -> None:
+        self._loading = True
+        try:
+            item = self._item(text)
+            self.list.addItem(item)
+        finally:
+            self._loading = False
+        if text:
+            self._changed()
+        else:
+            self.list.setCurrentItem(item)
+            self.list.editItem(item)
+
+    def remove_selected(self) -> None:
+        row = self.list.currentRow()
+        if row >= 0:
+            self.list.takeItem(row)
+            self._changed()
+
+    def value(self) -> Any:
+        items = [self.list.item(i).text() for i in range(self.list.count())]
+        items = [i for i in items if i.strip()]
+        return items or None
+
+    def _show(self, value: Any) -> None:
+        self.list.clear()
+        if isinstance(value, str):
+            value = [value]
+        for text in value or []:
+            self.list.addItem(self._item(str(text)))
+
+
+class FileEditor(ValueEditor):
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        self.line = _FlushingLineEdit(self._flush)
+        self.line.setPlaceholderText(spec.placeholder or "Path to a file, or an upstream artifact")
+        self.line.textEdited.connect(self._typed)
+        self.line.returnPressed.connect(self._flush)
+        self.browse = QPushButton("Browse…")
+        self.browse.clicked.connect(self._browse)
+        self._layout.addWidget(self.line, 1)
+        self._layout.addWidget(self.browse)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, f"Choose {self.spec.label}", self.line.text())
+        if path:
+            self.line.setText(path)
+            self.commit()
+
+    def value(self) -> Any:
+        return self.line.text() or None
+
+    def _show(self, value: Any) -> None:
+        if isinstance(value, dict) and "path" in value:
+            value = value["path"]
+        self.line.setText("" if value is None else str(value))
+
+
+class ConnectionEditor(ValueEditor):
+    """The connection's NAME (never a secret): the store's names plus the offline simulation."""
+
+    DEFAULT_LABEL = "Default connection"
+
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        self.combo = QComboBox()
+        self.combo.currentIndexChanged.connect(self._on_index)
+        self.manage = QPushButton("Manage…")
+        self.manage.setToolTip("Add, edit or test connections")
+        self.manage.clicked.connect(self._manage)
+        self._layout.addWidget(self.combo, 1)
+        self._layout.addWidget(self.manage)
+        context.connections_changed.connect(self.reload)
+        self.reload()
+
+    def reload(self) -> None:
+        current = self.value()
+        self._loading = True
+        try:
+            self.combo.clear()
+            self.combo.addItem(self.DEFAULT_LABEL, "")
+            simulated = simulated_connection_name()
+            for name in self.context.connection_names():
+                if name != simulated:
+                    self.combo.addItem(name, name)
+            self.combo.addItem(SIMULATED_LABEL, simulated)
+            self._select(current)
+        finally:
+            self._loading = False
+
+    def names(self) -> list[str]:
+        return [self.combo.itemData(i) for i in range(self.combo.count())]
+
+    def _select(self, name: Any) -> None:
+        name = name or ""
+        for i in range(self.combo.count()):
+            if self.combo.itemData(i) == name:
+                self.combo.setCurrentIndex(i)
+                return
+        # A name this machine does not know (a flow from elsewhere): keep it, marked.
+        self.combo.addItem(f"{name} (not set up here)", name)
+        self.combo.setCurrentIndex(self.combo.count() - 1)
+
+    def _on_index(self, _index: int) -> None:
+        self.context.select_connection(self.value() or "")
+        self._changed()
+
+    def _manage(self) -> None:
+        if self.context.manage_connections:
+            self.context.manage_connections()
+
+    def value(self) -> Any:
+        data = self.combo.currentData()
+        return data or None
+
+    def _show(self, value: Any) -> None:
+        self._select(value)
+        self.context.select_connection(value or "")
+
+
+class ModelEditor(ValueEditor):
+    """An editable combo: the connection's models when they are known, any typed id always."""
+
+    def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(spec, context, parent)
+        self.combo = QComboBox()
+        self.combo.setEditable(True)
+        self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.combo.lineEdit().setPlaceholderText(spec.placeholder or "gpt-4o-mini")
+        self.combo.lineEdit().textEdited.connect(self._typed)
+        self.combo.lineEdit().returnPressed.connect(self._flush)
+        self.combo.activated.connect(lambda _i: self.commit())
+        self.combo.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.combo.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+        self.refresh = QToolButton()
+        self.refresh.setText("⟳")
+        self.refresh.setToolTip("Reload the model list from the connection")
+        self.refresh.clicked.connect(lambda: self.load_models(force=True))
+        self._layout.addWidget(self.combo, 1)
+        self._layout.addWidget(self.refresh)
+        context.model_source.models_ready.connect(self._on_models)
+        context.model_source.failed.connect(self._on_failed)
+        context.connection_selected.connect(lambda _name: self.load_models())
+        self.load_models()
+
+    def load_models(self, force: bool = False) -> None:
+        connection = self.context.current_connection
+        cached = self.context.model_source.cached(connection)
+        if cached is not None and not force:
+            self._fill(cached)
+            return
+        self.refresh.setToolTip("Loading models…")
+        self.context.model_source.request(connection, force=force)
+
+    def _on_models(self, connection: str, ids: list) -> None:
+        if connection == self.context.current_connection:
+            self.refresh.setToolTip(f"{len(ids)} models; click to reload")
+            self._fill(ids)
+
+    def _on_failed(self, connection: str, message: str) -> None:
+        if connection == self.context.current_connection:
+            self.refresh.setToolTip(f"Could not list models: {message}\nClick to try again.")
+
+    def _fill(self, ids: list[str]) -> None:
+        text = self.combo.currentText()
+        self._loading = True
+        try:
+            self.combo.clear()
+            self.combo.addItems(sorted(ids))
+            self.combo.setEditText(text)
+        finally:
+            self._loading = False
+
+    def model_ids(self) -> list[str]:
+        return [self.combo.itemText(i) for i in range(self.combo.count())]
+
+    def value(self) -> Any:
+        return self.combo.currentText().strip() or None
+
+    def _show(self, value: Any) -> None:
+        self.combo.setEditText("" if value is None else str(value))
+
+
+EDITORS: dict[ValueType, type[ValueEditor]] = {
+    ValueType.STRING: StringEditor,
+    ValueType.TEXT: TextEditor,
+    ValueType.JSON: JsonEditor,
+    ValueType.NUMBER: NumberEditor,
+    ValueType.INTEGER: IntegerEditor,
+    ValueType.BOOLEAN: BooleanEditor,
+    ValueType.ENUM: EnumEditor,
+    ValueType.KEY_VALUE: KeyValueEditor,
+    ValueType.STRING_LIST: StringListEditor,
+    ValueType.FILE: FileEditor,
+    ValueType.CONNECTION: ConnectionEditor,
+    ValueType.MODEL: ModelEditor,
+}
+
+
+def create_editor(spec: Input, context: EditorContext, parent: QWidget | None = None) -> ValueEditor:
+    """The editor for one declared input, chosen by its ValueType alone."""
+    return EDITORS[spec.type](spec, context, parent)
