@@ -1,0 +1,94 @@
+"""The one error a flow file can raise on load, carrying where the problem is so that the CLI,
+the editor and tests can all point at it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a flow: `path` is a JSON path (`nodes[2].values.temperature`, or ""
+    for the whole document) and `message` says what is wrong and what was expected."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class FlowLoadError(Exception):
+    """A flow file that cannot be loaded. `str()` is one message naming the file, the place (JSON
+    path, or line:column for broken JSON) and what was expected.
+
+    Also raised with just a message (`FlowLoadError("x.flow.json: cannot read the file")`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        expected: str | None = None,
+        problems: list[Problem] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.path = path
+        self.line = line
+        self.column = column
+        self.expected = expected
+        self.problems: list[Problem] = list(problems or [])
+
+    def where(self) -> str:
+        if self.path:
+            return self.path
+        if self.line is not None:
+            return f"line {self.line}, column {self.column or 1}"
+        return ""
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.file, self.where()) if p]
+        text = self.message
+        if self.expected and "expected" not in text:
+            text += f"; expected {self.expected}"
+        return ": ".join(parts + [text])
+
+    def __repr__(self) -> str:
+        return f"FlowLoadError({str(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keep the attributes across pickling (process pools)
+        return (_rebuild, (self.message, self.__dict__))
+
+
+def _rebuild(message: str, state: dict[str, Any]) -> FlowLoadError:
+    err = FlowLoadError(message)
+    err.__dict__.update(state)
+    return err
+
+
+SECRET_PREFIXES = ("sk-",)
+
+
+def show_value(value: Any, limit: int = 40) -> str:
+    """A short repr of a value for a message; anything that looks like a key is never echoed."""
+    if isinstance(value, str):
+        if value.strip().startswith(SECRET_PREFIXES):
+            return "'sk-…' (a secret, not shown)"
+        text = repr(value)
+    elif isinstance(value, bool) or value is None:
+        text = "true" if value is True else "false" if value is False else "null"
+    elif isinstance(value, (int, float)):
+        text = repr(value)
+    elif isinstance(value, dict):
+        return "an object"
+    elif isinstance(value, list):
+        return "a list"
+    else:
+        return type(value).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
