@@ -24,8 +24,8 @@ def new_id() -> str:
 class Position(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    x: float = 0.0
-    y: float = 0.0
+    x: float = Field(default=0.0, description="Canvas x coordinate (scene units).")
+    y: float = Field(default=0.0, description="Canvas y coordinate (scene units).")
 
 
 class RetryPolicy(BaseModel):
@@ -33,30 +33,36 @@ class RetryPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_tries: int = Field(default=1, ge=1, le=10)
-    wait_ms: int = Field(default=1000, ge=0, le=600_000)
+    max_tries: int = Field(default=1, ge=1, le=10, description="Attempts in total (1 = no retry).")
+    wait_ms: int = Field(default=1000, ge=0, le=600_000, description="Milliseconds between attempts.")
 
 
 class Node(BaseModel):
+    """One trigger, action or agent on the canvas."""
+
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(default_factory=new_id)
-    action: str
-    name: str = Field(pattern=NAME_PATTERN)
+    id: str = Field(default_factory=new_id, description="Unique within the flow; wires refer to it.")
+    action: str = Field(description="Catalog action id, e.g. `chat.create_completion` (`studio catalog`).")
+    name: str = Field(pattern=NAME_PATTERN, description="Unique within the flow; expressions use it "
+                      "(`{{ nodes.Summarize.output }}`).")
     # Input values by catalog input key. A string holding `{{ ... }}` is an expression.
-    values: dict[str, Any] = Field(default_factory=dict)
+    values: dict[str, Any] = Field(default_factory=dict, description="Input values by catalog input key. "
+                                   "A string holding `{{ ... }}` is an expression. Never secrets.")
     position: Position = Field(default_factory=Position)
-    disabled: bool = False
-    on_error: Literal["stop", "continue", "route"] = "stop"
+    disabled: bool = Field(default=False, description="A disabled node passes its input through unchanged.")
+    on_error: Literal["stop", "continue", "route"] = Field(
+        default="stop", description="stop: the run fails; continue: downstream gets {error}; "
+        "route: the error goes out of the `error` port only.")
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
-    notes: str = ""
+    notes: str = Field(default="", description="The author's notes about this node.")
 
 
 class Endpoint(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    node: str  # node id
-    port: str  # output port key on a source, input key or "in" on a target
+    node: str = Field(description="A node id.")
+    port: str = Field(description='An output port key on a source; an input key or "in" on a target.')
 
 
 class Wire(BaseModel):
@@ -81,18 +87,22 @@ class Note(BaseModel):
 
 
 class Flow(BaseModel):
+    """A `*.flow.json` document: nodes, the wires between them and canvas notes."""
+
     model_config = ConfigDict(extra="forbid")
 
-    format_version: int = FORMAT_VERSION
+    format_version: int = Field(default=FORMAT_VERSION, description="File format version; older "
+                                "files are migrated on load, newer ones are refused.")
     id: str = Field(default_factory=new_id)
     name: str = "Untitled flow"
     description: str = ""
-    version: int = Field(default=1, ge=1)  # bumped on every save by the editor
+    version: int = Field(default=1, ge=1, description="Bumped on every save by the editor.")
     nodes: list[Node] = Field(default_factory=list)
     wires: list[Wire] = Field(default_factory=list)
-    notes: list[Note] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list, description="Sticky comments on the canvas.")
     # Free-form settings the editor keeps with the flow (example inputs, chosen reply node ...).
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict, description="Free-form editor settings "
+                                     "(example inputs, chosen reply node ...). Never secrets.")
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:
