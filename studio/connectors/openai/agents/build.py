@@ -1,0 +1,255 @@
+"""Turn the JSON configurations of the agent nodes into Agents SDK objects for one run.
+
+Everything is built per run with the node's own OpenAI client (a model provider in the run's
+RunConfig), so connections never leak into process-wide SDK defaults."""
+
+from __future__ import annotations
+
+import json
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+import jsonschema
+from agents import (
+    Agent,
+    CodeInterpreterTool,
+    FileSearchTool,
+    FunctionTool,
+    ImageGenerationTool,
+    ModelBehaviorError,
+    ModelProvider,
+    OpenAIResponsesModel,
+    WebSearchTool,
+)
+from agents.agent_output import AgentOutputSchemaBase
+from agents.mcp import MCPServerStdio, MCPServerStreamableHttp, create_static_tool_filter
+from agents.strict_schema import ensure_strict_json_schema
+
+from studio.engine.context import NodeError
+
+from .config import reveal_headers, tool_identifier
+
+DEFAULT_MODEL = "gpt-4.1"
+# How long an MCP server may take to start and answer one request.
+MCP_TIMEOUT_S = 30.0
+
+
+class ClientProvider(ModelProvider):
+    """Every model of this run goes through the node's connection (Responses API)."""
+
+    def __init__(self, sdk_client: Any, default_model: str = DEFAULT_MODEL) -> None:
+        self.client = sdk_client
+        self.default_model = default_model
+
+    def get_model(self, model_name: str | None) -> Any:
+        return OpenAIResponsesModel(model=model_name or self.default_model, openai_client=self.client)
+
+
+class JsonSchemaOutput(AgentOutputSchemaBase):
+    """Structured output from a JSON Schema given in the flow (not a Python type); the model's
+    answer is parsed and validated against it, and a mismatch fails the run."""
+
+    def __init__(self, schema: dict[str, Any], name: str = "output", strict: bool = False) -> None:
+        if schema.get("type", "object") != "object":
+            # The API wants an object at the top; wrap anything else.
+            schema = {"type": "object", "properties": {"value": schema}, "required": ["value"],
+                      "additionalProperties": False}
+            self._wrapped = True
+        else:
+            self._wrapped = False
+        self._strict = bool(strict)
+        self._schema = ensure_strict_json_schema(dict(schema)) if self._strict else dict(schema)
+        self._validator_schema = schema
+        self._name = tool_identifier(name, "output")
+        jsonschema.Draft202012Validator.check_schema(schema)
+
+    def is_plain_text(self) -> bool:
+        return False
+
+    def name(self) -> str:
+        return self._name
+
+    def json_schema(self) -> dict[str, Any]:
+        return self._schema
+
+    def is_strict_json_schema(self) -> bool:
+        return self._strict
+
+    def validate_json(self, json_str: str) -> Any:
+        try:
+            value = json.loads(json_str)
+        except json.JSONDecodeError as exc:
+            raise ModelBehaviorError(f"the model's output is not JSON ({exc.msg})") from None
+        errors = sorted(jsonschema.Draft202012Validator(self._validator_schema).iter_errors(value), key=str)
+        if errors:
+            first = errors[0]
+            where = "/".join(str(p) for p in first.absolute_path) or "(root)"
+            raise ModelBehaviorError(f"the model's output does not match the output schema at {where}: {first.message}")
+        return value["value"] if self._wrapped else value
+
+
+# --- tools -----------------------------------------------------------------------------------------
+
+FlowRunner = Callable[[dict[str, Any], dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass
+class BuildContext:
+    """What building needs from the node: where it is (for messages), the run's services (flow
+    tools, secret header values, function tools a host registered) and the flow-tool runner."""
+
+    where: str
+    services: dict[str, Any]
+    run_flow_tool: FlowRunner | None = None
+    emit: Callable[..., None] | None = None
+    agents: dict[str, Agent] = field(default_factory=dict)
+
+
+def _json_result(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _function_tool(cfg: dict[str, Any], bc: BuildContext) -> FunctionTool:
+    kind = cfg.get("kind")
+    name = tool_identifier(cfg.get("name") or kind or "tool")
+    if kind == "human_approval":
+        async def approved(_ctx: Any, arguments: str) -> str:
+            args = json.loads(arguments or "{}")
+            return json.dumps({"approved": True, "arguments": args})
+
+        schema = dict(cfg.get("parameters") or {})
+        strict = schema.get("additionalProperties") is False and set(schema.get("required") or []) == set(
+            (schema.get("properties") or {}).keys())
+        return FunctionTool(name=name, description=cfg.get("description") or "", params_json_schema=schema,
+                            on_invoke_tool=approved, strict_json_schema=strict, needs_approval=True)
+    if kind == "flow":
+        if bc.run_flow_tool is None:
+            raise NodeError(f"{bc.where}: flow tools cannot run here", retryable=False)
+        from .flow_tools import flow_tool_schema
+
+        schema = flow_tool_schema(cfg, bc.services, bc.where)
+        strict = bool(cfg.get("strict"))
+        if strict:
+            schema = ensure_strict_json_schema(schema)
+        runner = bc.run_flow_tool
+
+        async def invoke(_ctx: Any, arguments: str) -> str:
+            args = json.loads(arguments or "{}")
+            return _json_result(await runner(cfg, args))
+
+        return FunctionTool(name=name, description=cfg.get("description") or "", params_json_schema=schema,
+                            on_invoke_tool=invoke, strict_json_schema=strict,
+                            needs_approval=bool(cfg.get("requires_approval")))
+    if kind == "function":
+        # A Python function a host application registered under this name.
+        tools = bc.services.get("agent_function_tools") or {}
+        tool = tools.get(cfg.get("name"))
+        if not isinstance(tool, FunctionTool):
+            raise NodeError(f"{bc.where}: no function tool named {cfg.get('name')!r} is available in this run",
+                            retryable=False)
+        return tool
+    raise NodeError(f"{bc.where}: unknown tool kind {kind!r}", retryable=False)
+
+
+def build_tool(cfg: dict[str, Any], bc: BuildContext) -> Any:
+    kind = cfg.get("kind")
+    if kind == "web_search":
+        kwargs: dict[str, Any] = {"search_context_size": cfg.get("search_context_size") or "medium"}
+        if cfg.get("user_location"):
+            kwargs["user_location"] = cfg["user_location"]
+        return WebSearchTool(**kwargs)
+    if kind == "file_search":
+        kwargs = {"vector_store_ids": list(cfg.get("vector_store_ids") or []),
+                  "include_search_results": bool(cfg.get("include_search_results", True))}
+        if cfg.get("max_num_results"):
+            kwargs["max_num_results"] = int(cfg["max_num_results"])
+        if cfg.get("ranking_options"):
+            kwargs["ranking_options"] = cfg["ranking_options"]
+        return FileSearchTool(**kwargs)
+    if kind == "code_interpreter":
+        return CodeInterpreterTool(tool_config={"type": "code_interpreter", "container": cfg.get("container") or {"type": "auto"}})
+    if kind == "image_generation":
+        return ImageGenerationTool(tool_config={"type": "image_generation", **(cfg.get("options") or {})})
+    return _function_tool(cfg, bc)
+
+
+# --- MCP servers -----------------------------------------------------------------------------------
+
+
+def build_mcp_server(cfg: dict[str, Any], bc: BuildContext) -> Any:
+    """An MCP server object (not yet connected). Local servers start from an argument list."""
+    from .config import check_local_command
+
+    label = str(cfg.get("label") or "mcp")
+    tool_filter = create_static_tool_filter(allowed_tool_names=list(cfg["tool_filter"])) if cfg.get("tool_filter") else None
+    common = {"name": label, "cache_tools_list": True, "client_session_timeout_seconds": MCP_TIMEOUT_S,
+              "tool_filter": tool_filter}
+    if cfg.get("transport") == "stdio":
+        if bc.services.get("allow_local_processes") is False:
+            raise NodeError(f"{bc.where}: this flow is not trusted to start local processes "
+                            f"({cfg.get('command')}); trust it first", retryable=False)
+        command = str(cfg.get("command") or "npx")
+        args = [str(a) for a in cfg.get("args") or []]
+        check_local_command(command, args, f"{bc.where}: MCP server {label!r}")
+        return MCPServerStdio(params={"command": command, "args": args}, **common)
+    if cfg.get("transport") == "streamable_http":
+        params: dict[str, Any] = {"url": str(cfg.get("url")), "timeout": MCP_TIMEOUT_S}
+        headers = reveal_headers(bc.services, cfg.get("headers") or {}, bc.where)
+        if headers:
+            params["headers"] = headers
+        return MCPServerStreamableHttp(params=params, **common)
+    raise NodeError(f"{bc.where}: unknown MCP server transport {cfg.get('transport')!r}", retryable=False)
+
+
+async def connect_servers(stack: AsyncExitStack, servers: list[Any], where: str) -> None:
+    for server in servers:
+        try:
+            await server.connect()
+        except Exception as exc:  # a server that does not start is the node's failure, with its name
+            raise NodeError(f"{where}: could not start MCP server {server.name!r}: {exc}") from exc
+        stack.push_async_callback(server.cleanup)
+
+
+# --- agents ----------------------------------------------------------------------------------------
+
+
+def build_agent(cfg: dict[str, Any], bc: BuildContext, *, handoffs: list[Agent] | None = None,
+                servers: list[Any] | None = None) -> Agent:
+    """One SDK agent from an Agent: Create configuration. MCP server objects are appended to
+    `servers` so the caller connects and closes them."""
+    name = str(cfg.get("name") or "Agent")
+    if name in bc.agents:
+        raise NodeError(f"{bc.where}: two agents are named {name!r}; agent names must differ so a paused "
+                        "run can be resumed", retryable=False)
+    tools = [build_tool(t, bc) for t in cfg.get("tools") or []]
+    mcp = [build_mcp_server(s, bc) for s in cfg.get("mcp_servers") or []]
+    if servers is not None:
+        servers.extend(mcp)
+    output_type = None
+    if cfg.get("output_schema"):
+        try:
+            output_type = JsonSchemaOutput(cfg["output_schema"], cfg.get("output_schema_name") or "output",
+                                           bool(cfg.get("output_schema_strict")))
+        except (jsonschema.SchemaError, Exception) as exc:
+            raise NodeError(f"{bc.where}: agent {name!r} has an output schema that cannot be used: {exc}",
+                            retryable=False) from exc
+    agent = Agent(
+        name=name,
+        instructions=cfg.get("instructions") or None,
+        handoff_description=cfg.get("handoff_description") or None,
+        model=cfg.get("model") or None,
+        tools=tools,
+        mcp_servers=mcp,
+        handoffs=list(handoffs or []),
+        output_type=output_type,
+    )
+    bc.agents[name] = agent
+    return agent
+
+
+def build_agents(main: dict[str, Any], handoff_cfgs: list[dict[str, Any]], bc: BuildContext,
+                 servers: list[Any]) -> Agent:
+    """The starting agent with its handoff agents (each may hand back to the starting one)."""
+    targets = [build_agent(h, bc, servers=servers) for h in handoff_cfgs]
+    return build_agent(main, bc, handoffs=targets, servers=servers)
