@@ -353,8 +353,9 @@ def _wire_problems(flow: Flow, actions: dict[str, Action], first_of: dict[str, i
                 continue
             spec = ins[wire.target.port]
             if spec is not None and spec.accepts != "any" and port_type not in ("any", spec.accepts):
-                problems.append(Problem(f"{here}.target.port", f"{dst.name}: '{spec.label}' takes a {spec.accepts}, "
-                                        f"but {src.name}'s port {wire.source.port!r} carries a {port_type}"))
+                problems.append(Problem(f"{here}.target.port", f"{dst.name}: '{spec.label}' takes {spec.accepts} wires, "
+                                        f"but {src.name}'s port {wire.source.port!r} carries {port_type}; "
+                                        f"expected a wire from a {spec.accepts} port"))
     return problems
 
 

@@ -1,0 +1,157 @@
+"""Catalog and graph rules on flow models: what passes, what is named, and that the rules match
+what the engine accepts (expressions, coercible text, dynamic branch ports, the error port)."""
+
+from __future__ import annotations
+
+import pytest
+from flow_testkit import CATALOG
+
+from studio.flow import Endpoint, Flow, Node, Wire, validate_flow
+from studio.flow.validate import SECRET_MESSAGE, looks_like_secret_key
+
+
+def make(*nodes: Node, wires: list[tuple[str, str, str, str]] = (), **kw) -> Flow:
+    start = Node(id="t", action="trigger.manual", name="Start")
+    return Flow(nodes=[start, *nodes], wires=[
+        Wire(source=Endpoint(node=a, port=b), target=Endpoint(node=c, port=d)) for a, b, c, d in wires], **kw)
+
+
+def chat(**values) -> Node:
+    return Node(id="c", action="chat.create_completion", name="Chat", values=values)
+
+
+def paths(flow: Flow) -> list[str]:
+    return [p.path for p in validate_flow(flow, CATALOG)]
+
+
+def test_a_good_flow_has_no_problems():
+    assert validate_flow(make(chat(temperature=0.5), wires=[("t", "output", "c", "in")]), CATALOG) == []
+
+
+@pytest.mark.parametrize("value", ["{{ trigger.t }}", "0.7", " 1 ", 1, 2.0, "", None])
+def test_values_the_engine_can_coerce_pass(value):
+    assert paths(make(chat(temperature=value))) == []
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("temperature", "warm", "expects a number"),
+    ("temperature", True, "expects a number"),
+    ("temperature", 2.5, "at most 2"),
+    ("n", 1.5, "expects a whole number"),
+    ("n", 0, "at least 1"),
+    ("json_output", "maybe", "expects true or false"),
+    ("logit_bias", [1, 2], "key/value pairs"),
+    ("stop", {"a": 1}, "a list of text"),
+    ("connection", 5, "a name (text)"),
+])
+def test_wrong_values_are_named(key, value, expected):
+    problems = validate_flow(make(chat(**{key: value})), CATALOG)
+    assert len(problems) == 1
+    assert problems[0].path == f"nodes[1].values.{key}"
+    assert expected in problems[0].message and "Chat:" in problems[0].message
+
+
+def test_enum_accepts_value_or_label_like_the_engine():
+    node = Node(id="r", action="raw.request", name="Call", values={"method": "FETCH"})
+    assert paths(make(node)) == ["nodes[1].values.method"]
+    for ok in ("POST", "post", ""):  # the value, the label in any case, or empty (no value)
+        node.values["method"] = ok
+        assert paths(make(node)) == []
+    node.values["method"] = "{{ trigger.method }}"
+    assert paths(make(node)) == []
+
+
+@pytest.mark.parametrize("values", [
+    {"api_key": "x"}, {"apiKey": "x"}, {"token": "t"}, {"password": "p"},
+    {"headers": {"Authorization": "Basic Zm9v"}}, {"headers": [{"key": "X-API-Key", "value": "k"}]},
+    {"user": "sk-abcdef"}, {"user": "  Bearer sk-abcdef"}, {"data": {"deep": ["sk-x"]}},
+])
+def test_secrets_are_refused_wherever_they_hide(values):
+    node = Node(id="r", action="raw.request", name="Call", values=values)
+    problems = validate_flow(make(node), CATALOG)
+    assert [p.message for p in problems if p.message == SECRET_MESSAGE], problems
+    assert all(p.path.startswith("nodes[1].values.") for p in problems)
+
+
+@pytest.mark.parametrize("values", [
+    {"headers": {"Authorization": "Bearer {{ run.token }}"}}, {"headers": {"Authorization": ""}},
+    {"url": "skeleton"}, {"max_retry_count": 2},
+])
+def test_expressions_and_ordinary_words_are_not_secrets(values):
+    node = Node(id="r", action="raw.request", name="Call", values=values)
+    assert paths(make(node)) == []
+
+
+def test_secrets_in_settings_notes_and_descriptions():
+    flow = make(settings={"conn": {"password": "p"}}, description="sk-zzz")
+    assert sorted(paths(flow)) == ["description", "settings.conn.password"]
+
+
+@pytest.mark.parametrize(("key", "secret"), [("api_key", True), ("X-Api-Key", True), ("Authorization", True),
+                                             ("max_tokens", False), ("tokenizer", False), ("key", False)])
+def test_secret_key_names(key, secret):
+    assert looks_like_secret_key(key) is secret
+
+
+def branches(value) -> Node:
+    return Node(id="b", action="agent.classify_and_branch", name="Route", values={"branches": value, "input_text": "x"})
+
+
+@pytest.mark.parametrize("value", [{"yes": "a", "no": "b"}, [{"key": "yes", "value": "a"}, {"key": "no"}],
+                                   '{"yes": "a", "no": "b"}'])
+def test_branch_ports_come_from_the_branches_input(value):
+    ok = make(branches(value), chat(), wires=[("t", "output", "b", "in"), ("b", "yes", "c", "in"), ("b", "error", "c", "in")])
+    assert paths(ok) == []
+    bad = make(branches(value), chat(), wires=[("t", "output", "b", "in"), ("b", "maybe", "c", "in")])
+    problems = validate_flow(bad, CATALOG)
+    assert [p.path for p in problems] == ["wires[1].source.port"]
+    assert "error, no, yes" in problems[0].message
+
+
+def test_branch_ports_from_an_expression_are_only_known_at_run_time():
+    flow = make(branches("{{ trigger.branches }}"), chat(), wires=[("t", "output", "b", "in"), ("b", "anything", "c", "in")])
+    assert paths(flow) == []
+
+
+def test_input_ports_accept_matching_types_only():
+    agent = Node(id="a", action="agent.create", name="Helper", values={"name": "h"})
+    run = Node(id="r", action="agent.run", name="Answer")
+    good = make(agent, run, wires=[("a", "agent", "r", "agent"), ("a", "agent", "r", "handoff_agents")])
+    assert paths(good) == []
+    bad = make(agent, run, wires=[("a", "agent", "r", "user_input")])  # not a port input
+    problems = validate_flow(bad, CATALOG)
+    assert problems[0].path == "wires[0].target.port" and "expected one of: in, agent, handoff_agents" in problems[0].message
+
+
+def test_trigger_count():
+    none = Flow(nodes=[chat()])
+    assert [p.message for p in validate_flow(none, CATALOG)][0].startswith("the flow has no trigger")
+    two = make(Node(id="w", action="trigger.webhook", name="Hook"))
+    assert "2 triggers" in validate_flow(two, CATALOG)[0].message
+    # An unknown action is reported as such, never counted as (or instead of) a trigger.
+    odd = make(Node(id="x", action="trigger.manul", name="Odd"))
+    assert [p.path for p in validate_flow(odd, CATALOG)] == ["nodes[1].action"]
+    assert "did you mean 'trigger.manual'" in validate_flow(odd, CATALOG)[0].message
+
+
+def test_cycle_names_only_the_loop():
+    nodes = [Node(id=x, action="chat.create_completion", name=x.upper()) for x in "abcd"]
+    flow = make(*nodes, wires=[("t", "output", "a", "in"), ("a", "output", "b", "in"), ("b", "output", "c", "in"),
+                               ("c", "output", "b", "in"), ("c", "output", "d", "in")])
+    problems = [p for p in validate_flow(flow, CATALOG) if p.path == "wires"]
+    assert len(problems) == 1
+    assert "cycle through B -> C -> B;" in problems[0].message
+    assert "A" not in problems[0].message.split(";")[0].replace("B -> C -> B", "")
+
+
+def test_self_loop_and_duplicate_wire():
+    flow = make(chat(), wires=[("t", "output", "c", "in"), ("c", "output", "c", "in"), ("t", "output", "c", "in")])
+    problems = validate_flow(flow, CATALOG)
+    assert [p.path for p in problems] == ["wires[2]", "wires"]
+    assert "cycle through Chat -> Chat" in problems[1].message
+
+
+def test_duplicate_note_ids():
+    from studio.flow import Note
+    flow = make(notes=[Note(id="n"), Note(id="n")])
+    assert paths(flow) == ["notes[1].id"]
