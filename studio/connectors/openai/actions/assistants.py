@@ -58,7 +58,13 @@ def _tools_and_resources(ctx: NodeContext, *, creating: bool, existing_tools: li
     file search), extra tool definitions and file ids."""
     tools: list[dict[str, Any]] = []
     if existing_tools is not None:
-        tools = [t for t in existing_tools if t.get("type") not in {"code_interpreter", "file_search"}]
+        # Only switches the user set on the node edit the current list; a switch left at its
+        # catalog default (False) must not strip a tool the assistant already has.
+        chosen = set(ctx.node.values)
+        replaced = {"code_interpreter"} & chosen
+        if {"file_search", "knowledge_retrieval"} & chosen:
+            replaced.add("file_search")
+        tools = [t for t in existing_tools if t.get("type") not in replaced]
         if bool_input(ctx, "remove_custom_tools"):
             tools = [t for t in tools if t.get("type") != "function"]
     extra = json_value(ctx, "tools", expect=list) if "tools" in ctx.inputs else None
@@ -165,7 +171,7 @@ async def update_assistant(ctx: NodeContext) -> dict[str, Any]:
     client = await connect(ctx)
     existing_tools = None
     touches_tools = any(
-        ctx.inputs.get(k) not in (None, "", [])
+        ctx.node.values.get(k) not in (None, "", [])
         for k in ("code_interpreter", "file_search", "knowledge_retrieval", "remove_custom_tools", "tools")
     )
     if touches_tools:  # tool switches edit the current list, so read it first
