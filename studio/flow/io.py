@@ -83,6 +83,12 @@ def _parse_float(text: str) -> float:
     return value
 
 
+def _parse_int(text: str) -> int:
+    if len(text) > 300:  # Python refuses past 4300 digits; no flow needs more than a few dozen
+        raise _Reject(f"a number with {len(text.lstrip('-'))} digits is too large", token=text[:40])
+    return int(text)
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -112,7 +118,8 @@ def _decode(data: bytes, source: str) -> str:
 
 def _load_json(text: str, source: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_parse_constant, parse_float=_parse_float, object_pairs_hook=_pairs)
+        return json.loads(text, parse_constant=_parse_constant, parse_float=_parse_float, parse_int=_parse_int,
+                          object_pairs_hook=_pairs)
     except json.JSONDecodeError as exc:
         raise FlowLoadError(
             f"broken JSON: {exc.msg}", file=source, line=exc.lineno, column=exc.colno,
@@ -339,10 +346,20 @@ def flow_to_dict(flow: Flow) -> dict[str, Any]:
 def dump_flow(flow: Flow) -> str:
     """The text of a flow file: two-space indent, fields in a fixed order, a trailing newline.
     Dumping, loading and dumping again gives the same text."""
-    try:
-        return json.dumps(flow_to_dict(flow), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    except ValueError as exc:
-        raise ValueError(f"flow {flow.name!r} holds a value JSON cannot store (NaN or infinity): {exc}") from None
+    _refuse_non_finite(flow.model_dump(), flow.name)  # JSON mode would quietly write null
+    return json.dumps(flow_to_dict(flow), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _refuse_non_finite(data: Any, name: str) -> None:
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"flow {name!r}: {json_path(where)} is {value}; JSON cannot store NaN or infinity")
+        if isinstance(value, dict):
+            stack.extend((v, where + (k,)) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, where + (i,)) for i, v in enumerate(value))
 
 
 def save_flow(flow: Flow, path: str | os.PathLike[str]) -> None:
