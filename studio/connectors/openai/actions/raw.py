@@ -150,4 +150,4 @@ def shape_result(ctx: NodeContext, result: Any, response_type: str) -> Any:
         name = ctx.inputs.get("file_name") or "response.bin"
         artifact = ctx.save_artifact(str(name), bytes(data), media_type).to_json()
         return {"file": artifact}
-    return result
+    return getattr(result, "body", result)  # the parsed JSON or text, not the response object
