@@ -250,6 +250,31 @@ def build_agent(cfg: dict[str, Any], bc: BuildContext, *, handoffs: list[Agent] 
 
 def build_agents(main: dict[str, Any], handoff_cfgs: list[dict[str, Any]], bc: BuildContext,
                  servers: list[Any]) -> Agent:
-    """The starting agent with its handoff agents (each may hand back to the starting one)."""
+    """The starting agent with the agents it may hand the conversation to."""
     targets = [build_agent(h, bc, servers=servers) for h in handoff_cfgs]
     return build_agent(main, bc, handoffs=targets, servers=servers)
+
+
+def _name_structured_outputs() -> None:
+    """The SDK names every structured output "final_output"; Agent: Create lets users name it, so
+    outputs from a flow's JSON Schema carry that name (other agents are left as the SDK makes them)."""
+    try:
+        from agents.models.openai_responses import Converter
+    except ImportError:  # pragma: no cover - another SDK layout: keep its default name
+        return
+    original = Converter.__dict__.get("get_response_format")
+    if not isinstance(original, classmethod) or getattr(original.__func__, "_studio_named", False):
+        return
+    base = original.__func__
+
+    def get_response_format(cls: Any, output_schema: Any) -> Any:
+        value = base(cls, output_schema)
+        if isinstance(output_schema, JsonSchemaOutput) and isinstance(value, dict) and "format" in value:
+            value = {**value, "format": {**value["format"], "name": output_schema.name()}}
+        return value
+
+    get_response_format._studio_named = True  # type: ignore[attr-defined]
+    Converter.get_response_format = classmethod(get_response_format)
+
+
+_name_structured_outputs()
