@@ -29,6 +29,8 @@ def _module_server():
 def fake_server(_module_server):
     """The module's fake server, cleared for this test; request bodies are schema-checked after."""
     server = _module_server
+    server.latency_ms = 0
+    server.wait_idle()  # requests an earlier test gave up on end once their client hangs up
     server.reset()
     server.latency_ms = 0
     server.invalid_keys = {"sk-invalid"}

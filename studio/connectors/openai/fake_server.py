@@ -349,6 +349,7 @@ class FakeOpenAIServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: uvicorn.Server | None = None
         self._startup_error: BaseException | None = None
+        self._stopping: asyncio.Event | None = None  # made on the server's loop; set by stop()
         self._clear_state()
         self.app = self._build_app()
 
@@ -397,6 +398,7 @@ class FakeOpenAIServer:
                     loop.close()
 
         self._startup_error = None
+        self._stopping = None
         self._thread = threading.Thread(target=serve, name="fake-openai-server", daemon=True)
         self._thread.start()
         ready.wait(30)
@@ -407,6 +409,12 @@ class FakeOpenAIServer:
         return self
 
     def stop(self) -> None:
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(stopping.set)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -449,6 +457,13 @@ class FakeOpenAIServer:
             self.faults = None
             self.max_in_flight = self.in_flight
             self._clear_state()
+
+    def wait_idle(self, timeout_s: float = 5.0) -> bool:
+        """Wait until no request is in flight (e.g. ones a cancelled test left behind)."""
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.in_flight == 0
 
     def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
         """Recorded requests whose path (without /v1) is `path` (or starts with it, given "/x/*")."""
@@ -554,7 +569,7 @@ class FakeOpenAIServer:
         if kind == "slow" and self.faults is not None:
             delay += self.faults.slow_ms
         if delay > 0:
-            await asyncio.sleep(delay / 1000)
+            await self._pause(request, delay / 1000)
         if kind == "queued" and queued is not None:
             record.fault = str(queued.status or "drop")
             if queued.status == 0:
@@ -586,6 +601,27 @@ class FakeOpenAIServer:
             return await self._route(request, record, path[len(API_PREFIX):])
         except _BadRequest as exc:
             return _error(exc.status, exc.message, param=exc.param, code=exc.code)
+
+    async def _pause(self, request: Request, seconds: float) -> None:
+        """Wait `seconds`, but stop early when the client hangs up or the server stops, so a
+        request the client gave up on no longer counts as in flight."""
+        if self._stopping is None:
+            self._stopping = asyncio.Event()
+        waits = [asyncio.ensure_future(asyncio.sleep(seconds)),
+                 asyncio.ensure_future(self._until_disconnected(request)),
+                 asyncio.ensure_future(self._stopping.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+
+    @staticmethod
+    async def _until_disconnected(request: Request) -> None:
+        while True:  # the body was read already, so the next message is the disconnect
+            message = await request.receive()
+            if message.get("type") == "http.disconnect":
+                return
 
     @staticmethod
     async def _drop(request: Request) -> Response:
@@ -728,7 +764,7 @@ class FakeOpenAIServer:
         return StreamingResponse(events(), media_type="text/event-stream")
 
     async def _chunk_pause(self) -> None:
-        if self.stream_chunk_delay_ms:
+        if self.stream_chunk_delay_ms and not (self._stopping is not None and self._stopping.is_set()):
             await asyncio.sleep(self.stream_chunk_delay_ms / 1000)
 
     # --- responses ------------------------------------------------------------------------------
