@@ -14,7 +14,7 @@ from typing import Any
 
 from NodeGraphQt import BaseNode, NodeGraph
 from qtpy.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from qtpy.QtGui import QBrush, QColor, QCursor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from qtpy.QtGui import QBrush, QColor, QCursor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from qtpy.QtWidgets import (
     QApplication,
     QGraphicsItem,
@@ -730,9 +730,9 @@ class FlowCanvas(QObject):
         badge.set_status(status)
         if preview is not None:
             text = " ".join(str(preview).split())
-            if len(text) > PREVIEW_CHARS:
-                text = text[: PREVIEW_CHARS - 1] + "…"
             item = self._previews[nid]
+            width = max(self._views[nid].view.boundingRect().width() + 20, 120)
+            text = QFontMetrics(item.font()).elidedText(text, Qt.TextElideMode.ElideRight, int(width))
             item.setText(text)
             item.setVisible(bool(text))
         self._place_decorations(nid)

@@ -51,7 +51,10 @@ class FlowDocument(QObject):
         self._flow = flow or Flow()
         self.path = path
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.indexChanged.connect(lambda _i: self.changed.emit())
+        self.undo_stack.indexChanged.connect(self._on_index)
+
+    def _on_index(self, _index: int) -> None:
+        self.changed.emit()
 
     @property
     def flow(self) -> Flow:

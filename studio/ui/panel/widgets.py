@@ -646,7 +646,10 @@ class ModelEditor(ValueEditor):
         self._layout.addWidget(self.refresh)
         context.model_source.models_ready.connect(self._on_models)
         context.model_source.failed.connect(self._on_failed)
-        context.connection_selected.connect(lambda _name: self.load_models())
+        context.connection_selected.connect(self._on_connection)
+        self.load_models()
+
+    def _on_connection(self, _name: str) -> None:
         self.load_models()
 
     def load_models(self, force: bool = False) -> None:

@@ -1,0 +1,157 @@
+"""The one bridge between the engine's plain RunEvents and Qt: runs start on the qasync loop (the
+Qt thread), every event becomes a `event` signal, and the finished RunResult a `finished` signal.
+The window never polls; the UI stays responsive because handlers await network I/O on the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from qtpy.QtCore import QObject, Signal
+
+from studio.catalog.catalog import Catalog
+from studio.flow.models import Flow
+
+log = logging.getLogger(__name__)
+
+
+class RunController(QObject):
+    """Starts and stops runs of the document's flow; remembers each node's last output so
+    "Run from here" and "Run only this node" can reuse upstream results."""
+
+    started = Signal(str)  # run id
+    event = Signal(object)  # studio.engine.events.RunEvent
+    finished = Signal(object)  # studio.engine.executor.RunResult
+    failed_to_start = Signal(str)  # a message for the user
+    approval_decided = Signal(str, str, bool)  # node id, request id, approved
+
+    def __init__(self, catalog: Catalog, *, base_url: str | None = None, record_history: bool = True,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self.base_url = base_url  # override every connection's base URL (tests, local servers)
+        self.record_history = record_history
+        self.handle: Any = None
+        self.task: asyncio.Task | None = None
+        self.last_outputs: dict[str, Any] = {}  # node id -> output of its last successful run
+        self.last_result: Any = None
+        self.decisions: dict[tuple[str, str], bool] = {}
+        # Returns the connection for nodes left at "default" (the toolbar's Run on), or None.
+        self.default_connection: Callable[[], str | None] | None = None
+        # Set when the engine can resume a waiting run: fn(result, decisions) -> awaitable.
+        self.resume_hook: Callable[..., Any] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def start(self, flow: Flow, *, flow_path: Path | None = None, start_at: str | None = None,
+              only: str | None = None, trigger_payload: Any = None) -> bool:
+        """Start a run on the running asyncio loop; False (and `failed_to_start`) if it cannot."""
+        if self.running:
+            self.failed_to_start.emit("A run is already in progress; stop it first.")
+            return False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            try:
+                loop = asyncio.get_event_loop()
+            except RuntimeError:
+                self.failed_to_start.emit("No event loop: the editor was started without qasync.")
+                return False
+        snapshot = flow.model_copy(deep=True)
+        self.task = loop.create_task(self._run(snapshot, flow_path, start_at, only, trigger_payload))
+        return True
+
+    async def _run(self, flow: Flow, flow_path: Path | None, start_at: str | None, only: str | None,
+                   trigger_payload: Any) -> Any:
+        from studio.engine.executor import start_run
+        from studio.engine.handlers import default_registry
+        from studio.engine.headless import Connector
+
+        connector = Connector(base_url=self.base_url)
+        fallback = self.default_connection() if self.default_connection else None
+
+        async def connect(name: str | None) -> Any:
+            return await connector.connect(name or fallback)
+        history = None
+        services: dict[str, Any] = {}
+        if flow_path is not None:
+            services = {"flow_path": str(Path(flow_path).resolve()), "flow_dir": str(Path(flow_path).resolve().parent)}
+        try:
+            try:
+                self.handle = start_run(
+                    flow, catalog=self.catalog, registry=default_registry(), connect=connect,
+                    on_event=self.event.emit, services=services, start_at=start_at, only=only,
+                    pinned_outputs=dict(self.last_outputs) if (start_at or only) else None,
+                    trigger_payload=trigger_payload,
+                )
+            except Exception as exc:  # noqa: BLE001 - a bad start node, a broken registry ...
+                self.failed_to_start.emit(str(exc))
+                return None
+            self.started.emit(self.handle.run_id)
+            if self.record_history:
+                history = self._history_start(flow, flow_path)
+            result = await self.handle.result()
+            for nid, node in result.nodes.items():
+                if node.status == "succeeded" or (node.status == "skipped" and node.reason == "pinned"):
+                    if node.status == "succeeded":
+                        self.last_outputs[nid] = node.output
+            self.last_result = result
+            if history is not None:
+                self._history_finish(history, result)
+            self.finished.emit(result)
+            return result
+        finally:
+            self.handle = None
+            try:
+                await connector.aclose()
+            except Exception:  # noqa: BLE001 - closing pooled clients must not hide the result
+                log.exception("closing connections after a run failed")
+
+    def stop(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+    async def wait(self) -> Any:
+        """The current run's result (tests, shutdown)."""
+        if self.task is None:
+            return None
+        return await self.task
+
+    def decide(self, node_id: str, request_id: str, approved: bool) -> None:
+        """An approval card's answer: recorded, announced, and handed to the resume hook."""
+        self.decisions[(node_id, request_id)] = approved
+        self.approval_decided.emit(node_id, request_id, approved)
+        if self.resume_hook is not None:
+            self.resume_hook(self.last_result, dict(self.decisions))
+
+    # run history ---------------------------------------------------------------------------------
+
+    def _history_start(self, flow: Flow, flow_path: Path | None) -> Any:
+        try:
+            from studio.history import RunHistory
+
+            history = RunHistory()
+            history.record_started(self.handle.run_id, flow_id=flow.id, flow_name=flow.name,
+                                   flow_path=str(flow_path) if flow_path else None, trigger="editor", payload=None)
+            return history
+        except Exception:  # noqa: BLE001 - history is a convenience; the run goes on
+            log.exception("could not record the run in the history")
+            return None
+
+    def _history_finish(self, history: Any, result: Any) -> None:
+        try:
+            from studio.history import NodeRecord
+
+            nodes = [NodeRecord(node_id=n.node_id, node_name=n.node_name, status=n.status, inputs=n.inputs,
+                                output=n.output, error=n.error, started_at=n.started_at,
+                                finished_at=n.finished_at, duration_ms=n.duration_ms, attempts=n.attempts,
+                                usage=n.usage) for n in result.nodes.values()]
+            history.record_finished(result.run_id, result.status, usage=result.usage, error=result.error, nodes=nodes)
+        except Exception:  # noqa: BLE001
+            log.exception("could not record the run's end in the history")
+        finally:
+            history.close()

@@ -1,0 +1,677 @@
+"""The main window: canvas in the centre, palette (left), property panel (right), run panel
+(bottom), toolbar, menus and status bar. It wires the views to one FlowDocument and one
+RunController; it holds no flow state of its own."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+from qtpy.QtCore import QPoint, Qt, QTimer
+from qtpy.QtGui import QAction, QKeySequence
+from qtpy.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
+
+from studio.catalog import load_catalog
+from studio.catalog.catalog import Catalog
+from studio.flow.models import Flow, Node, Position, new_id
+
+from .bridge import RunController
+from .canvas import FlowCanvas
+from .document import FlowDocument
+from .palette import Palette
+from .panel.property_panel import PropertyPanel
+from .panel.widgets import EditorContext
+from .run_panel import RunPanel
+from .theme import apply_theme
+from .welcome import WelcomePage
+
+log = logging.getLogger(__name__)
+
+FILE_FILTER = "Flow files (*.flow.json *.json);;All files (*)"
+MAX_RECENT = 10
+AUTOSAVE_MS = 3000
+DEFAULT_RUN_CONNECTION = "Default connection"
+
+
+def _state_file(name: str) -> Path:
+    from studio.paths import state_dir
+
+    return state_dir() / name
+
+
+def load_settings() -> dict[str, Any]:
+    try:
+        return json.loads(_state_file("editor.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def save_settings(settings: dict[str, Any]) -> None:
+    try:
+        _state_file("editor.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    except OSError:
+        log.warning("could not save editor settings", exc_info=True)
+
+
+def recovery_dir() -> Path:
+    folder = _state_file("recovery")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, catalog: Catalog | None = None, *, run_base_url: str | None = None,
+                 theme: str | None = None, record_history: bool = True, autosave: bool = True) -> None:
+        super().__init__()
+        self.catalog = catalog or load_catalog()
+        self.settings = load_settings()
+        self.theme_name = theme or self.settings.get("theme", "dark")
+        self.theme = apply_theme(QApplication.instance(), self.theme_name)
+        self.document = FlowDocument(parent=self)
+        # Modal questions go through here so tests can answer them.
+        self.ask: Callable[[str, str, list[str]], str] = self._ask_dialog
+
+        self.canvas = FlowCanvas(self.document, self.catalog, self)
+        self.welcome = WelcomePage()
+        self.central = QStackedWidget()
+        self.central.addWidget(self.welcome)
+        self.central.addWidget(self.canvas.widget)
+        self.setCentralWidget(self.central)
+
+        self.palette = Palette(self.catalog)
+        self.context = EditorContext(connection_names=self._connection_names,
+                                     manage_connections=self.show_connections, parent=self)
+        self.panel = PropertyPanel(self.document, self.catalog, self.context)
+        self.run_panel = RunPanel()
+        self.palette_dock = self._dock("Nodes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.panel_dock = self._dock("Properties", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.run_dock = self._dock("Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.panel_dock], [250, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.run_dock], [240], Qt.Orientation.Vertical)
+
+        self.runs = RunController(self.catalog, base_url=run_base_url, record_history=record_history, parent=self)
+        self.runs.default_connection = self._run_connection
+        self.run_panel.inspector.on_decision = self.runs.decide
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self.status_label = QLabel("")
+        self.statusBar().addWidget(self.status_label, 1)
+        self.dirty_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.dirty_label)
+
+        # wiring
+        self.palette.activated.connect(lambda aid: (self._show_canvas(), self.canvas.add_action(aid)))
+        self.canvas.selection_changed.connect(self._on_selection)
+        self.canvas.message.connect(self.show_message)
+        self.canvas.node_activated.connect(self.inspect_node)
+        self.document.changed.connect(self._update_title)
+        self.document.path_changed.connect(self._update_title)
+        self.document.node_added.connect(lambda _nid: self._show_canvas())
+        self.runs.event.connect(self.run_panel.on_event)
+        self.runs.finished.connect(self._on_run_finished)
+        self.runs.failed_to_start.connect(self._on_run_failed_to_start)
+        self.runs.approval_decided.connect(self._on_decided)
+        self.run_panel.node_status.connect(self.canvas.set_status)
+        self.welcome.open_example.connect(self._open_example)
+        self.welcome.new_flow.connect(self.new_flow)
+        self.welcome.open_file.connect(self.open_dialog)
+
+        self.autosave_enabled = autosave
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setSingleShot(True)
+        self._autosave_timer.setInterval(AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave)
+        self.document.changed.connect(self._schedule_autosave)
+
+        self.resize(1440, 900)
+        self._update_title()
+        self._update_run_actions()
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower() + "_dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot: Callable, shortcut: Any = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(tip or text)
+        action.setStatusTip(tip or text)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.act_new = self._action("&New", self.new_flow, K.New)
+        self.act_open = self._action("&Open…", self.open_dialog, K.Open)
+        self.act_save = self._action("&Save", self.save, K.Save)
+        self.act_save_as = self._action("Save &As…", self.save_as, K.SaveAs)
+        self.act_import = self._action("&Import nodes from flow…", self.import_dialog,
+                                       tip="Add the nodes of another flow file to this one")
+        self.act_export = self._action("&Export flow…", self.export_dialog)
+        self.act_export_bundle = self._action("Export &bundle (flow + example inputs)…", self.export_bundle_dialog)
+        self.act_quit = self._action("&Quit", self.close, K.Quit)
+        self.act_undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence(K.Undo))
+        self.act_redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcut(QKeySequence(K.Redo))
+        self.act_copy = self._action("&Copy", self.copy, K.Copy)
+        self.act_paste = self._action("&Paste", self.paste, K.Paste)
+        self.act_delete = self._action("&Delete", self.canvas.delete_selected, QKeySequence(Qt.Key.Key_Delete))
+        self.act_select_all = self._action("Select &all", lambda: self.canvas.graph.select_all(), K.SelectAll)
+        self.act_note = self._action("Add sticky &note", lambda: (self._show_canvas(), self.canvas.add_note("")), "Ctrl+Shift+N")
+        self.act_layout = self._action("Auto-&layout", self.canvas.auto_layout, "Ctrl+L")
+        self.act_quick_add = self._action("Add node…", lambda: (self._show_canvas(), self.canvas.show_quick_add()),
+                                          "Ctrl+K", "Add a node by name (Tab on the canvas)")
+        self.act_run = self._action("&Run", self.run_flow, "F5", "Run the whole flow (F5)")
+        self.act_run_from = self._action("Run &from selected node", lambda: self.run_selected(from_here=True), "Shift+F6",
+                                         "Run the selected node and everything after it, reusing earlier outputs")
+        self.act_run_only = self._action("Run &only selected node", lambda: self.run_selected(from_here=False), "F6",
+                                         "Run just the selected node with the last outputs of the nodes before it")
+        self.act_stop = self._action("&Stop", self.runs.stop, "Shift+F5")
+        self.act_connections = self._action("&Connections…", self.show_connections)
+        self.act_dark = self._action("&Dark theme", lambda: self.set_theme("dark"))
+        self.act_light = self._action("&Light theme", lambda: self.set_theme("light"))
+        self.act_fit = self._action("&Fit flow in view", self.canvas.fit, "F")
+        self.act_welcome = self._action("&Welcome page", lambda: self.central.setCurrentWidget(self.welcome))
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        for a in (self.act_new, self.act_open):
+            m.addAction(a)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self._fill_recent()
+        m.addSeparator()
+        for a in (self.act_save, self.act_save_as):
+            m.addAction(a)
+        m.addSeparator()
+        for a in (self.act_import, self.act_export, self.act_export_bundle):
+            m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_connections)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = bar.addMenu("&Edit")
+        for a in (self.act_undo, self.act_redo, None, self.act_copy, self.act_paste, self.act_delete, self.act_select_all,
+                  None, self.act_quick_add, self.act_note, self.act_layout):
+            m.addSeparator() if a is None else m.addAction(a)
+        m = bar.addMenu("&Run")
+        for a in (self.act_run, self.act_run_from, self.act_run_only, self.act_stop):
+            m.addAction(a)
+        m = bar.addMenu("&View")
+        for a in (self.act_dark, self.act_light, None, self.act_fit, self.act_welcome):
+            m.addSeparator() if a is None else m.addAction(a)
+        m.addSeparator()
+        for dock in (self.palette_dock, self.panel_dock, self.run_dock):
+            m.addAction(dock.toggleViewAction())
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        for a in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo, None,
+                  self.act_quick_add, self.act_note, self.act_layout, None, self.act_run, self.act_stop):
+            tb.addSeparator() if a is None else tb.addAction(a)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Run on: "))
+        self.run_on = QComboBox()
+        self.run_on.setToolTip("The connection for nodes whose Connection field is left at the default")
+        self.run_on.setMinimumWidth(170)
+        tb.addWidget(self.run_on)
+        self._fill_run_on()
+
+    def _fill_run_on(self) -> None:
+        from .connections import connection_names
+
+        current = self.run_on.currentData()
+        self.run_on.clear()
+        names = connection_names()
+        simulated = names[-1]
+        import os
+
+        has_default = bool(os.environ.get("OPENAI_API_KEY")) or any(n for n in names[:-1])
+        if has_default:
+            self.run_on.addItem(DEFAULT_RUN_CONNECTION, "")
+        for name in names:
+            self.run_on.addItem(name, name)
+        index = self.run_on.findData(current) if current is not None else -1
+        self.run_on.setCurrentIndex(index if index >= 0 else (0 if has_default else self.run_on.findData(simulated)))
+
+    def _run_connection(self) -> str | None:
+        return self.run_on.currentData() or None
+
+    def _connection_names(self) -> list[str]:
+        from .connections import connection_names
+
+        return connection_names()
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _ask_dialog(self, title: str, text: str, buttons: list[str]) -> str:
+        box = QMessageBox(self)
+        box.setWindowTitle(title)
+        box.setText(text)
+        made = {box.addButton(b, QMessageBox.ButtonRole.ActionRole): b for b in buttons}
+        box.exec()
+        return made.get(box.clickedButton(), buttons[-1])
+
+    def show_message(self, text: str, timeout_ms: int = 8000) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def _show_canvas(self) -> None:
+        self.central.setCurrentWidget(self.canvas.widget)
+
+    def _update_title(self) -> None:
+        name = self.document.path.name if self.document.path else self.document.flow.name
+        dirty = self.document.dirty
+        self.setWindowTitle(f"{'● ' if dirty else ''}{name} — Flow Studio")
+        self.setWindowModified(dirty)
+        self.dirty_label.setText("Unsaved changes" if dirty else "Saved" if self.document.path else "")
+        self.status_label.setText(f"{len(self.document.flow.nodes)} nodes · {len(self.document.flow.wires)} wires")
+
+    def _on_selection(self, ids: list[str]) -> None:
+        self.panel.show_node(ids[0] if len(ids) == 1 else None)
+        if len(ids) == 1:
+            self.run_panel.show_node(ids[0], self.document.node(ids[0]).name)
+        self._update_run_actions()
+
+    def _update_run_actions(self) -> None:
+        running = self.runs.running
+        one = len(self.canvas.selected_ids()) == 1
+        self.act_run.setEnabled(not running)
+        self.act_run_from.setEnabled(not running and one)
+        self.act_run_only.setEnabled(not running and one)
+        self.act_stop.setEnabled(running)
+
+    # -- files ------------------------------------------------------------------------------------
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current document (saved, discarded, or clean)."""
+        if not self.document.dirty:
+            return True
+        answer = self.ask("Unsaved changes", f"Save changes to {self.document.flow.name}?", ["Save", "Discard", "Cancel"])
+        if answer == "Save":
+            return self.save()
+        return answer == "Discard"
+
+    def new_flow(self) -> None:
+        if not self.maybe_save():
+            return
+        self._drop_recovery()
+        self.document.load(Flow())
+        self.canvas.clear_statuses()
+        self._show_canvas()
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open flow", self._last_dir(), FILE_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path, *, ask_to_save: bool = True) -> bool:
+        from studio.flow.io import FlowLoadError, load_flow
+
+        if ask_to_save and not self.maybe_save():
+            return False
+        path = Path(path)
+        try:
+            flow = load_flow(path, self.catalog)
+        except FlowLoadError as exc:
+            self.ask("Cannot open flow", str(exc), ["OK"])
+            self.show_message(str(exc).splitlines()[0])
+            return False
+        except OSError as exc:
+            self.ask("Cannot open flow", f"{path}: {exc}", ["OK"])
+            return False
+        self._drop_recovery()
+        self.document.load(flow, path)
+        self.canvas.clear_statuses()
+        self.runs.last_outputs.clear()
+        self._show_canvas()
+        QTimer.singleShot(0, self.canvas.fit)
+        self._add_recent(path)
+        self.show_message(f"Opened {path}")
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._write(self.document.path)
+
+    def save_as(self) -> bool:
+        suggested = str(Path(self._last_dir()) / (self._slug(self.document.flow.name) + ".flow.json"))
+        path, _ = QFileDialog.getSaveFileName(self, "Save flow", suggested, FILE_FILTER)
+        if not path:
+            return False
+        return self._write(Path(path))
+
+    def _write(self, path: Path) -> bool:
+        from studio.flow.io import save_flow
+
+        path = Path(path)
+        if not path.name.endswith(".json"):
+            path = path.with_name(path.name + ".flow.json")
+        flow = self.document.flow
+        try:
+            flow.version += 1
+            save_flow(flow, path)
+        except Exception as exc:  # noqa: BLE001 - disk full, permissions ...
+            flow.version -= 1
+            self.ask("Cannot save", f"{path}: {exc}", ["OK"])
+            return False
+        self.document.mark_saved(path)
+        self._drop_recovery()
+        self._add_recent(path)
+        self.show_message(f"Saved {path}")
+        return True
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import nodes from flow", self._last_dir(), FILE_FILTER)
+        if path:
+            self.import_file(path)
+
+    def import_file(self, path: str | Path) -> list[str]:
+        """Add another flow's nodes, wires and notes to this one (new ids, names kept unique)."""
+        from studio.flow.io import FlowLoadError, load_flow
+
+        try:
+            other = load_flow(path, self.catalog)
+        except (FlowLoadError, OSError) as exc:
+            self.ask("Cannot import", str(exc), ["OK"])
+            return []
+        mapping = {n.id: new_id() for n in other.nodes}
+        taken = {n.name for n in self.document.flow.nodes}
+        offset = max((n.position.y for n in self.document.flow.nodes), default=-200) + 200
+        nodes: list[Node] = []
+        for n in other.nodes:
+            copy = n.model_copy(deep=True)
+            copy.id = mapping[n.id]
+            name = n.name
+            i = 2
+            while name in taken:
+                name = f"{n.name} {i}"
+                i += 1
+            taken.add(name)
+            copy.name = name
+            copy.position = Position(x=n.position.x, y=n.position.y + offset)
+            nodes.append(copy)
+        from studio.flow.models import Endpoint, Wire
+
+        wires = [Wire(source=Endpoint(node=mapping[w.source.node], port=w.source.port),
+                      target=Endpoint(node=mapping[w.target.node], port=w.target.port)) for w in other.wires]
+        notes = []
+        for note in other.notes:
+            c = note.model_copy(deep=True)
+            c.id = new_id()
+            c.position = Position(x=note.position.x, y=note.position.y + offset)
+            notes.append(c)
+        self.document.add_nodes(nodes, wires, notes, text=f"Import {Path(path).name}")
+        self._show_canvas()
+        return [n.id for n in nodes]
+
+    def export_dialog(self) -> None:
+        from studio.flow.io import save_flow
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export flow", self._slug(self.document.flow.name) + ".flow.json",
+                                              FILE_FILTER)
+        if path:
+            save_flow(self.document.flow, path)
+            self.show_message(f"Exported {path}")
+
+    def export_bundle_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export bundle", self._slug(self.document.flow.name) + ".zip",
+                                              "Zip files (*.zip)")
+        if path:
+            self.export_bundle(path)
+
+    def export_bundle(self, path: str | Path) -> Path:
+        """A zip with the flow, its example inputs and how to run it headless."""
+        from studio.flow.io import dump_flow
+
+        path = Path(path)
+        slug = self._slug(self.document.flow.name)
+        inputs = self.document.flow.settings.get("example_inputs") or {}
+        args = " ".join(f"--input {k}={json.dumps(v)!r}" for k, v in inputs.items()) if isinstance(inputs, dict) else ""
+        readme = (f"{self.document.flow.name}\n\n{self.document.flow.description}\n\n"
+                  f"Run it headless:\n  studio run {slug}.flow.json {args}\n\n"
+                  "Connections are named, never stored: set OPENAI_API_KEY or save a connection in the editor.\n")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(f"{slug}/{slug}.flow.json", dump_flow(self.document.flow))
+            z.writestr(f"{slug}/inputs.json", json.dumps(inputs, indent=2))
+            z.writestr(f"{slug}/README.txt", readme)
+        self.show_message(f"Exported bundle {path}")
+        return path
+
+    @staticmethod
+    def _slug(name: str) -> str:
+        return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "flow"
+
+    def _last_dir(self) -> str:
+        recent = self.settings.get("recent", [])
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def _add_recent(self, path: Path) -> None:
+        recent = [str(Path(path).resolve())] + [p for p in self.settings.get("recent", []) if p != str(Path(path).resolve())]
+        self.settings["recent"] = recent[:MAX_RECENT]
+        save_settings(self.settings)
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.get("recent", [])
+        for p in recent:
+            action = self.recent_menu.addAction(p)
+            action.triggered.connect(lambda _=False, p=p: self.open_file(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _open_example(self, path: str, run: bool) -> None:
+        """Examples open as new, unsaved flows so the bundled file is never overwritten."""
+        if not self.open_file(path):
+            return
+        self.document.path = None
+        self.document.path_changed.emit()
+        if run:
+            index = self.run_on.findData(self._simulated_name())
+            if index >= 0:
+                self.run_on.setCurrentIndex(index)
+            self.run_flow()
+
+    @staticmethod
+    def _simulated_name() -> str:
+        from studio.credentials import SIMULATED
+
+        return SIMULATED
+
+    # -- edit -------------------------------------------------------------------------------------
+
+    def copy(self) -> None:
+        if self.canvas.copy_selected():
+            self.show_message(f"Copied {len(self.canvas.selected_ids())} node(s)")
+
+    def paste(self) -> None:
+        self._show_canvas()
+        pasted = self.canvas.paste()
+        if pasted:
+            self.show_message(f"Pasted {len(pasted)} node(s)")
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    def run_flow(self, start_at: str | None = None, only: str | None = None) -> bool:
+        for f in self.panel.fields.values():  # a field still being typed in counts
+            if f.editor.has_pending_edit():
+                f.editor.commit()
+        if not self.document.flow.nodes:
+            self.show_message("Nothing to run: add a trigger and some nodes first.")
+            return False
+        self.canvas.clear_statuses()
+        self.run_panel.reset()
+        self.run_dock.show()
+        ok = self.runs.start(self.document.flow, flow_path=self.document.path, start_at=start_at, only=only)
+        self._update_run_actions()
+        if ok:
+            self.show_message("Running…" + (f" (on {self._run_connection()})" if self._run_connection() else ""))
+        return ok
+
+    def run_selected(self, from_here: bool) -> bool:
+        ids = self.canvas.selected_ids()
+        if len(ids) != 1:
+            self.show_message("Select one node first.")
+            return False
+        return self.run_flow(start_at=ids[0]) if from_here else self.run_flow(only=ids[0])
+
+    def _on_run_finished(self, result: Any) -> None:
+        from .run_panel import preview_from_output
+
+        self.run_panel.on_finished(result)
+        for nid, node in result.nodes.items():
+            if node.status == "succeeded":
+                self.canvas.set_status(nid, node.status, preview_from_output(node.output))
+        self._update_run_actions()
+        msg = f"Run {result.status} in {result.duration_ms / 1000:.2f} s"
+        if result.error:
+            msg += f": {result.error.get('message', '')}"
+        self.show_message(msg, 15000)
+
+    def _on_run_failed_to_start(self, message: str) -> None:
+        self.run_panel.summary.setText(f"Could not start: {message}")
+        self.show_message(message)
+        self._update_run_actions()
+
+    def _on_decided(self, node_id: str, request_id: str, approved: bool) -> None:
+        verb = "Approved" if approved else "Rejected"
+        if self.runs.resume_hook is None:
+            self.show_message(f"{verb}. Resuming this run from the editor is not available yet; run the flow again.")
+        else:
+            self.show_message(f"{verb}; resuming…")
+
+    def inspect_node(self, node_id: str) -> None:
+        self.run_dock.show()
+        self.run_panel.show_node(node_id, self.document.node(node_id).name)
+
+    # -- connections, theme --------------------------------------------------------------------------
+
+    def show_connections(self) -> None:
+        from .connections import ConnectionsDialog
+
+        dialog = ConnectionsDialog(parent=self)
+        dialog.changed.connect(self._connections_changed)
+        dialog.exec()
+
+    def _connections_changed(self) -> None:
+        self.context.model_source.forget()
+        self.context.connections_changed.emit()
+        self._fill_run_on()
+
+    def set_theme(self, name: str) -> None:
+        self.theme = apply_theme(QApplication.instance(), name)
+        self.theme_name = name
+        self.canvas.apply_theme(self.theme)
+        self.settings["theme"] = name
+        save_settings(self.settings)
+
+    # -- autosave and recovery ------------------------------------------------------------------------
+
+    def _recovery_path(self) -> Path:
+        return recovery_dir() / f"{self.document.flow.id}.flow.json"
+
+    def _schedule_autosave(self) -> None:
+        if self.autosave_enabled and self.document.dirty:
+            self._autosave_timer.start()
+
+    def autosave(self) -> Path | None:
+        """Write the unsaved document to the recovery folder (not the user's file)."""
+        if not self.document.dirty:
+            return None
+        from studio.flow.io import dump_flow
+
+        path = self._recovery_path()
+        meta = {"path": str(self.document.path) if self.document.path else None, "saved_at": time.time()}
+        try:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(dump_flow(self.document.flow), encoding="utf-8")
+            tmp.replace(path)
+            path.with_suffix(".meta").write_text(json.dumps(meta), encoding="utf-8")
+        except OSError:
+            log.warning("autosave failed", exc_info=True)
+            return None
+        return path
+
+    def _drop_recovery(self) -> None:
+        for suffix in (".json", ".meta"):
+            p = self._recovery_path()
+            p = p if suffix == ".json" else p.with_suffix(".meta")
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the newest recovery file; True when one was restored."""
+        from studio.flow.io import FlowLoadError, parse_flow
+
+        files = sorted(recovery_dir().glob("*.flow.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        if not files:
+            return False
+        newest = files[0]
+        try:
+            meta = json.loads(newest.with_suffix(".meta").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(newest.stat().st_mtime))
+        answer = self.ask("Restore unsaved work?",
+                          f"Flow Studio closed with unsaved changes ({when}). Restore them?",
+                          ["Restore", "Discard"])
+        if answer != "Restore":
+            for f in files:
+                f.unlink(missing_ok=True)
+                f.with_suffix(".meta").unlink(missing_ok=True)
+            return False
+        try:
+            flow = parse_flow(newest.read_text(encoding="utf-8"), source=str(newest))
+        except (FlowLoadError, OSError) as exc:
+            self.ask("Cannot restore", str(exc), ["OK"])
+            return False
+        original = Path(meta["path"]) if meta.get("path") else None
+        self.document.load(flow, original)
+        self.document.undo_stack.resetClean()  # restored work is unsaved until the user saves it
+        self._update_title()
+        self._show_canvas()
+        return True
+
+    # -- closing ----------------------------------------------------------------------------------------
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if not self.maybe_save():
+            event.ignore()
+            return
+        if self.runs.running:
+            self.runs.stop()
+        self._drop_recovery()
+        save_settings(self.settings)
+        event.accept()
+
+    def centre_point(self) -> QPoint:
+        return self.canvas.viewer.viewport().rect().center()
