@@ -64,13 +64,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def _file_logging() -> None:
+    """Runs log to the rotating file (with the redaction filter); stderr stays for progress."""
+    from studio.logs import setup_logging
+
+    try:
+        setup_logging(to_stderr=False)
+    except OSError as exc:  # a read-only home must not stop a run
+        print(f"studio: logging to file is off ({exc})", file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from studio.engine.headless import run_command
 
+    _file_logging()
     return run_command(args)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    _file_logging()
     from studio.engine.headless import resume_command
 
     return resume_command(args)

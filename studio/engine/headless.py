@@ -437,10 +437,18 @@ def run_command(args: argparse.Namespace) -> int:
 
     run_id = uuid.uuid4().hex
     printer.line(f"run {run_id}: {flow.name} ({len(flow.nodes)} nodes)")
+    history = _open_history(printer)
+    if history is not None:
+        history.record_started(run_id, flow_id=flow.id, flow_name=flow.name, flow_path=str(Path(args.flow).resolve()),
+                               trigger="cli", payload=payload)
     result, run_dir, interrupted = asyncio.run(
         execute(flow, flow_path=Path(args.flow), payload=payload, connector=connector,
                 concurrency=concurrency, printer=printer, run_id=run_id)
     )
+    if history is not None:
+        from studio.engine.serve import record_result
+
+        record_result(history, result)
     document = result_document(result, run_dir=run_dir)
     try:
         save_run_record(run_dir, Path(args.flow), result, document)
@@ -463,6 +471,17 @@ def run_command(args: argparse.Namespace) -> int:
     if interrupted or result.status == "cancelled":
         return EXIT_INTERRUPTED
     return exit_code_for(result.status)
+
+
+def _open_history(printer: ProgressPrinter) -> Any:
+    """The run history every run is recorded in; a broken database warns and the run goes on."""
+    try:
+        from studio.history import RunHistory
+
+        return RunHistory()
+    except Exception as exc:  # noqa: BLE001 - recording must never stop a run
+        printer.line(f"run history unavailable ({exc}); this run is not recorded")
+        return None
 
 
 def _print_pending(result: Any, printer: ProgressPrinter) -> None:
@@ -492,6 +511,10 @@ def resume_command(args: argparse.Namespace) -> int:
         status = (record.get("result") or {}).get("status")
         print(f"studio resume: run {args.run_id} is not waiting for approval (it {status})", file=sys.stderr)
         return EXIT_USAGE
+    if RESUME_HOOK is None:  # handler modules install it when imported (the agents package does)
+        from .handlers import default_registry
+
+        default_registry()
     if RESUME_HOOK is None:
         print("studio resume: resuming a waiting run is not supported yet; run the flow again "
               "and approve in the editor", file=sys.stderr)

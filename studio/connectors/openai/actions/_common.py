@@ -202,6 +202,14 @@ def load_file(ctx: NodeContext, key: str, *, value: Any = None, name: str | None
     if isinstance(raw, (bytes, bytearray)):
         file_name = name or "file"
         return FileData(file_name, bytes(raw), _guess_type(file_name))
+    if isinstance(raw, str) and raw.lstrip().startswith("{"):
+        # A list input (Images) turns upstream artifacts into their JSON text: read them back.
+        try:
+            decoded = json.loads(raw)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, dict):
+            raw = decoded
     artifact = _artifact_of(raw)
     if artifact is not None:
         raw = artifact
