@@ -14,7 +14,9 @@ from studio.connectors.openai.fake_server import tiny_png, tool_call
 from studio.engine.context import NodeError
 
 # The SDK marks every Assistants call deprecated; the handlers know.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:studio.connectors.openai.actions.assistants")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:studio.connectors.openai.actions.assistants"),
+              pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore::DeprecationWarning:studio.connectors.openai.actions.audio")]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
