@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trust", action="store_true",
                    help="allow what the flow would start on this machine (local MCP commands, ports)")
     p.add_argument("--concurrency", type=int, default=None, help="how many nodes may run at once")
+    p.add_argument("--use-pinned", action="store_true",
+                   help="reuse the outputs pinned in the editor instead of running those nodes")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("resume", help="continue a run that waits for approval")

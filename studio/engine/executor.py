@@ -33,7 +33,8 @@ Rules (the UI, the headless runner and handler authors rely on them):
   final state: succeeded, failed, skipped, cancelled or waiting.
 * **Partial runs.** `start_at` runs that node and everything downstream of it; `only` runs just
   that node. Nodes outside the run end `skipped` with reason `pinned` (their `pinned_outputs`
-  value is their output and flows on their wires) or `not_in_run`.
+  value is their output and flows on their wires) or `not_in_run`. A pinned node is never run,
+  in a whole run too, unless it is the node a partial run targets.
 """
 
 from __future__ import annotations
@@ -394,7 +395,9 @@ class _Run:
         return [self.nodes[nid].name for nid in self.nodes if nid in stuck] or None
 
     def _plan(self) -> None:
-        scope = self._scope_nodes()
+        # A pinned node does not run (n8n's pinned data): its pinned value is its output, unless
+        # it is the very node the user asked to run.
+        scope = self._scope_nodes() - {nid for nid in self.pinned if nid != self.target}
         chosen = self._choose_trigger(scope)
         self.chosen_trigger = chosen
         for node in self.flow.nodes:

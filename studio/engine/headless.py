@@ -348,7 +348,8 @@ def _progress_callback(printer: ProgressPrinter) -> Any:
 
 
 async def execute(flow: Any, *, flow_path: Path, payload: Any, connector: Connector, concurrency: int,
-                  printer: ProgressPrinter, run_id: str) -> tuple[Any, Path, bool]:
+                  printer: ProgressPrinter, run_id: str, pinned: dict[str, Any] | None = None
+                  ) -> tuple[Any, Path, bool]:
     """Run the flow to its end; Ctrl-C (SIGINT) or SIGTERM cancels it cleanly. Returns the result,
     its run folder and whether the user interrupted."""
     from .executor import start_run
@@ -364,6 +365,7 @@ async def execute(flow: Any, *, flow_path: Path, payload: Any, connector: Connec
         services={"flow_path": str(flow_path.resolve()), "flow_dir": str(flow_path.resolve().parent)},
         run_id=run_id,
         keep_events=False,
+        pinned_outputs=pinned or None,
     )
     loop = asyncio.get_running_loop()
     interrupted = False
@@ -441,9 +443,12 @@ def run_command(args: argparse.Namespace) -> int:
     if history is not None:
         history.record_started(run_id, flow_id=flow.id, flow_name=flow.name, flow_path=str(Path(args.flow).resolve()),
                                trigger="cli", payload=payload)
+    pinned = history.pinned_outputs(flow.id) if history is not None and getattr(args, "use_pinned", False) else {}
+    if pinned:
+        printer.line(f"reusing {len(pinned)} pinned output(s)")
     result, run_dir, interrupted = asyncio.run(
         execute(flow, flow_path=Path(args.flow), payload=payload, connector=connector,
-                concurrency=concurrency, printer=printer, run_id=run_id)
+                concurrency=concurrency, printer=printer, run_id=run_id, pinned=pinned)
     )
     if history is not None:
         from studio.engine.serve import record_result
