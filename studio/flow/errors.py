@@ -19,6 +19,10 @@ class Problem:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
+MAX_LISTED = 20
+"""Problems listed after the first one in a message (all of them stay in `.problems`)."""
+
+
 class FlowLoadError(Exception):
     """A flow file that cannot be loaded. `str()` is one message naming the file, the place (JSON
     path, or line:column for broken JSON) and what was expected.
@@ -43,7 +47,9 @@ class FlowLoadError(Exception):
         self.line = line
         self.column = column
         self.expected = expected
-        self.problems: list[Problem] = list(problems or [])
+        # Always at least one, so callers (the editor's problem list) need no special case.
+        full = f"{message}; expected {expected}" if expected and "expected" not in message else message
+        self.problems: list[Problem] = list(problems) if problems else [Problem(path or "", full)]
 
     def where(self) -> str:
         if self.path:
@@ -57,6 +63,12 @@ class FlowLoadError(Exception):
         text = self.message
         if self.expected and "expected" not in text:
             text += f"; expected {self.expected}"
+        rest = self.problems[1:]
+        if rest:
+            lines = [f"  {p}" for p in rest[:MAX_LISTED]]
+            if len(rest) > MAX_LISTED:
+                lines.append(f"  … and {len(rest) - MAX_LISTED} more")
+            text += f"\n{len(rest)} more problem{'s' if len(rest) > 1 else ''}:\n" + "\n".join(lines)
         return ": ".join(parts + [text])
 
     def __repr__(self) -> str:

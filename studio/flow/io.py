@@ -39,7 +39,6 @@ exhaust memory."""
 MAX_DEPTH = 200
 """Deepest nesting of objects and lists accepted (a flow needs about ten)."""
 
-MAX_LISTED_PROBLEMS = 20
 
 
 # --- JSON paths --------------------------------------------------------------------------------
@@ -188,7 +187,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
 _NAME_RULE = "a name of letters, digits, spaces, '_' or '-', starting with a letter or '_', at most 80 characters"
 
 
-def _problem_from_pydantic(err: dict[str, Any]) -> tuple[Problem, str | None]:
+def _problem_from_pydantic(err: dict[str, Any]) -> Problem:
     loc = tuple(err.get("loc", ()))
     path = json_path(loc)
     kind = err.get("type", "")
@@ -210,30 +209,19 @@ def _problem_from_pydantic(err: dict[str, Any]) -> tuple[Problem, str | None]:
         message, expected = f"got {show_value(value)}", "text that should " + msg[len("String should "):]
     else:
         message = f"{msg[:1].lower()}{msg[1:]}"
-    text = f"{message}; expected {expected}" if expected else message
-    return Problem(path, text), expected
+    return Problem(path, f"{message}; expected {expected}" if expected else message)
 
 
 def _validation_error(exc: ValidationError, source: str) -> FlowLoadError:
-    found = [_problem_from_pydantic(dict(e)) for e in exc.errors(include_url=False)]
-    problems = [p for p, _ in found]
-    return _from_problems(problems, source, expected=found[0][1])
+    return _from_problems([_problem_from_pydantic(dict(e)) for e in exc.errors(include_url=False)], source)
 
 
-def _from_problems(problems: list[Problem], source: str, expected: str | None = None) -> FlowLoadError:
+def _from_problems(problems: list[Problem], source: str) -> FlowLoadError:
+    """One error for all problems: the first one in front (its `expected` split out), the rest listed."""
     first = problems[0]
-    message = first.message
-    if expected and message.endswith(f"; expected {expected}"):
-        message = message[: -len(f"; expected {expected}")]
-    rest = problems[1:]
-    if rest:
-        lines = [f"  {p}" for p in rest[:MAX_LISTED_PROBLEMS]]
-        if len(rest) > MAX_LISTED_PROBLEMS:
-            lines.append(f"  … and {len(rest) - MAX_LISTED_PROBLEMS} more")
-        message += f"; expected {expected}" if expected else ""
-        expected = None
-        message += f"\n{len(rest)} more problem{'s' if len(rest) > 1 else ''}:\n" + "\n".join(lines)
-    return FlowLoadError(message, file=source, path=first.path or None, expected=expected, problems=problems)
+    message, _, expected = first.message.partition("; expected ")
+    return FlowLoadError(message, file=source, path=first.path or None, expected=expected or None,
+                         problems=problems)
 
 
 # --- public API --------------------------------------------------------------------------------

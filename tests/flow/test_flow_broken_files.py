@@ -50,20 +50,24 @@ def test_parse_from_bytes_gives_the_same_message(name):
         assert part in str(info.value)
 
 
-@pytest.mark.parametrize(("name", "path", "line"), [
-    ("bad_json.flow.json", None, 7),
-    ("not_utf8.flow.json", None, 4),
-    ("unknown_action.flow.json", "nodes[1].action", None),
-    ("newer_format.flow.json", "format_version", None),
-    ("wrong_value_type.flow.json", "nodes[1].values.temperature", None),
-    ("cycle.flow.json", "wires", None),
+@pytest.mark.parametrize(("name", "path", "line", "expected"), [
+    ("bad_json.flow.json", None, 7, "a valid JSON document"),
+    ("not_utf8.flow.json", None, 4, "a UTF-8 encoded JSON document"),
+    ("unknown_action.flow.json", "nodes[1].action", None, None),
+    ("newer_format.flow.json", "format_version", None, None),
+    ("wrong_value_type.flow.json", "nodes[1].values.temperature", None, None),
+    ("cycle.flow.json", "wires", None, "wires that never loop back to an earlier node"),
+    ("bad_on_error.flow.json", "nodes[1].on_error", None, "'stop', 'continue' or 'route'"),
+    ("missing_action.flow.json", "nodes[1].action", None, "a value (this field is required)"),
 ])
-def test_error_attributes(name, path, line):
+def test_error_attributes(name, path, line, expected):
     with pytest.raises(FlowLoadError) as info:
         load_flow(BROKEN / name, catalog=CATALOG)
     err = info.value
     assert err.path == path
     assert err.line == line
+    assert err.expected == expected
+    assert err.problems[0].path == (path or "")
     if line is not None:
         assert isinstance(err.column, int) and err.column >= 1
     clone = pickle.loads(pickle.dumps(err))
