@@ -76,7 +76,7 @@ class FlowDocument(QObject):
         consecutive edits of the same field merge into one undo step."""
         node = self._flow.node(node_id)
         missing = object()
-        before = copy.deepcopy(node.values.get(key, missing))
+        before = copy.deepcopy(node.values[key]) if key in node.values else missing
         after = copy.deepcopy(value)
 
         def apply(v: Any) -> Callable[[], None]:

@@ -288,7 +288,7 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         name = self.document.path.name if self.document.path else self.document.flow.name
         dirty = self.document.dirty
-        self.setWindowTitle(f"{'● ' if dirty else ''}{name} — Flow Studio")
+        self.setWindowTitle(f"{name}[*] — Flow Studio")
         self.setWindowModified(dirty)
         self.dirty_label.setText("Unsaved changes" if dirty else "Saved" if self.document.path else "")
         self.status_label.setText(f"{len(self.document.flow.nodes)} nodes · {len(self.document.flow.wires)} wires")
