@@ -253,12 +253,14 @@ def hide_secret_headers(ctx: NodeContext, headers: dict[str, Any]) -> dict[str, 
     vault = ctx.services.setdefault(SECRETS_SERVICE, {})
     shown: dict[str, Any] = {}
     for name, value in headers.items():
-        if str(name).lower() in SECRET_HEADER_NAMES and value not in (None, ""):
+        if value is None or value == "":
+            continue  # an empty value (an unset input) sends no header at all
+        if str(name).lower() in SECRET_HEADER_NAMES:
             ref = secrets.token_hex(8)
             vault[ref] = str(value)
             shown[str(name)] = {"secret_ref": ref}
         else:
-            shown[str(name)] = "" if value is None else str(value)
+            shown[str(name)] = str(value)
     return shown
 
 
