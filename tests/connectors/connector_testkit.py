@@ -69,12 +69,12 @@ def one_node_flow(action_id: str, values: dict[str, Any], *, name: str = "Ask", 
     return Flow(name="connector test", nodes=[trigger, node], wires=[wire])
 
 
-def fan_out_flow(action_id: str, count: int, values_for) -> Flow:
+def fan_out_flow(action_id: str, count: int, values_for, **node_fields: Any) -> Flow:
     """A manual trigger wired to `count` nodes of `action_id`, named N1..Ncount."""
     nodes = [Node(id="start", name="Start", action="trigger.manual")]
     wires = []
     for i in range(1, count + 1):
-        nodes.append(Node(id=f"n{i}", name=f"N{i}", action=action_id, values=values_for(i)))
+        nodes.append(Node(id=f"n{i}", name=f"N{i}", action=action_id, values=values_for(i), **node_fields))
         wires.append(Wire(source=Endpoint(node="start", port="output"), target=Endpoint(node=f"n{i}", port="in")))
     return Flow(name="fan out", nodes=nodes, wires=wires)
 
