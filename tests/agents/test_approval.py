@@ -172,3 +172,35 @@ def test_studio_run_waits_exit_3_then_studio_resume_in_a_new_process_finishes(se
     assert json.loads(record_path.read_text())["result"]["status"] == "succeeded"
     again = studio("resume", document["run_id"], "--approve", "call_ap1", "--base-url", server.base_url)
     assert again.returncode == 2 and "not waiting" in again.stderr
+
+
+async def test_flow_tool_that_requires_approval_runs_the_flow_only_after_approval(server, tmp_path):
+    from studio.connectors.openai.agents.run import RESUME_SERVICE
+
+    trigger = node("trigger.tool_flow", "Tool Input")
+    ask = node("chat.create_completion", "Ask", model="gpt-4o-mini",
+               messages=[{"role": "user", "content": "{{ trigger.input }}"}], simplify=True)
+    save_flow(flow("Send Mail", [trigger, ask], [wire(trigger, ask)]), tmp_path / "send-mail.flow.json")
+    start = node("trigger.manual", "Start")
+    tool = node("agent.create_flow_tool", "Mail Tool", flow_name="Send Mail", requires_approval=True)
+    agent = node("agent.create", "Agent", name="Mailer")
+    runner = node("agent.run", "Run", user_input="mail the team")
+    f = flow("mailer", [start, tool, agent, runner],
+             [wire(start, tool), wire(tool, agent, "tools", "tool"), wire(agent, runner, "agent", "agent")])
+    services = {"flow_dir": str(tmp_path)}
+    server.script("responses", tool_call("send_mail", {"input": "hello team"}, call_id="call_m1"))
+    paused = await run(f, server, services=services, run_dir=tmp_path / "r")
+    assert paused.status == "waiting"
+    assert paused.pending[0]["requests"][0]["tool"] == "send_mail"
+    assert not [r for r in server.requests if r.api_path == "/chat/completions"]  # the flow did not run
+
+    server.script("responses", "Mail sent.")
+    state = paused.node("Run").waiting["state"]
+    resumed = await run(f, server, run_dir=tmp_path / "r", start_at=runner.id,
+                        pinned_outputs={n: paused.output(n) for n in ("Start", "Mail Tool", "Agent")},
+                        services={**services, RESUME_SERVICE: {runner.id: {"state": state,
+                                                                            "decisions": {"call_m1": {"approved": True}}}}})
+    assert resumed.status == "succeeded", resumed.error
+    chat = [r for r in server.requests if r.api_path == "/chat/completions"]
+    assert chat[0].json["messages"][0]["content"] == "hello team"
+    assert "Echo: hello team" in last_tool_output(server)
