@@ -45,7 +45,9 @@ class RunController(QObject):
 
     @property
     def running(self) -> bool:
-        return self.task is not None and not self.task.done()
+        return self._active
+
+    _active = False
 
     def start(self, flow: Flow, *, flow_path: Path | None = None, start_at: str | None = None,
               only: str | None = None, trigger_payload: Any = None) -> bool:
@@ -62,6 +64,7 @@ class RunController(QObject):
                 self.failed_to_start.emit("No event loop: the editor was started without qasync.")
                 return False
         snapshot = flow.model_copy(deep=True)
+        self._active = True
         self.task = loop.create_task(self._run(snapshot, flow_path, start_at, only, trigger_payload))
         return True
 
@@ -89,6 +92,7 @@ class RunController(QObject):
                     trigger_payload=trigger_payload,
                 )
             except Exception as exc:  # noqa: BLE001 - a bad start node, a broken registry ...
+                self._active = False
                 self.failed_to_start.emit(str(exc))
                 return None
             self.started.emit(self.handle.run_id)
@@ -102,9 +106,11 @@ class RunController(QObject):
             self.last_result = result
             if history is not None:
                 self._history_finish(history, result)
+            self._active = False
             self.finished.emit(result)
             return result
         finally:
+            self._active = False
             self.handle = None
             try:
                 await connector.aclose()

@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from NodeGraphQt import BaseNode, NodeGraph
+from NodeGraphQt.constants import ViewerEnum
 from qtpy.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from qtpy.QtGui import QBrush, QColor, QCursor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from qtpy.QtWidgets import (
@@ -294,6 +295,7 @@ class FlowCanvas(QObject):
         self.theme = theme
         self.graph.set_background_color(*hex_rgb(theme.canvas))
         self.graph.set_grid_color(*hex_rgb(theme.grid))
+        self.graph.set_grid_mode(ViewerEnum.GRID_DISPLAY_DOTS.value)
         for nid, view in self._views.items():
             self._style_node(view, self._action(self.document.node(nid)))
             preview = self._previews.get(nid)

@@ -239,7 +239,10 @@ class OutputInspector(QWidget):
         tokens = f" · {usage.get('total_tokens')} tokens" if usage and usage.get("total_tokens") else ""
         self.title.setText(f"{name} — {status}{tokens}")
         self.copy_button.setEnabled(output is not None)
-        self.json_tree.show_value(output)
+        if output is None and not error:
+            self.json_tree.clear()
+        else:
+            self.json_tree.show_value(output)
         text = text_of(output)
         self.text_view.setMarkdown(text) if text else self.text_view.setPlainText(
             json.dumps(output, indent=2, ensure_ascii=False) if output is not None else "")
@@ -365,6 +368,7 @@ class RunPanel(QWidget):
         self.nodes: dict[str, dict[str, Any]] = {}  # node id -> {name, status, output, error, waiting, usage}
         self.tokens = 0
         self.run_status = ""
+        self.current: str | None = None  # the node the inspector shows
 
     def reset(self) -> None:
         self.events.clear()
@@ -400,6 +404,8 @@ class RunPanel(QWidget):
                 preview = data.get("reason", "")
             if status:
                 self.node_status.emit(ev.node_id, status, preview)
+                if ev.node_id == self.current:
+                    self.show_node(ev.node_id)
         if ev.type == "usage":
             usage = data.get("usage") or {}
             total = usage.get("total_tokens") or 0
@@ -456,11 +462,12 @@ class RunPanel(QWidget):
         self.summary.setText(f"{head} · " + ", ".join(parts) + (f" · {self.tokens} tokens" if self.tokens else ""))
 
     def show_node(self, node_id: str, name: str | None = None) -> bool:
+        self.current = node_id
         state = self.nodes.get(node_id)
         if state is None:
             self.inspector.show_result(name or "This node", "not run yet")
             return False
-        self.inspector.show_result(state.get("name") or name or "", state.get("status", ""), state.get("output"),
+        self.inspector.show_result(state.get("name") or name or "", state.get("status", "") or "queued", state.get("output"),
                                    state.get("error"), state.get("waiting"), node_id, state.get("usage"))
         self.node_chosen.emit(node_id)
         return True

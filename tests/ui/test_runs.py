@@ -1,0 +1,126 @@
+"""Runs in the editor: a flow runs on the fake OpenAI server with live badges, the output
+inspector shows what a node produced, and approval cards hand the decision to the controller."""
+
+import json
+
+import pytest
+from qtpy.QtWidgets import QApplication
+
+from studio.connectors.openai.fake_server import FakeOpenAIServer
+from studio.engine.events import RunEvent
+from studio.flow.models import Endpoint, Flow, Node, Position, Wire
+
+
+def small_flow() -> Flow:
+    start = Node(action="trigger.manual", name="Start", position=Position(x=0, y=0))
+    write = Node(action="chat.create_completion", name="Write", position=Position(x=300, y=0),
+                 values={"model": "gpt-4o-mini",
+                         "messages": [{"role": "user", "content": "Say hello to {{ trigger.topic | default('you') }}"}]})
+    check = Node(action="moderation.classify", name="Check", position=Position(x=600, y=0),
+                 values={"input": "{{ nodes.Write.output.choices[0].message.content }}"})
+    wires = [Wire(source=Endpoint(node=start.id, port="output"), target=Endpoint(node=write.id, port="in")),
+             Wire(source=Endpoint(node=write.id, port="output"), target=Endpoint(node=check.id, port="in"))]
+    return Flow(name="Hello", nodes=[start, write, check], wires=wires)
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAIServer(latency_ms=20) as srv:
+        yield srv
+
+
+def test_run_on_the_fake_server_ends_with_every_badge_succeeded(window, server, run_async):
+    window.runs.base_url = server.base_url
+    window.document.load(small_flow())
+    seen_running = []
+    window.runs.event.connect(lambda ev: seen_running.append(ev.node_id) if ev.type == "node_started" else None)
+    assert window.run_flow()
+    assert not window.act_run.isEnabled() and window.act_stop.isEnabled()
+    result = run_async(window.runs.wait())
+    assert result.status == "succeeded", result.error
+    ids = window.document.node_ids()
+    assert {window.canvas.status(nid) for nid in ids} == {"succeeded"}
+    assert set(seen_running) == set(ids)
+    assert window.act_run.isEnabled() and not window.act_stop.isEnabled()
+    # the run panel lists the events with timings and the token usage
+    rows = [window.run_panel.events.topLevelItem(i) for i in range(window.run_panel.events.topLevelItemCount())]
+    assert any(r.text(2) == "Succeeded" and r.text(3).endswith("ms") or "ms ·" in r.text(3) for r in rows)
+    assert any(r.text(2) == "Tokens" for r in rows)
+    assert "tokens" in window.run_panel.summary.text()
+    # previews under the nodes show readable text, not raw JSON
+    write = window.document.flow.node_by_name("Write").id
+    assert window.canvas.preview_text(write) and not window.canvas.preview_text(write).startswith("{")
+
+    # open the output inspector on the chat node
+    window.inspect_node(write)
+    inspector = window.run_panel.inspector
+    output = result.nodes[write].output
+    assert inspector.value == output
+    root = inspector.json_tree.topLevelItem(0)
+    assert root.text(0) == "output" and root.childCount() == len(output)
+    assert inspector.tabs.currentWidget() is inspector.text_view
+    assert output["choices"][0]["message"]["content"] in inspector.text_view.toPlainText()
+    inspector.copy_button.click()
+    assert json.loads(QApplication.clipboard().text()) == output
+
+
+def test_run_only_a_node_reuses_earlier_outputs(window, server, run_async):
+    window.runs.base_url = server.base_url
+    window.document.load(small_flow())
+    window.run_flow()
+    first = run_async(window.runs.wait())
+    check = window.document.flow.node_by_name("Check").id
+    window.canvas.select([check])
+    assert window.act_run_only.isEnabled()
+    assert window.run_selected(from_here=False)
+    second = run_async(window.runs.wait())
+    assert second.status == "succeeded"
+    assert second.nodes[check].status == "succeeded"
+    write = window.document.flow.node_by_name("Write").id
+    assert second.nodes[write].status == "skipped" and second.nodes[write].reason == "pinned"
+    assert first.run_id != second.run_id
+
+
+def test_failed_node_shows_the_error_with_the_key_redacted(window, server, run_async):
+    window.runs.base_url = server.base_url
+    flow = small_flow()
+    flow.nodes[1].values["temperature"] = "{{ nodes.Nope.output }}"
+    window.document.load(flow)
+    window.run_flow()
+    result = run_async(window.runs.wait())
+    assert result.status == "failed"
+    write = flow.nodes[1].id
+    assert window.canvas.status(write) == "failed"
+    inspector = window.run_panel.inspector
+    assert inspector.tabs.currentWidget() is inspector.error_view
+    assert "Nope" in inspector.error_view.toPlainText()
+
+
+def test_redaction_of_request_details():
+    from studio.ui.run_panel import redact
+
+    error = {"message": "401 Bearer sk-abcdefghijklmnop rejected",
+             "details": {"request": {"headers": {"Authorization": "Bearer sk-abcdefghijklmnop"}, "url": "/v1/x"}}}
+    safe = json.dumps(redact(error))
+    assert "sk-abcdefghijklmnop" not in safe and "/v1/x" in safe
+
+
+def test_approve_a_pending_approval_card(window, qtbot):
+    window.document.load(small_flow())
+    write = window.document.flow.node_by_name("Write").id
+    decisions = []
+    window.runs.approval_decided.connect(lambda *args: decisions.append(args))
+    request = {"id": "call_1", "tool": "delete_files", "arguments": {"path": "/tmp/x"}, "reason": "cleanup"}
+    window.run_panel.reset()
+    window.run_panel.on_event(RunEvent(type="node_waiting", run_id="r1", node_id=write, node_name="Write",
+                                       data={"requests": [request], "duration_ms": 3.0}))
+    assert window.canvas.status(write) == "waiting"
+    window.inspect_node(write)
+    inspector = window.run_panel.inspector
+    assert inspector.tabs.currentWidget() is inspector.approvals
+    [card] = inspector.cards
+    assert "delete_files" in card.findChildren(type(window.status_label))[0].text()
+    qtbot.mouseClick(card.approve_button, __import__("qtpy.QtCore", fromlist=["Qt"]).Qt.MouseButton.LeftButton)
+    assert decisions == [(write, "call_1", True)]
+    assert window.runs.decisions == {(write, "call_1"): True}
+    assert not card.approve_button.isEnabled() and card.state.text() == "Approved"
