@@ -405,3 +405,23 @@ async def test_fine_tuning_jobs_list(fake_server, client, tmp_path):
     assert [job["object"] for job in output["data"]] == ["fine_tuning.job"] * 2
     assert output["has_more"] is True
     assert only(fake_server, "/fine_tuning/jobs", "GET").query == {"limit": "2"}
+
+
+@covers("assistant.message")
+async def test_cancelling_message_an_assistant_cancels_the_run_on_the_server(fake_server, client, tmp_path):
+    import asyncio
+
+    assistant, _ = await run_action("assistant.create", {"model": "gpt-4o"}, tmp_path, client)
+    task = asyncio.create_task(run_action("assistant.message", {"assistant_id": assistant["id"], "prompt": "slow",
+                                                                "poll_interval_ms": 60_000}, tmp_path, client))
+    for _ in range(500):
+        if fake_server.runs:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (run,) = fake_server.runs.values()
+    assert run["status"] == "cancelled"
+    assert len(fake_server.requests_to(f"/threads/{run['thread_id']}/runs/{run['id']}/cancel")) == 1

@@ -169,3 +169,12 @@ async def test_paths_outside_the_base_url_are_refused_before_sending(fake_server
         await raw({"url": url}, tmp_path, client)
     assert failure.value.retryable is False and "URL" in str(failure.value)
     assert fake_server.requests == []
+
+
+@covers("raw.request")
+async def test_the_timeout_input_bounds_each_try(fake_server, client, tmp_path):
+    fake_server.latency_ms = 2000
+    with pytest.raises(NodeError) as failure:
+        await raw({"timeout": 200}, tmp_path, client)
+    assert "Timeout (ms)" in str(failure.value) and failure.value.retryable is True
+    assert len(fake_server.requests) == 1

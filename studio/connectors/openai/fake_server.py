@@ -42,9 +42,11 @@ it); `server.faults = FaultRates(rate_429=.1, ..., seed=1)` fails requests at ra
 (dropped = the connection is closed without an answer; slow = `slow_ms` extra delay);
 `server.latency_ms` delays every answer (settable while running).
 
-Recording: `server.requests` holds a RecordedRequest per request (including failed ones);
-`server.in_flight` / `server.max_in_flight` count concurrent requests; `server.reset()` clears
-requests, queues, scripts, faults and stored objects.
+Recording: `server.requests` holds a RecordedRequest per request (including failed ones: see
+`.fault`); `server.requests_to("/chat/completions")` filters them by path; `server.in_flight` /
+`server.max_in_flight` count concurrent requests (a slow answer stops counting once its client
+hangs up); `server.wait_idle()` waits for none in flight; `server.reset()` clears requests,
+queues, scripts, faults and stored objects (files, assistants, threads, runs).
 
 CLI: `python -m studio.connectors.openai.fake_server --port 0 --latency-ms 50` prints the base URL
 as its first line and serves until SIGINT/SIGTERM.
