@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reject", action="append", default=[], metavar="ID")
     p.add_argument("--base-url")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--trust", action="store_true",
+                   help="allow what the flow would start on this machine (local MCP commands, ports)")
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("validate", help="check flow files; exit 2 naming the first problem")

@@ -143,3 +143,32 @@ async def test_a_runner_that_forbids_local_processes_stops_the_node(server, tmp_
     result = await run(flow("f", [start, mcp], [wire(start, mcp)]), server,
                        services={"allow_local_processes": False})
     assert result.status == "failed" and "not trusted" in result.node("Tools").error["message"]
+
+
+def test_resume_checks_trust_again(server, tmp_path):
+    """A waiting run whose flow starts a local MCP server resumes only with --trust."""
+    start = node("trigger.manual", "Start")
+    mcp = node("agent.add_local_mcp_server", "Tools", server_label="fixture", command=sys.executable,
+               args=[str(MCP_SERVER), "stdio"], tool_filter=["add"])
+    approval = node("agent.create_human_approval_tool", "Approval")
+    agent = node("agent.create", "Agent", name="Calculator")
+    runner = node("agent.run", "Run", user_input="add after approval")
+    f = flow("trusted", [start, mcp, approval, agent, runner],
+             [wire(start, mcp), wire(start, approval), wire(mcp, agent, "mcp_servers", "mcp_server"),
+              wire(approval, agent, "tools", "tool"), wire(agent, runner, "agent", "agent")])
+    path = tmp_path / "trusted.flow.json"
+    save_flow(f, path)
+    server.script("responses", tool_call("human_approval", {"reason": "ok?"}, call_id="call_t1"))
+    first = studio("run", str(path), "--base-url", server.base_url, "--trust", "--json")
+    assert first.returncode == 3, first.stderr
+    run_id = json.loads(first.stdout)["run_id"]
+
+    refused = studio("resume", run_id, "--approve", "call_t1", "--base-url", server.base_url)
+    assert refused.returncode == 2 and "--trust" in refused.stderr
+
+    server.script("responses", tool_call("add", {"a": 1, "b": 2}), "3")
+    done = studio("resume", run_id, "--approve", "call_t1", "--base-url", server.base_url, "--trust", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["nodes"]["Run"]["output"]["final_output"] == "3"
+    outputs = [i for i in responses_requests(server)[-1].json["input"] if i.get("type") == "function_call_output"]
+    assert "sum=3" in json.dumps(outputs)  # the MCP server was started again for the resumed run
