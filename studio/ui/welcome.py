@@ -11,17 +11,21 @@ from qtpy.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea
 
 
 def example_flows() -> list[tuple[Path, str, str]]:
-    """(path, name, description) of every bundled example, sorted by file name."""
+    """(path, name, description) of every bundled example: flows started by hand without agents
+    first (they run on the simulated connection as they are), then agent and tool flows."""
     from studio.resources import examples_dir
 
     found = []
     for path in sorted(examples_dir().glob("*.flow.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            found.append((path, str(data.get("name") or path.stem), str(data.get("description") or "")))
-        except (OSError, ValueError):
+            actions = [str(n.get("action", "")) for n in data.get("nodes", [])]
+            rank = (0 if "trigger.manual" in actions else 2) + any(a.startswith("agent.") for a in actions)
+            found.append((rank, path, str(data.get("name") or path.stem), str(data.get("description") or "")))
+        except (OSError, ValueError, AttributeError):
             continue
-    return found
+    found.sort(key=lambda item: (item[0], item[1].name))
+    return [item[1:] for item in found]
 
 
 class WelcomePage(QScrollArea):

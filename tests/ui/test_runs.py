@@ -124,3 +124,16 @@ def test_approve_a_pending_approval_card(window, qtbot):
     assert decisions == [(write, "call_1", True)]
     assert window.runs.decisions == {(write, "call_1"): True}
     assert not card.approve_button.isEnabled() and card.state.text() == "Approved"
+
+
+def test_first_welcome_example_runs_on_the_simulated_connection_with_one_click(window, run_async, qtbot):
+    from qtpy.QtCore import Qt
+
+    if not window.welcome.run_buttons:
+        pytest.skip("no bundled examples in this checkout")
+    qtbot.mouseClick(window.welcome.run_buttons[0], Qt.MouseButton.LeftButton)
+    assert window.runs.running
+    result = run_async(window.runs.wait(), timeout=60)
+    assert result.status == "succeeded", result.error
+    assert {window.canvas.status(nid) for nid in window.document.node_ids()} == {"succeeded"}
+    assert window.document.path is None  # the bundled file is never overwritten by Save
