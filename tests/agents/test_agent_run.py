@@ -182,3 +182,29 @@ async def test_agent_run_without_an_agent_configuration_is_an_input_error(server
     assert result.status == "failed"
     assert "Agent: Create" in result.node("Run").error["message"]
     assert server.requests == []
+
+
+async def test_cancelling_a_run_stops_the_agent_mid_request(server):
+    import asyncio
+
+    from studio.connectors.openai.client import ClientPool, ConnectionSettings
+    from studio.engine.executor import start_run
+
+    server.latency_ms = 5000
+    pool = ClientPool()
+    settings = ConnectionSettings(api_key="sk-test", base_url=server.base_url, max_retries=0)
+
+    async def connect(_name):
+        return await pool.get(settings)
+
+    try:
+        handle = start_run(agent_flow({"name": "Slow"}, {"user_input": "hi"}), connect=connect)
+        while not responses_requests(server):
+            await asyncio.sleep(0.02)
+        handle.cancel()
+        result = await handle.result()
+    finally:
+        server.latency_ms = 0
+        await pool.aclose()
+    assert result.status == "cancelled"
+    assert result.node("Run").status == "cancelled"

@@ -123,11 +123,16 @@ class AgentSession:
         client = await ctx.connect(ctx.inputs.get("connection") or None)
         config = RunConfig(model_provider=ClientProvider(client.sdk), tracing_disabled=True,
                            workflow_name=f"{ctx.flow.name} / {ctx.node.name}")
+        result = None
         try:
             result = Runner.run_streamed(self.agent, run_input, max_turns=max_turns, run_config=config,
                                          previous_response_id=previous_response_id or None)
             await stream_events(ctx, result)
-        except (NodeError, asyncio.CancelledError):
+        except asyncio.CancelledError:
+            if result is not None:
+                result.cancel()  # stop the SDK's own background task too
+            raise
+        except NodeError:
             raise
         except MaxTurnsExceeded as exc:
             raise NodeError(f"{ctx.node.name}: the agent did not finish within {max_turns} turns "
