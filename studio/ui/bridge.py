@@ -42,6 +42,8 @@ class RunController(QObject):
         self.default_connection: Callable[[], str | None] | None = None
         # Set when the engine can resume a waiting run: fn(result, decisions) -> awaitable.
         self.resume_hook: Callable[..., Any] | None = None
+        self.last_flow: Flow | None = None
+        self.last_flow_path: Path | None = None
 
     @property
     def running(self) -> bool:
@@ -50,7 +52,7 @@ class RunController(QObject):
     _active = False
 
     def start(self, flow: Flow, *, flow_path: Path | None = None, start_at: str | None = None,
-              only: str | None = None, trigger_payload: Any = None) -> bool:
+              only: str | None = None, trigger_payload: Any = None, resume: dict[str, Any] | None = None) -> bool:
         """Start a run on the running asyncio loop; False (and `failed_to_start`) if it cannot."""
         if self.running:
             self.failed_to_start.emit("A run is already in progress; stop it first.")
@@ -65,11 +67,12 @@ class RunController(QObject):
                 return False
         snapshot = flow.model_copy(deep=True)
         self._active = True
-        self.task = loop.create_task(self._run(snapshot, flow_path, start_at, only, trigger_payload))
+        self.last_flow, self.last_flow_path = snapshot, flow_path
+        self.task = loop.create_task(self._run(snapshot, flow_path, start_at, only, trigger_payload, resume))
         return True
 
     async def _run(self, flow: Flow, flow_path: Path | None, start_at: str | None, only: str | None,
-                   trigger_payload: Any) -> Any:
+                   trigger_payload: Any, resume: dict[str, Any] | None = None) -> Any:
         from studio.engine.executor import start_run
         from studio.engine.handlers import default_registry
         from studio.engine.headless import Connector
@@ -83,13 +86,19 @@ class RunController(QObject):
         services: dict[str, Any] = {}
         if flow_path is not None:
             services = {"flow_path": str(Path(flow_path).resolve()), "flow_dir": str(Path(flow_path).resolve().parent)}
+        extra: dict[str, Any] = {}
+        if resume is not None:  # continue the waiting node with the decisions; same run id
+            from studio.connectors.openai.agents.run import RESUME_SERVICE
+
+            services[RESUME_SERVICE] = {resume["node_id"]: {"state": resume["state"], "decisions": resume["decisions"]}}
+            start_at, extra = resume["node_id"], {"run_id": resume["run_id"]}
         try:
             try:
                 self.handle = start_run(
                     flow, catalog=self.catalog, registry=default_registry(), connect=connect,
                     on_event=self.event.emit, services=services, start_at=start_at, only=only,
                     pinned_outputs=dict(self.last_outputs) if (start_at or only) else None,
-                    trigger_payload=trigger_payload,
+                    trigger_payload=trigger_payload, **extra,
                 )
             except Exception as exc:  # noqa: BLE001 - a bad start node, a broken registry ...
                 self._active = False
@@ -128,11 +137,38 @@ class RunController(QObject):
         return await self.task
 
     def decide(self, node_id: str, request_id: str, approved: bool) -> None:
-        """An approval card's answer: recorded, announced, and handed to the resume hook."""
+        """An approval card's answer: recorded and announced; once every request of the waiting
+        node has an answer, the run continues from that node (or the resume hook is called)."""
         self.decisions[(node_id, request_id)] = approved
-        self.approval_decided.emit(node_id, request_id, approved)
         if self.resume_hook is not None:
             self.resume_hook(self.last_result, dict(self.decisions))
+        else:
+            self.resume_waiting(node_id)
+        self.approval_decided.emit(node_id, request_id, approved)
+
+    def _waiting_entry(self, node_id: str) -> dict[str, Any] | None:
+        result = self.last_result
+        for pending in getattr(result, "pending", None) or []:
+            if pending.get("node_id") == node_id:
+                return pending
+        return None
+
+    def resume_waiting(self, node_id: str) -> bool:
+        """Continue the last run at `node_id` when all its approval requests are decided."""
+        entry = self._waiting_entry(node_id)
+        if entry is None or self.running or getattr(self, "last_flow", None) is None:
+            return False
+        ids = [str(r.get("id")) for r in entry.get("requests") or [] if isinstance(r, dict) and r.get("id")]
+        if not ids or any((node_id, i) not in self.decisions for i in ids):
+            return False
+        decisions = {i: {"approved": self.decisions[(node_id, i)]} for i in ids}
+        state = entry.get("state")
+        if state is None:
+            node = self.last_result.nodes.get(node_id)
+            state = (getattr(node, "waiting", None) or {}).get("state")
+        return self.start(self.last_flow, flow_path=self.last_flow_path,
+                          resume={"node_id": node_id, "state": state, "decisions": decisions,
+                                  "run_id": self.last_result.run_id})
 
     # run history ---------------------------------------------------------------------------------
 

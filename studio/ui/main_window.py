@@ -562,10 +562,10 @@ class MainWindow(QMainWindow):
 
     def _on_decided(self, node_id: str, request_id: str, approved: bool) -> None:
         verb = "Approved" if approved else "Rejected"
-        if self.runs.resume_hook is None:
-            self.show_message(f"{verb}. Resuming this run from the editor is not available yet; run the flow again.")
+        if self.runs.running:
+            self.show_message(f"{verb}; resuming the run…")
         else:
-            self.show_message(f"{verb}; resuming…")
+            self.show_message(f"{verb}. The run continues once every request of this node has an answer.")
 
     def inspect_node(self, node_id: str) -> None:
         self.run_dock.show()

@@ -137,3 +137,36 @@ def test_first_welcome_example_runs_on_the_simulated_connection_with_one_click(w
     assert result.status == "succeeded", result.error
     assert {window.canvas.status(nid) for nid in window.document.node_ids()} == {"succeeded"}
     assert window.document.path is None  # the bundled file is never overwritten by Save
+
+
+def test_approving_a_real_agent_request_resumes_the_run_in_the_editor(window, server, run_async, qtbot):
+    """An agent run pauses for human approval; clicking Approve on the card continues the same run
+    from the waiting node, and the approved tool's result reaches the model."""
+    from qtpy.QtCore import Qt
+
+    from studio.resources import examples_dir
+
+    example = examples_dir() / "agent-refund-with-approval.flow.json"
+    window.runs.base_url = server.base_url
+    assert window.open_file(example)
+    from studio.connectors.openai.fake_server import tool_call
+
+    server.script("responses", tool_call("approve_refund", {"reason": "broken", "amount": 50}, call_id="call_r1"))
+    assert window.run_flow()
+    first = run_async(window.runs.wait(), timeout=60)
+    assert first.status == "waiting", first.error
+    run_node = window.document.flow.node_by_name("Run").id
+    assert window.canvas.status(run_node) == "waiting"
+    window.inspect_node(run_node)
+    [card] = window.run_panel.inspector.cards
+    server.script("responses", "Refund of 50 EUR approved and sent.")
+    qtbot.mouseClick(card.approve_button, Qt.MouseButton.LeftButton)
+    assert window.runs.running  # the decision resumed the run
+    resumed = run_async(window.runs.wait(), timeout=60)
+    assert resumed.status == "succeeded", resumed.error
+    assert resumed.run_id == first.run_id
+    assert resumed.nodes[run_node].output["final_output"] == "Refund of 50 EUR approved and sent."
+    assert window.canvas.status(run_node) == "succeeded"
+    last = [r for r in server.requests if r.path.endswith("/responses")][-1].json
+    outputs = [i for i in last["input"] if isinstance(i, dict) and i.get("type") == "function_call_output"]
+    assert outputs and outputs[-1]["call_id"] == "call_r1"
