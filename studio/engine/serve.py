@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,7 +205,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
     setup_logging()
     if not args.flows:
-        print("studio serve: give at least one flow file", flush=True)
+        print("studio serve: give at least one flow file", file=sys.stderr, flush=True)
         return 2
 
     async def main() -> int:
@@ -217,5 +218,5 @@ def serve_command(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(main())
     except (PermissionError, ValueError) as exc:
-        print(f"studio serve: {exc}", flush=True)
+        print(f"studio serve: {exc}", file=sys.stderr, flush=True)
         return 2
