@@ -305,7 +305,7 @@ class _Run:
         self.has_output: set[str] = set()
         self.ports: dict[str, dict[str, Any]] = {}  # node id -> active output port -> value
         # Pins may name nodes by id or name; pins of nodes no longer in the flow are ignored.
-        names = {n.name: n.id for n in flow.nodes}
+        names = self.ids_by_name = {n.name: n.id for n in flow.nodes}  # built once: every expression scope uses it
         self.pinned = {names.get(key, key): value for key, value in self.pinned.items() if key in self.nodes or key in names}
         self.target = self._node_id(start_at or only) if (start_at or only) else None
         self.only = bool(only)
@@ -857,7 +857,7 @@ class _NodesView(Mapping):
 
     def __init__(self, run: _Run) -> None:
         self._run = run
-        self._ids = {node.name: node.id for node in run.flow.nodes}
+        self._ids = run.ids_by_name  # shared, not rebuilt per node (that made runs quadratic)
 
     def __getitem__(self, name: str) -> NodeEntry:
         nid = self._ids[name]
