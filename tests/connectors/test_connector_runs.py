@@ -114,7 +114,7 @@ async def test_cancelling_a_run_leaves_every_node_in_a_final_state(fake_server, 
 
 
 async def test_twenty_slow_chat_nodes_overlap(fake_server, pool, tmp_path):
-    fake_server.latency_ms = 400
+    fake_server.latency_ms = 1000  # long enough that all twenty overlap even on a loaded machine
     flow = fan_out_flow("chat.create_completion", 20, lambda i: chat(f"question {i}"))
     result = await run_flow(flow, connect=connector(pool, fake_server), run_dir=tmp_path, max_concurrency=20)
     assert result.status == "succeeded"

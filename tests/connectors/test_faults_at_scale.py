@@ -32,12 +32,12 @@ async def connect(fake_server):
 
 
 def question(i: int) -> dict:
-    return {"messages": [{"role": "user", "content": f"question {i}"}], "stream": i % 2 == 0, "timeout_ms": 1500}
+    return {"messages": [{"role": "user", "content": f"question {i}"}], "stream": i % 2 == 0, "timeout_ms": 3000}
 
 
 async def test_two_hundred_nodes_under_random_faults_all_end_definitely(fake_server, connect, tmp_path):
     fake_server.faults = FaultRates(rate_429=0.08, rate_429_retry_after=0.07, rate_500=0.08, rate_503=0.05,
-                                    rate_drop=0.05, rate_slow=0.04, slow_ms=4000, retry_after_ms=20, seed=1234)
+                                    rate_drop=0.05, rate_slow=0.04, slow_ms=6000, retry_after_ms=20, seed=1234)
     flow = fan_out_flow("chat.create_completion", 200, question, on_error="continue")
     result = await run_flow(flow, connect=connect, run_dir=tmp_path, max_concurrency=200)
 
@@ -46,7 +46,8 @@ async def test_two_hundred_nodes_under_random_faults_all_end_definitely(fake_ser
     assert len(states) == 200
     assert set(states.values()) <= {"succeeded", "failed"}
     counts = Counter(states.values())
-    assert counts["succeeded"] > 100 and counts["failed"] > 0
+    errors = Counter(r.error["message"].split(": ", 1)[1][:40] for r in result.nodes.values() if r.error)
+    assert counts["succeeded"] > 100 and counts["failed"] > 0, (counts, errors)
 
     sent = Counter(r.json["messages"][0]["content"] for r in fake_server.requests_to("/chat/completions"))
     assert set(sent) == {f"question {i}" for i in range(1, 201)}
