@@ -1,0 +1,96 @@
+"""The problems list: what `validate_flow` finds in the document (no trigger yet, a loop, a bad
+value), shown instead of refusing to open the file, so a half-built flow can be reopened or
+restored after a crash and fixed. Double-clicking a problem selects its node on the canvas."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from studio.flow.errors import Problem
+from studio.flow.models import Flow
+
+log = logging.getLogger(__name__)
+
+_INDEXED = re.compile(r"^(nodes|wires|notes)\[(\d+)\]")
+
+
+def node_of(flow: Flow, path: str) -> str | None:
+    """The node a problem's JSON path points into: `nodes[i]...` is that node, `wires[i]...` the
+    wire's target (or source for a problem with its source end)."""
+    m = _INDEXED.match(path or "")
+    if not m:
+        return None
+    kind, index = m.group(1), int(m.group(2))
+    if kind == "nodes" and index < len(flow.nodes):
+        return flow.nodes[index].id
+    if kind == "wires" and index < len(flow.wires):
+        wire = flow.wires[index]
+        rest = path[m.end():]
+        return wire.source.node if rest.startswith(".source") else wire.target.node
+    return None
+
+
+class ProblemsList(QWidget):
+    node_selected = Signal(str)  # node id
+    count_changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.summary = QLabel("No problems.")
+        layout.addWidget(self.summary)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Where", "Problem"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setColumnWidth(0, 200)
+        self.tree.setWordWrap(True)
+        self.tree.itemDoubleClicked.connect(self._activated)
+        self.tree.itemActivated.connect(self._activated)
+        layout.addWidget(self.tree, 1)
+        self.problems: list[Problem] = []
+
+    def validate(self, flow: Flow, catalog: Any) -> list[Problem]:
+        """Check `flow` against the catalog and list what is wrong; never raises."""
+        from studio.flow.validate import validate_flow
+
+        try:
+            problems = validate_flow(flow, catalog)
+        except Exception as exc:  # noqa: BLE001 - a validator bug must not take the editor down
+            log.exception("validating the flow failed")
+            problems = [Problem("", f"the flow could not be checked ({type(exc).__name__}: {exc})")]
+        self.set_problems(problems, flow)
+        return problems
+
+    def set_problems(self, problems: list[Problem], flow: Flow | None = None) -> None:
+        self.problems = list(problems)
+        self.tree.clear()
+        for problem in self.problems:
+            nid = node_of(flow, problem.path) if flow is not None else None
+            node = next((n for n in flow.nodes if n.id == nid), None) if flow is not None and nid else None
+            where = f"{node.name} ({problem.path})" if node is not None else (problem.path or "flow")
+            item = QTreeWidgetItem([where, problem.message])
+            item.setToolTip(1, problem.message)
+            item.setData(0, Qt.ItemDataRole.UserRole, nid)
+            self.tree.addTopLevelItem(item)
+        n = len(self.problems)
+        self.summary.setText("No problems." if n == 0 else f"{n} problem(s): the flow will not run until they are fixed.")
+        self.count_changed.emit(n)
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [(self.tree.topLevelItem(i).text(0), self.tree.topLevelItem(i).text(1))
+                for i in range(self.tree.topLevelItemCount())]
+
+    def node_at(self, row: int) -> str | None:
+        item = self.tree.topLevelItem(row)
+        return None if item is None else item.data(0, Qt.ItemDataRole.UserRole)
+
+    def _activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
+        nid = item.data(0, Qt.ItemDataRole.UserRole)
+        if nid:
+            self.node_selected.emit(nid)

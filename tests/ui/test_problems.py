@@ -1,0 +1,75 @@
+"""The problems list shows validate_flow's findings with the node they belong to, and a
+double-click selects that node."""
+
+import pytest
+from qtpy.QtCore import Qt
+
+from studio.catalog import load_catalog
+from studio.flow.errors import Problem
+from studio.flow.models import Endpoint, Flow, Node, Wire
+from studio.ui.problems import ProblemsList, node_of
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+@pytest.fixture
+def problems(qtbot):
+    p = ProblemsList()
+    qtbot.addWidget(p)
+    p.resize(600, 300)
+    p.show()
+    qtbot.waitExposed(p)
+    return p
+
+
+def looped() -> Flow:
+    a = Node(action="chat.create_completion", name="A", values={"model": "gpt-4o-mini"})
+    b = Node(action="chat.create_completion", name="B", values={"model": "gpt-4o-mini", "temperature": 9})
+    return Flow(name="Half built", nodes=[a, b],
+                wires=[Wire(source=Endpoint(node=a.id, port="output"), target=Endpoint(node=b.id, port="in")),
+                       Wire(source=Endpoint(node=b.id, port="output"), target=Endpoint(node=a.id, port="in"))])
+
+
+def test_lists_problems_and_double_click_selects_the_node(problems, catalog, qtbot):
+    flow = looped()
+    counts = []
+    problems.count_changed.connect(counts.append)
+    found = problems.validate(flow, catalog)
+    rows = problems.rows()
+    assert len(rows) == len(found) >= 3 and counts == [len(found)]
+    messages = [m for _, m in rows]
+    assert any("no trigger" in m for m in messages)
+    assert any("cycle" in m for m in messages)
+    temp = next(i for i, (_, m) in enumerate(rows) if "temperature" in m or "9" in m)
+    assert rows[temp][0].startswith("B (nodes[1]")
+    assert problems.node_at(temp) == flow.nodes[1].id
+    chosen = []
+    problems.node_selected.connect(chosen.append)
+    item = problems.tree.topLevelItem(temp)
+    centre = problems.tree.visualItemRect(item).center()
+    qtbot.mouseClick(problems.tree.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseDClick(problems.tree.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert chosen[-1] == flow.nodes[1].id
+    # a whole-flow problem has no node to select
+    whole = next(i for i, (_, m) in enumerate(rows) if "no trigger" in m)
+    assert problems.node_at(whole) is None
+    assert "problem(s)" in problems.summary.text()
+
+
+def test_a_valid_flow_has_no_problems(problems, catalog):
+    flow = Flow(name="ok", nodes=[Node(action="trigger.manual", name="Start")])
+    problems.set_problems([Problem("nodes", "x")], flow)
+    assert problems.validate(flow, catalog) == []
+    assert problems.rows() == [] and problems.summary.text() == "No problems."
+
+
+def test_node_of_paths():
+    flow = looped()
+    a, b = flow.nodes
+    assert node_of(flow, "nodes[1].values.temperature") == b.id
+    assert node_of(flow, "wires[0].target.port") == b.id
+    assert node_of(flow, "wires[0].source.port") == a.id
+    assert node_of(flow, "nodes[7]") is None and node_of(flow, "nodes") is None and node_of(flow, "") is None
