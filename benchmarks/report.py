@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass
@@ -21,8 +23,12 @@ class Figure:
     notes: str = ""
 
     @property
+    def measured(self) -> bool:
+        return not math.isnan(self.value)
+
+    @property
     def ratio(self) -> float | None:
-        if self.baseline in (None, 0):
+        if self.baseline in (None, 0) or not self.measured:
             return None
         return self.value / self.baseline
 
@@ -34,7 +40,7 @@ def format_table(figures: list[Figure]) -> str:
         base = f"{f.baseline:.3f} {f.unit} ({f.baseline_name})" if f.baseline is not None else (f.baseline_name or "-")
         rows.append((
             f.name,
-            f"{f.value:.3f} {f.unit}",
+            f"{f.value:.3f} {f.unit}" if f.measured else "not measured",
             base,
             f"{f.ratio:.3f}" if f.ratio is not None else "-",
             f.goal or "-",
@@ -49,12 +55,14 @@ def format_table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-def write_json(figures: list[Figure], path: Path) -> None:
+def write_json(figures: list[Figure], path: Path, extra: dict | None = None) -> None:
+    """A figure that was not measured has `value: null` (JSON has no NaN)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "processor": platform.processor() or platform.machine()},
-        "figures": [dict(asdict(f), ratio=f.ratio) for f in figures],
+                    "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+        **(extra or {}),
+        "figures": [dict(asdict(f), value=f.value if f.measured else None, ratio=f.ratio) for f in figures],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
