@@ -1,0 +1,97 @@
+"""Every benchmark runs at a tiny size and produces sane figures, so a broken benchmark is caught in
+CI. Nothing here asserts a speed: only that each figure exists, is finite, positive and in its
+unit, and that the table and JSON come out."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from benchmarks import editor, engine, executor
+from benchmarks.__main__ import main
+from benchmarks.report import Figure, format_table, write_json
+
+
+def _sane(figures: list[Figure], expected_names: list[str]) -> dict[str, Figure]:
+    by_name = {f.name: f for f in figures}
+    for name in expected_names:
+        assert name in by_name, f"missing figure {name!r}; got {sorted(by_name)}"
+    for f in figures:
+        assert f.measured and math.isfinite(f.value), f.name
+        assert f.unit in {"s", "ms", "KiB", "MiB"}, f.name
+        if f.baseline is not None:
+            assert math.isfinite(f.baseline) and f.baseline >= 0, f.name
+        if f.goal:
+            assert f.met in (True, False), f.name
+    return by_name
+
+
+def test_engine_figures_at_a_tiny_size():
+    figures = engine.run(sizes=(5,), chain=3, repeats=1, latency_ms=5.0, log=lambda _: None)
+    by_name = _sane(figures, [
+        "fan-out 5 chats, engine in process",
+        "chain 3 chats: wall time",
+        "fan-out 5 chats, studio run (run duration)",
+        "fan-out 5 chats, studio run (whole process)",
+        "chain 3, studio run: per-node overhead",
+    ])
+    # Three 5 ms requests one after another cannot take less than 15 ms on either side.
+    chain = by_name["chain 3 chats: wall time"]
+    assert chain.value >= 0.015 and chain.baseline >= 0.015
+    assert by_name["fan-out 5 chats, engine in process"].value > 0.005
+    process = by_name["fan-out 5 chats, studio run (whole process)"]
+    inside = by_name["fan-out 5 chats, studio run (run duration)"]
+    assert process.value > inside.value  # the process wall contains the run
+
+
+def test_executor_figures_at_a_tiny_size():
+    figures = executor.run(n=30, repeats=1, log=lambda _: None)
+    by_name = _sane(figures, [
+        "30 trivial nodes (fan-out): wall time",
+        "30 trivial nodes (chain): wall time",
+        "30 trivial nodes (fan-out): peak memory per node",
+        "30 trivial nodes (chain): peak memory per node",
+    ])
+    for shape in ("fan-out", "chain"):
+        assert by_name[f"30 trivial nodes ({shape}): peak memory per node"].value > 0
+        assert by_name[f"30 trivial nodes ({shape}): wall time"].value > 0
+
+
+@pytest.mark.gui
+def test_editor_figures_at_a_tiny_size():
+    figures = editor.run(sizes=(4, 8), starts=1, selects=2, stall_requests=3, latency_ms=5.0, log=lambda _: None)
+    by_name = _sane(figures, [
+        "editor cold start to idle shown window",
+        "open a 4-node flow onto the canvas",
+        "open a 8-node flow onto the canvas",
+        "select a node and show its panel (8-node flow)",
+        "longest event-loop stall, run of 3 concurrent requests",
+        "peak memory, editor with the 8-node flow open",
+    ])
+    memory = by_name["peak memory, editor with the 8-node flow open"]
+    assert memory.value >= memory.baseline * 0.9  # an open flow never makes the process smaller
+    assert by_name["editor cold start to idle shown window"].value > 0.01  # a process start is never free
+
+
+def test_the_table_and_json_say_not_measured_instead_of_a_number(tmp_path):
+    figures = [Figure("a", 2.0, "s", "b", 1.0, goal="<= 3 s", met=True), Figure("editor: not measured", math.nan, "")]
+    table = format_table(figures)
+    assert "2.000" in table and "not measured" in table
+    write_json(figures, tmp_path / "r.json", extra={"quick": True})
+    document = json.loads((tmp_path / "r.json").read_text())
+    assert document["figures"][0]["ratio"] == 2.0
+    assert document["figures"][1]["value"] is None and document["figures"][1]["ratio"] is None
+    assert document["quick"] is True and document["machine"]["cpus"]
+
+
+def test_the_command_prints_the_table_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert main(["--quick", "--only", "executor", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "figure" in printed and "50 trivial nodes (chain): wall time" in printed
+    document = json.loads(out.read_text())
+    names = [f["name"] for f in document["figures"]]
+    assert "50 trivial nodes (fan-out): wall time" in names
+    assert all(isinstance(f["value"], float) for f in document["figures"])
