@@ -40,6 +40,8 @@ class RunController(QObject):
         self.decisions: dict[tuple[str, str], bool] = {}
         # Returns the connection for nodes left at "default" (the toolbar's Run on), or None.
         self.default_connection: Callable[[], str | None] | None = None
+        # The run history's pinned outputs for a flow (id -> output): pinned nodes never run.
+        self.pinned_outputs: Callable[[Flow], dict[str, Any]] | None = None
         # Set when the engine can resume a waiting run: fn(result, decisions) -> awaitable.
         self.resume_hook: Callable[..., Any] | None = None
         self.last_flow: Flow | None = None
@@ -97,7 +99,7 @@ class RunController(QObject):
                 self.handle = start_run(
                     flow, catalog=self.catalog, registry=default_registry(), connect=connect,
                     on_event=self.event.emit, services=services, start_at=start_at, only=only,
-                    pinned_outputs=dict(self.last_outputs) if (start_at or only) else None,
+                    pinned_outputs=self._pins(flow, bool(start_at or only)),
                     trigger_payload=trigger_payload, **extra,
                 )
             except Exception as exc:  # noqa: BLE001 - a bad start node, a broken registry ...
@@ -125,6 +127,15 @@ class RunController(QObject):
                 await connector.aclose()
             except Exception:  # noqa: BLE001 - closing pooled clients must not hide the result
                 log.exception("closing connections after a run failed")
+
+    def _pins(self, flow: Flow, partial: bool) -> dict[str, Any] | None:
+        """Pins from the history win over the last outputs a partial run reuses."""
+        try:
+            pins = dict(self.pinned_outputs(flow)) if self.pinned_outputs else {}
+        except Exception:  # noqa: BLE001 - an unreadable history must not stop the run
+            log.exception("could not read the pinned outputs")
+            pins = {}
+        return {**self.last_outputs, **pins} if partial else (pins or None)
 
     def stop(self) -> None:
         if self.handle is not None:
