@@ -31,12 +31,16 @@ from studio.flow.models import Flow, Node, Position, new_id
 
 from .bridge import RunController
 from .canvas import FlowCanvas
+from .chat_panel import ChatPanel, controller_runner
 from .document import FlowDocument
+from .history_panel import HistoryPanel
 from .palette import Palette
 from .panel.property_panel import PropertyPanel
 from .panel.widgets import EditorContext
+from .problems import ProblemsList
 from .run_panel import RunPanel
 from .theme import apply_theme
+from .trust_dialog import ensure_trusted
 from .welcome import WelcomePage
 
 log = logging.getLogger(__name__)
@@ -100,12 +104,28 @@ class MainWindow(QMainWindow):
         self.palette_dock = self._dock("Nodes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.panel_dock = self._dock("Properties", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.run_dock = self._dock("Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.problems = ProblemsList()
+        self.history_panel = HistoryPanel()
+        self.chat_panel = ChatPanel()
+        self.problems_dock = self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.history_dock = self._dock("History", self.history_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.chat_dock = self._dock("Chat", self.chat_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.run_dock, self.problems_dock)
+        self.tabifyDockWidget(self.run_dock, self.history_dock)
+        self.tabifyDockWidget(self.panel_dock, self.chat_dock)
+        self.run_dock.raise_()
+        self.panel_dock.raise_()
+        # Bytes of the file the document came from when that content would start a process or open
+        # a port and was not made here; None once it is the user's own or trusted.
+        self._trust_data: bytes | None = None
         self.resizeDocks([self.palette_dock, self.panel_dock], [250, 360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.run_dock], [240], Qt.Orientation.Vertical)
 
         self.runs = RunController(self.catalog, base_url=run_base_url, record_history=record_history, parent=self)
         self.runs.default_connection = self._run_connection
         self.run_panel.inspector.on_decision = self.runs.decide
+        self.runs.pinned_outputs = lambda flow: self.history_panel.history.pinned_outputs(flow.id)
+        self.chat_panel.run = controller_runner(self.runs, lambda: self.document.path, before_start=self._before_chat_run)
 
         self._build_actions()
         self._build_menus()
@@ -128,6 +148,16 @@ class MainWindow(QMainWindow):
         self.runs.failed_to_start.connect(self._on_run_failed_to_start)
         self.runs.approval_decided.connect(self._on_decided)
         self.run_panel.node_status.connect(self.canvas.set_status)
+        self.problems.node_selected.connect(self._select_node)
+        self.history_panel.run_opened.connect(self.show_past_run)
+        self.history_panel.rerun_requested.connect(lambda payload: self.run_flow(trigger_payload=payload))
+        self.document.reset.connect(self._forget_trust_source)
+        self.document.reset.connect(self.refresh_side_panels)
+        self._side_timer = QTimer(self)
+        self._side_timer.setSingleShot(True)
+        self._side_timer.setInterval(300)
+        self._side_timer.timeout.connect(self.refresh_side_panels)
+        self.document.changed.connect(self._side_timer.start)
         self.welcome.open_example.connect(self._open_example)
         self.welcome.new_flow.connect(self.new_flow)
         self.welcome.open_file.connect(self.open_dialog)
@@ -227,7 +257,8 @@ class MainWindow(QMainWindow):
         for a in (self.act_dark, self.act_light, None, self.act_fit, self.act_welcome):
             m.addSeparator() if a is None else m.addAction(a)
         m.addSeparator()
-        for dock in (self.palette_dock, self.panel_dock, self.run_dock):
+        for dock in (self.palette_dock, self.panel_dock, self.run_dock, self.problems_dock, self.history_dock,
+                     self.chat_dock):
             m.addAction(dock.toggleViewAction())
 
     def _build_toolbar(self) -> None:
@@ -338,7 +369,9 @@ class MainWindow(QMainWindow):
             return False
         path = Path(path)
         try:
-            flow = load_flow(path, self.catalog)
+            # Half-built flows (no trigger yet, a loop) open too; their problems are listed.
+            flow = load_flow(path, self.catalog, validate=False)
+            data = path.read_bytes()
         except FlowLoadError as exc:
             self.ask("Cannot open flow", str(exc), ["OK"])
             self.show_message(str(exc).splitlines()[0])
@@ -348,12 +381,19 @@ class MainWindow(QMainWindow):
             return False
         self._drop_recovery()
         self.document.load(flow, path)
+        self._set_trust_source(flow, data)
         self.canvas.clear_statuses()
         self.runs.last_outputs.clear()
         self._show_canvas()
         QTimer.singleShot(0, self.canvas.fit)
         self._add_recent(path)
-        self.show_message(f"Opened {path}")
+        problems = self.refresh_side_panels()
+        if problems:
+            self.problems_dock.show()
+            self.problems_dock.raise_()
+            self.show_message(f"Opened {path} — {len(problems)} problem(s) to fix before it can run")
+        else:
+            self.show_message(f"Opened {path}")
         return True
 
     def save(self) -> bool:
@@ -383,6 +423,7 @@ class MainWindow(QMainWindow):
             self.ask("Cannot save", f"{path}: {exc}", ["OK"])
             return False
         self.document.mark_saved(path)
+        self._remember_own(path)
         self._drop_recovery()
         self._add_recent(path)
         self.show_message(f"Saved {path}")
@@ -399,9 +440,11 @@ class MainWindow(QMainWindow):
 
         try:
             other = load_flow(path, self.catalog)
+            data = Path(path).read_bytes()
         except (FlowLoadError, OSError) as exc:
             self.ask("Cannot import", str(exc), ["OK"])
             return []
+        self._set_trust_source(other, data, add=True)
         mapping = {n.id: new_id() for n in other.nodes}
         taken = {n.name for n in self.document.flow.nodes}
         offset = max((n.position.y for n in self.document.flow.nodes), default=-200) + 200
@@ -519,17 +562,22 @@ class MainWindow(QMainWindow):
 
     # -- runs --------------------------------------------------------------------------------------
 
-    def run_flow(self, start_at: str | None = None, only: str | None = None) -> bool:
+    def run_flow(self, start_at: str | None = None, only: str | None = None, trigger_payload: Any = None) -> bool:
         for f in self.panel.fields.values():  # a field still being typed in counts
             if f.editor.has_pending_edit():
                 f.editor.commit()
         if not self.document.flow.nodes:
             self.show_message("Nothing to run: add a trigger and some nodes first.")
             return False
+        if not self.runs.running and not self.check_trust():
+            self.show_message("Not run: the flow was not trusted to start things on this computer.")
+            return False
         self.canvas.clear_statuses()
         self.run_panel.reset()
         self.run_dock.show()
-        ok = self.runs.start(self.document.flow, flow_path=self.document.path, start_at=start_at, only=only)
+        self.run_dock.raise_()
+        ok = self.runs.start(self.document.flow, flow_path=self.document.path, start_at=start_at, only=only,
+                             trigger_payload=trigger_payload)
         self._update_run_actions()
         if ok:
             self.show_message("Running…" + (f" (on {self._run_connection()})" if self._run_connection() else ""))
@@ -550,6 +598,10 @@ class MainWindow(QMainWindow):
             if node.status == "succeeded":
                 self.canvas.set_status(nid, node.status, preview_from_output(node.output))
         self._update_run_actions()
+        if self.runs.record_history:
+            self.history_panel.apply_retention()
+            self.refresh_side_panels()
+            self.history_panel.refresh()
         msg = f"Run {result.status} in {result.duration_ms / 1000:.2f} s"
         if result.error:
             msg += f": {result.error.get('message', '')}"
@@ -650,16 +702,107 @@ class MainWindow(QMainWindow):
                 f.with_suffix(".meta").unlink(missing_ok=True)
             return False
         try:
-            flow = parse_flow(newest.read_text(encoding="utf-8"), source=str(newest))
+            data = newest.read_bytes()
+            flow = parse_flow(data, str(newest), self.catalog, validate=False)
         except (FlowLoadError, OSError) as exc:
             self.ask("Cannot restore", str(exc), ["OK"])
             return False
         original = Path(meta["path"]) if meta.get("path") else None
         self.document.load(flow, original)
+        self._set_trust_source(flow, data)
+        self.refresh_side_panels()
         self.document.undo_stack.resetClean()  # restored work is unsaved until the user saves it
         self._update_title()
         self._show_canvas()
         return True
+
+    # -- problems, history, chat, trust -----------------------------------------------------------------
+
+    def refresh_side_panels(self) -> list[Any]:
+        """Problems, chat and history follow the document; returns the current problems."""
+        self._side_timer.stop()
+        flow = self.document.flow
+        problems = self.problems.validate(flow, self.catalog) if flow.nodes else []
+        if not flow.nodes:
+            self.problems.set_problems([], flow)
+        self.chat_panel.set_flow(flow)
+        names = {n.id: n.name for n in flow.nodes}
+        if self.history_panel.flow_id != flow.id:
+            self.history_panel.set_flow(flow.id, names)
+        else:
+            self.history_panel.node_names = names
+        return problems
+
+    def _select_node(self, node_id: str) -> None:
+        if node_id in self.document.node_ids():
+            self._show_canvas()
+            self.canvas.select([node_id])
+
+    def show_past_run(self, run: Any) -> None:
+        """A recorded run on the canvas: badges and previews, and its outputs in the inspector."""
+        from .run_panel import preview_from_output
+
+        self._show_canvas()
+        self.canvas.clear_statuses()
+        self.run_panel.reset()
+        known = set(self.document.node_ids())
+        for node in run.nodes:
+            self.run_panel.nodes[node.node_id] = {"name": node.node_name, "status": node.status, "output": node.output,
+                                                  "error": node.error, "usage": node.usage}
+            if node.node_id in known:
+                error = node.error.get("message") if isinstance(node.error, dict) else node.error
+                preview = preview_from_output(node.output) if node.status == "succeeded" else error
+                self.canvas.set_status(node.node_id, node.status, preview)
+        self.run_panel.run_status = run.status
+        total = (run.usage or {}).get("total_tokens")
+        self.run_panel.tokens = total if isinstance(total, int) else 0
+        duration = (run.finished_at - run.started_at) * 1000 if run.finished_at else None
+        self.run_panel._summarise(duration_ms=duration)
+        self.run_dock.show()
+        self.show_message(f"Showing the {run.trigger} run of "
+                          f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started_at))} ({run.status})")
+
+    def _forget_trust_source(self) -> None:
+        self._trust_data = None
+
+    def _set_trust_source(self, flow: Flow, data: bytes, add: bool = False) -> None:
+        """Remember where content that would start something came from; content that starts
+        nothing needs no trust, so later additions by the user are theirs."""
+        from studio.flow.trust import needs_trust
+
+        if not needs_trust(flow, self.catalog):
+            if not add:
+                self._trust_data = None
+            return
+        self._trust_data = data if not add or self._trust_data is None else self._trust_data + b"\n" + data
+
+    def check_trust(self) -> bool:
+        """Before a run: asks once about an imported flow that starts a process or opens a port."""
+        if self._trust_data is None:
+            return True
+        if ensure_trusted(self, self.document.flow, self._trust_data, catalog=self.catalog):
+            self._trust_data = None
+            return True
+        return False
+
+    def _before_chat_run(self, flow: Flow) -> bool:
+        if not self.check_trust():
+            return False
+        self.canvas.clear_statuses()
+        self.run_panel.reset()
+        return True
+
+    def _remember_own(self, path: Path) -> None:
+        """A file saved here is the user's own, unless it still holds untrusted imported content."""
+        from studio.credentials.trust import TrustStore
+
+        try:
+            store = TrustStore()
+            if self._trust_data is None or store.is_trusted(self._trust_data):
+                store.remember_own(path.read_bytes())
+                self._trust_data = None
+        except OSError:
+            log.warning("could not remember the saved flow as this machine's own", exc_info=True)
 
     # -- closing ----------------------------------------------------------------------------------------
 
