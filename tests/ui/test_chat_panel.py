@@ -196,3 +196,21 @@ def test_controller_runner_runs_through_the_editors_run_controller(qtbot, server
     reply = run_async(panel.wait())
     assert reply and len(finished) == 1 and finished[0].status == "succeeded"
     assert chat_bodies(server)[-1]["messages"] == [{"role": "user", "content": "hello"}]
+
+
+def test_the_windows_chat_dock_runs_the_document_through_the_editor(window, server, qtbot, run_async):
+    window.runs.base_url = server.base_url
+    flow = chat_flow()
+    window.document.load(flow)
+    window.refresh_side_panels()
+    panel = window.chat_panel
+    assert window.chat_dock.toggleViewAction().text() == "Chat"
+    assert panel.entries == [("welcome", "Hi! Ask me anything.")]
+    window.chat_dock.show()
+    window.chat_dock.raise_()
+    panel.input.setText("hello")
+    assert panel.send()
+    reply = run_async(panel.wait())
+    assert reply and panel.entries[-1] == ("assistant", reply)
+    # the run went through the editor: badges on the canvas
+    assert {window.canvas.status(nid) for nid in window.document.node_ids()} == {"succeeded"}

@@ -187,3 +187,81 @@ def test_history_survives_a_new_panel_on_the_same_file(tmp_path, qtbot):
     panel.set_flow("flow-1")
     assert panel.run_ids() == ["r1"]
     again.close()
+
+
+# -- in the main window ---------------------------------------------------------------------------------
+
+
+def small_flow():
+    from studio.flow.models import Endpoint, Flow, Node, Position, Wire
+
+    start = Node(action="trigger.manual", name="Start", position=Position(x=0, y=0))
+    write = Node(action="chat.create_completion", name="Write", position=Position(x=300, y=0),
+                 values={"model": "gpt-4o-mini",
+                         "messages": [{"role": "user", "content": "Say hello to {{ trigger.topic | default('you') }}"}]})
+    check = Node(action="moderation.classify", name="Check", position=Position(x=600, y=0),
+                 values={"input": "{{ nodes.Write.output.choices[0].message.content }}"})
+    wires = [Wire(source=Endpoint(node=start.id, port="output"), target=Endpoint(node=write.id, port="in")),
+             Wire(source=Endpoint(node=write.id, port="output"), target=Endpoint(node=check.id, port="in"))]
+    return Flow(name="Hello", nodes=[start, write, check], wires=wires)
+
+
+def test_editor_runs_are_listed_a_pinned_output_is_reused_and_a_past_run_opens(window, run_async):
+    from studio.connectors.openai.fake_server import FakeOpenAIServer
+
+    window.runs.record_history = True
+    flow = small_flow()
+    window.document.load(flow)
+    write = flow.node_by_name("Write").id
+    with FakeOpenAIServer(latency_ms=0) as server:
+        window.runs.base_url = server.base_url
+        assert window.run_flow()
+        first = run_async(window.runs.wait())
+        assert first.status == "succeeded"
+        panel = window.history_panel
+        assert panel.flow_id == flow.id and panel.run_ids() == [first.run_id]
+        assert panel.runs.topLevelItem(0).text(1) == "editor"
+        panel.select_run(first.run_id)
+        panel.select_node(write)
+        assert panel.pin_selected()
+        chats_before = len([r for r in server.requests if r.path.endswith("/chat/completions")])
+        assert window.run_flow()
+        second = run_async(window.runs.wait())
+        assert second.status == "succeeded"
+        assert second.nodes[write].status == "skipped" and second.nodes[write].reason == "pinned"
+        assert second.nodes[write].output == first.nodes[write].output
+        # no request for the pinned node reached the server; the node after it ran on the pinned value
+        assert len([r for r in server.requests if r.path.endswith("/chat/completions")]) == chats_before
+        assert second.nodes[flow.node_by_name("Check").id].status == "succeeded"
+    assert panel.run_ids() == [second.run_id, first.run_id]
+
+    # open the first run: its badges and outputs come back
+    window.canvas.clear_statuses()
+    panel.select_run(first.run_id)
+    opened = panel.open_selected()
+    assert opened.run_id == first.run_id
+    assert {window.canvas.status(nid) for nid in window.document.node_ids()} == {"succeeded"}
+    window.inspect_node(write)
+    assert window.run_panel.inspector.value == first.nodes[write].output
+    assert "Run succeeded" in window.run_panel.summary.text()
+
+
+def test_run_again_uses_the_recorded_payload(window, run_async):
+    from studio.connectors.openai.fake_server import FakeOpenAIServer
+
+    window.runs.record_history = True
+    flow = small_flow()
+    window.document.load(flow)
+    window.refresh_side_panels()
+    window.history_panel.history.record_started("old", flow_id=flow.id, flow_name=flow.name, flow_path=None,
+                                                trigger="webhook", payload={"topic": "tides"}, started_at=1000.0)
+    window.history_panel.history.record_finished("old", "succeeded", finished_at=1001.0)
+    window.history_panel.refresh()
+    window.history_panel.select_run("old")
+    with FakeOpenAIServer(latency_ms=0) as server:
+        window.runs.base_url = server.base_url
+        assert window.history_panel.rerun_selected()
+        result = run_async(window.runs.wait())
+        body = next(r.json for r in server.requests if r.path.endswith("/chat/completions"))
+    assert result.status == "succeeded"
+    assert body["messages"][0]["content"] == "Say hello to tides"

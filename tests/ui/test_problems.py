@@ -73,3 +73,46 @@ def test_node_of_paths():
     assert node_of(flow, "wires[0].target.port") == b.id
     assert node_of(flow, "wires[0].source.port") == a.id
     assert node_of(flow, "nodes[7]") is None and node_of(flow, "nodes") is None and node_of(flow, "") is None
+
+
+# -- in the main window: half-built flows open and restore; their problems are listed --------------
+
+
+def test_a_flow_without_a_trigger_reopens_and_its_problem_is_listed(window, tmp_path):
+    from studio.flow.io import FlowLoadError, load_flow, save_flow
+
+    flow = looped()
+    path = tmp_path / "half.flow.json"
+    save_flow(flow, path)
+    with pytest.raises(FlowLoadError):  # full validation refuses it ...
+        load_flow(path)
+    assert window.open_file(path)  # ... the editor opens it
+    assert [n.name for n in window.document.flow.nodes] == ["A", "B"]
+    assert window.asked == []  # no "Cannot open" box
+    messages = [m for _, m in window.problems.rows()]
+    assert any("no trigger" in m for m in messages) and any("cycle" in m for m in messages)
+    assert window.problems_dock.isVisible()
+    assert "problem(s)" in window.statusBar().currentMessage()
+    # double-click in the list selects the node on the canvas
+    row = next(i for i, (_, m) in enumerate(window.problems.rows()) if "Temperature" in m)
+    window.problems._activated(window.problems.tree.topLevelItem(row))
+    assert window.canvas.selected_ids() == [flow.nodes[1].id]
+    # fixing it empties the list
+    window.canvas.add_action("trigger.manual", (0, 200))
+    window.refresh_side_panels()
+    assert not any("no trigger" in m for m in (m for _, m in window.problems.rows()))
+
+
+def test_a_half_built_flow_is_restored_after_a_crash(window, qtbot):
+    from studio.ui.main_window import MainWindow
+
+    window.document.load(looped())
+    window.canvas.add_note("unsaved")  # makes the document dirty
+    assert window.autosave() is not None
+    other = MainWindow(record_history=False, autosave=False)
+    qtbot.addWidget(other)
+    other.ask = lambda title, text, buttons: "Restore"
+    assert other.offer_recovery()
+    assert [n.name for n in other.document.flow.nodes] == ["A", "B"]
+    assert any("no trigger" in m for _, m in other.problems.rows())
+    other.document.undo_stack.setClean()

@@ -161,3 +161,88 @@ def test_the_real_modal_dialog_defaults_to_cancel(qtbot, store, monkeypatch):
 
     monkeypatch.setattr(trust_dialog, "default_decide", decide_trust)
     assert ensure_trusted(None, flow, data, store=store) is True and store.is_trusted(data)
+
+
+# -- in the main window ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def decisions(monkeypatch):
+    """Answers the window's trust dialogs: append True/False before the run; records what was shown."""
+    state = {"answers": [], "shown": []}
+
+    def decide(dialog):
+        state["shown"].append(dialog.text())
+        if not state["answers"]:
+            raise AssertionError("the trust dialog was shown without an expected answer")
+        return state["answers"].pop(0)
+
+    monkeypatch.setattr(trust_dialog, "default_decide", decide)
+    return state
+
+
+def test_opening_an_imported_flow_runs_nothing_and_cancel_starts_nothing(window, tmp_path, decisions, nothing_starts):
+    path = tmp_path / "imported.flow.json"
+    save_flow(mcp_flow(), path)
+    started = []
+    window.runs.started.connect(started.append)
+    assert window.open_file(path)
+    assert decisions["shown"] == [] and not window.runs.running and started == []  # opening asked nothing, ran nothing
+    decisions["answers"] = [False]
+    assert window.run_flow() is False
+    assert "npx -y @modelcontextprotocol/server-filesystem '/tmp/shared folder'" in decisions["shown"][0]
+    assert not window.runs.running and window.runs.task is None and started == []
+    assert "not trusted" in window.statusBar().currentMessage()
+    assert nothing_starts == []
+    assert not TrustStore().is_trusted(path.read_bytes())
+
+
+def test_trust_and_run_is_remembered_for_the_file(window, tmp_path, decisions, run_async, monkeypatch):
+    from studio.connectors.openai.fake_server import FakeOpenAIServer
+
+    path = tmp_path / "imported.flow.json"
+    save_flow(mcp_flow(), path)
+    assert window.open_file(path)
+    decisions["answers"] = [True]
+    with FakeOpenAIServer(latency_ms=0) as server:
+        window.runs.base_url = server.base_url
+        assert window.run_flow()
+        result = run_async(window.runs.wait())
+    # the MCP node only describes the server (it is started by an agent that uses it)
+    assert result.status == "succeeded", result.error
+    assert TrustStore().is_trusted(path.read_bytes())
+    # reopened (a new session): the same bytes do not ask again
+    window.document.load(Flow())
+    assert window.open_file(path)
+    assert window.check_trust() and len(decisions["shown"]) == 1
+
+
+def test_a_flow_saved_here_is_own_but_saving_untrusted_content_is_not(window, tmp_path, decisions):
+    # made here: a new flow with a local MCP server, saved: never asks, and the file is our own
+    window.canvas.add_action("trigger.manual", (0, 0))
+    mcp = window.canvas.add_action("agent.add_local_mcp_server", (300, 0))
+    window.document.set_node_value(mcp, "server_label", "files")
+    mine = tmp_path / "mine.flow.json"
+    assert window._write(mine)
+    assert TrustStore().is_trusted(mine.read_bytes())
+    assert window.check_trust() and decisions["shown"] == []
+    # imported, not trusted, saved again here: still not our own
+    theirs = tmp_path / "theirs.flow.json"
+    save_flow(mcp_flow(), theirs)
+    assert window.open_file(theirs)
+    copy = tmp_path / "copy.flow.json"
+    assert window._write(copy)
+    assert not TrustStore().is_trusted(copy.read_bytes())
+    decisions["answers"] = [False]
+    assert not window.check_trust() and len(decisions["shown"]) == 1
+
+
+def test_importing_nodes_that_start_a_process_needs_trust(window, tmp_path, decisions):
+    theirs = tmp_path / "theirs.flow.json"
+    save_flow(mcp_flow(), theirs)
+    window.canvas.add_action("chat.create_completion", (0, 0))  # made here: starts nothing
+    assert window.check_trust()
+    assert window.import_file(theirs)
+    decisions["answers"] = [False]
+    assert not window.check_trust()
+    assert "Files MCP" in decisions["shown"][0]
