@@ -54,7 +54,8 @@ class RunController(QObject):
     _active = False
 
     def start(self, flow: Flow, *, flow_path: Path | None = None, start_at: str | None = None,
-              only: str | None = None, trigger_payload: Any = None, resume: dict[str, Any] | None = None) -> bool:
+              only: str | None = None, trigger_payload: Any = None, resume: dict[str, Any] | None = None,
+              trigger: str = "editor") -> bool:
         """Start a run on the running asyncio loop; False (and `failed_to_start`) if it cannot."""
         if self.running:
             self.failed_to_start.emit("A run is already in progress; stop it first.")
@@ -70,6 +71,7 @@ class RunController(QObject):
         snapshot = flow.model_copy(deep=True)
         self._active = True
         self.last_flow, self.last_flow_path = snapshot, flow_path
+        self._trigger_kind = trigger  # how the run history labels this run
         self.task = loop.create_task(self._run(snapshot, flow_path, start_at, only, trigger_payload, resume))
         return True
 
@@ -108,7 +110,7 @@ class RunController(QObject):
                 return None
             self.started.emit(self.handle.run_id)
             if self.record_history:
-                history = self._history_start(flow, flow_path)
+                history = self._history_start(flow, flow_path, trigger_payload)
             result = await self.handle.result()
             for nid, node in result.nodes.items():
                 if node.status == "succeeded" or (node.status == "skipped" and node.reason == "pinned"):
@@ -183,13 +185,15 @@ class RunController(QObject):
 
     # run history ---------------------------------------------------------------------------------
 
-    def _history_start(self, flow: Flow, flow_path: Path | None) -> Any:
+    _trigger_kind = "editor"
+
+    def _history_start(self, flow: Flow, flow_path: Path | None, payload: Any = None) -> Any:
         try:
             from studio.history import RunHistory
 
             history = RunHistory()
             history.record_started(self.handle.run_id, flow_id=flow.id, flow_name=flow.name,
-                                   flow_path=str(flow_path) if flow_path else None, trigger="editor", payload=None)
+                                   flow_path=str(flow_path) if flow_path else None, trigger=self._trigger_kind, payload=payload)
             return history
         except Exception:  # noqa: BLE001 - history is a convenience; the run goes on
             log.exception("could not record the run in the history")

@@ -221,7 +221,7 @@ def controller_runner(controller: Any, flow_path: Callable[[], Any] = lambda: No
 
         controller.failed_to_start.connect(failed)
         try:
-            if not controller.start(flow, flow_path=flow_path(), trigger_payload=payload):
+            if not controller.start(flow, flow_path=flow_path(), trigger_payload=payload, trigger="chat"):
                 raise ChatError(messages[0] if messages else "the run could not start")
             result = await controller.wait()
         finally:

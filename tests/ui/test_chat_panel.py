@@ -174,7 +174,7 @@ def test_controller_runner_runs_through_the_editors_run_controller(qtbot, server
     from studio.catalog import load_catalog
     from studio.ui.bridge import RunController
 
-    controller = RunController(load_catalog(), base_url=server.base_url, record_history=False)
+    controller = RunController(load_catalog(), base_url=server.base_url, record_history=True)
     finished = []
     controller.finished.connect(finished.append)
     refused = []
@@ -196,6 +196,10 @@ def test_controller_runner_runs_through_the_editors_run_controller(qtbot, server
     reply = run_async(panel.wait())
     assert reply and len(finished) == 1 and finished[0].status == "succeeded"
     assert chat_bodies(server)[-1]["messages"] == [{"role": "user", "content": "hello"}]
+    from studio.history import RunHistory
+
+    [recorded] = RunHistory().list_runs()  # labelled as a chat run, with the message it answered
+    assert recorded.trigger == "chat" and recorded.payload["chatInput"] == "hello"
 
 
 def test_the_windows_chat_dock_runs_the_document_through_the_editor(window, server, qtbot, run_async):
