@@ -283,12 +283,12 @@ class OpenAIClient:
 
 
 def _new_http() -> httpx.AsyncClient:
-    return httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    return httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
                              timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False)
 
 
 def _new_sdk_http() -> httpx2.AsyncClient:
-    return httpx2.AsyncClient(limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20),
+    return httpx2.AsyncClient(limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
                               timeout=httpx2.Timeout(600.0, connect=10.0), follow_redirects=True)
 
 

@@ -144,8 +144,13 @@ async def run_completion(ctx: NodeContext, params: dict[str, Any]) -> Any:
     if bool_input(ctx, "stream"):
         completion = await _streamed(ctx, client, params)
     else:
-        result = await api_call(ctx, client.sdk.chat.completions.create(**params, **timeout_kw(ctx)))
-        completion = to_plain(result)
+        # The SDK's `post` keeps its retries, auth and error types but skips the typed method's
+        # parameter transform and response model (about 1 ms of CPU per request; the params are
+        # plain JSON already, checked against OpenAI's schema in the tests).
+        completion = await api_call(ctx, client.sdk.post("/chat/completions", body=params, cast_to=object,
+                                                         options=dict(timeout_kw(ctx))))
+        if not isinstance(completion, dict):
+            raise NodeError(f"{ctx.node.name}: the server's answer is not a chat completion: {str(completion)[:200]}")
     usage = report_usage(ctx, completion.get("usage"))
     if usage:
         completion["usage"] = usage
