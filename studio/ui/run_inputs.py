@@ -1,0 +1,125 @@
+"""The Manual trigger's input form: one typed field per input the user declared on the trigger
+(`Input Fields`: name/key, label, type string|text|number|integer|boolean|json, default). The values
+typed here are the run's trigger payload; they are kept in the flow's settings (`example_inputs`)
+so the next run, an export bundle and `studio run` users see the same example."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
+    QCheckBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QWidget,
+)
+
+from studio.flow.models import Flow, Node
+
+NUMBER_LIMIT = 1e12
+
+
+def manual_trigger(flow: Flow) -> Node | None:
+    return next((n for n in flow.nodes if n.action == "trigger.manual" and not n.disabled), None)
+
+
+def declared_fields(trigger: Node | None) -> list[dict[str, Any]]:
+    """The trigger's fields as dicts with a `name`; the {name: default} shorthand too."""
+    if trigger is None:
+        return []
+    raw = trigger.values.get("fields")
+    if isinstance(raw, dict):
+        return [{"name": str(k), "default": v} for k, v in raw.items()]
+    fields = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict) and (item.get("name") or item.get("key")):
+            fields.append({**item, "name": str(item.get("name") or item.get("key"))})
+    return fields
+
+
+class RunInputsForm(QWidget):
+    """Typed editors for the Manual trigger's fields; `payload()` is what a run receives."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = QFormLayout(self)
+        self.form.setContentsMargins(4, 4, 4, 4)
+        self.editors: dict[str, tuple[str, QWidget]] = {}
+        self.errors: dict[str, str] = {}
+        self.empty = QLabel("This flow's trigger declares no inputs.")
+
+    def set_flow(self, flow: Flow) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.editors.clear()
+        self.errors.clear()
+        fields = declared_fields(manual_trigger(flow))
+        saved = flow.settings.get("example_inputs") if isinstance(flow.settings.get("example_inputs"), dict) else {}
+        if not fields:
+            self.empty = QLabel("This flow's trigger declares no inputs.")
+            self.form.addRow(self.empty)
+            return
+        for field in fields:
+            name = field["name"]
+            kind = str(field.get("type") or "string").lower()
+            value = saved.get(name, field.get("default"))
+            editor = self._editor(kind, value)
+            label = QLabel(str(field.get("label") or name))
+            if field.get("description"):
+                label.setToolTip(str(field["description"]))
+                editor.setToolTip(str(field["description"]))
+            self.form.addRow(label, editor)
+            self.editors[name] = (kind, editor)
+
+    def _editor(self, kind: str, value: Any) -> QWidget:
+        if kind == "boolean":
+            box = QCheckBox()
+            box.setChecked(bool(value))
+            box.toggled.connect(self.changed)
+            return box
+        if kind == "integer":
+            spin = QSpinBox()
+            spin.setRange(-2_147_483_647, 2_147_483_647)
+            spin.setValue(int(value) if isinstance(value, (int, float)) else 0)
+            spin.valueChanged.connect(self.changed)
+            return spin
+        if kind == "number":
+            spin = QDoubleSpinBox()
+            spin.setRange(-NUMBER_LIMIT, NUMBER_LIMIT)
+            spin.setDecimals(6)
+            spin.setValue(float(value) if isinstance(value, (int, float)) else 0.0)
+            spin.valueChanged.connect(self.changed)
+            return spin
+        if kind in ("json", "text"):
+            edit = QPlainTextEdit()
+            edit.setFixedHeight(60)
+            if value is not None:
+                edit.setPlainText(value if isinstance(value, str) and kind == "text" else json.dumps(value, indent=2))
+            edit.textChanged.connect(self.changed)
+            return edit
+        line = QLineEdit("" if value is None else str(value))
+        line.textChanged.connect(self.changed)
+        return line
+
+    def payload(self) -> dict[str, Any]:
+        """The typed values; a JSON field that does not parse is reported in `errors` and left out."""
+        values: dict[str, Any] = {}
+        self.errors.clear()
+        for name, (kind, editor) in self.editors.items():
+            if isinstance(editor, QCheckBox):
+                values[name] = editor.isChecked()
+            elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+                values[name] = editor.value()
+            elif isinstance(editor, QPlainTextEdit):
+                text = editor.toPlainText()
+                if kind == "text":
+                    values[name] = text
+                elif text.strip():
+                    try:
+                        values[name] = json.loads(text)
+                    except json.JSONDecodeError as exc:
+                        self.errors[name] = f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno})"
+            else:
+                values[name] = editor.text()
+        return values
