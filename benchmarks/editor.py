@@ -333,9 +333,72 @@ def _memory_child(n: int) -> dict[str, Any]:
     return {"maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def _profile_child(what: str, n: int, top: int = 25) -> dict[str, Any]:
+    """cProfile of one editor figure: `open` (an n-node flow), `select` (20 nodes of it) or
+    `stall` (an n-request run against the fake server). Prints the top entries to stderr."""
+    import asyncio
+    import cProfile
+    import functools
+    import io
+    import pstats
+
+    from benchmarks.common import fan_out_flow, fake_server, grid_flow
+
+    app, loop, window = _window()
+    _settle(loop)
+    tmp = Path(tempfile.mkdtemp(prefix="flow-bench-profile-"))
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    if what == "open":
+        path = _save(grid_flow(n), tmp)
+        profiler.enable()
+        _open(window, loop, path)
+        profiler.disable()
+    elif what == "select":
+        flow = grid_flow(n)
+        _open(window, loop, _save(flow, tmp))
+        step = max(1, n // 20)
+        picks = [node.id for node in flow.nodes[1::step]][:20]
+        start = time.perf_counter()
+        profiler.enable()
+        for nid in picks:
+            window.canvas.select([nid])
+            _settle(loop)
+        profiler.disable()
+    elif what == "stall":
+        import studio.engine.executor as executor
+
+        _open(window, loop, _save(fan_out_flow(n, name="bench stall"), tmp))
+        executor.start_run = functools.partial(executor.start_run, max_concurrency=n)
+        with fake_server(LATENCY_MS) as url:
+            window.runs.base_url = url
+            window.runs.default_connection = None
+            for profiled in (False, True):  # the first run warms imports, the client, the sockets
+                window.run_flow()
+                start = time.perf_counter()
+                if profiled:
+                    profiler.enable()
+                loop.run_until_complete(asyncio.wait_for(window.runs.wait(), 300))
+                _settle(loop)
+                profiler.disable()
+    else:
+        raise SystemExit(f"unknown profile {what!r}: open | select | stall")
+    seconds = time.perf_counter() - start
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
+        print(f"--- {what} {n}: by {order} ---", file=sys.stderr)
+        print(out.getvalue(), file=sys.stderr)
+    window.document.undo_stack.setClean()
+    return {"profile": what, "n": n, "seconds": seconds}
+
+
 def main(argv: list[str]) -> int:
     mode = argv[0]
-    if mode == "canvas":
+    if mode == "profile":
+        # python -m benchmarks.editor profile open|select|stall [N]
+        out = _profile_child(argv[1], int(argv[2]) if len(argv) > 2 else (200 if argv[1] == "stall" else 1000))
+    elif mode == "canvas":
         sizes = [int(x) for x in argv[1].split(",")]
         out = _canvas_child(sizes, int(argv[2]), argv[3], int(argv[4]))
     elif mode == "memory":

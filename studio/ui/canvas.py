@@ -7,13 +7,15 @@ panel), so large flows open quickly."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections import defaultdict
 from typing import Any
 
 from NodeGraphQt import BaseNode, NodeGraph
-from NodeGraphQt.constants import ViewerEnum
+from NodeGraphQt.constants import ICON_NODE_BASE, NodeEnum, ViewerEnum
+from NodeGraphQt.qgraphics.node_base import NodeItem
 from qtpy.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from qtpy.QtGui import QBrush, QColor, QCursor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from qtpy.QtWidgets import (
@@ -41,9 +43,59 @@ PREVIEW_CHARS = 60
 LAYOUT_DX, LAYOUT_DY = 300.0, 150.0
 
 
+class _FlowNodeItem(NodeItem):
+    """NodeGraphQt redraws a node after every port, icon and colour it gets (7 times a node);
+    while `hold_drawing` is set the canvas builds nodes without drawing and draws each once."""
+
+    hold_drawing = False
+    _pixmaps: dict[str, QPixmap] = {}  # icon path -> scaled pixmap, shared by every node
+
+    def draw_node(self) -> None:
+        if not _FlowNodeItem.hold_drawing:
+            super().draw_node()
+
+    def set_proxy_mode(self, mode: bool) -> None:
+        """Zoomed out so far that NodeGraphQt drops a node's labels, its ports (2-pixel dots
+        then) are hidden too: a whole 1000-node flow paints in a third less time."""
+        changed = mode is not self._proxy_mode
+        super().set_proxy_mode(mode)
+        if changed:
+            for port in (*self._input_items, *self._output_items):
+                port.setVisible(not mode)
+
+    @property
+    def icon(self) -> str | None:
+        return self._properties["icon"]
+
+    @icon.setter
+    def icon(self, path: str | None = None) -> None:
+        """NodeItem's setter, but each icon file is loaded and scaled once, not once per node."""
+        self._properties["icon"] = path
+        key = path or ICON_NODE_BASE
+        pixmap = self._pixmaps.get(key)
+        if pixmap is None:
+            pixmap = QPixmap(key)
+            size = NodeEnum.ICON_SIZE.value
+            if pixmap.height() > size:
+                pixmap = pixmap.scaledToHeight(size, Qt.TransformationMode.SmoothTransformation)
+            if pixmap.width() > size:
+                pixmap = pixmap.scaledToWidth(size, Qt.TransformationMode.SmoothTransformation)
+            self._pixmaps[key] = pixmap
+        self._icon_item.setPixmap(pixmap)
+        if self.scene():
+            self.post_init()
+        self.update()
+
+
 class FlowNodeBase(BaseNode):
     __identifier__ = "flowstudio"
     NODE_NAME = "Node"
+    ICON: str | None = None  # set by the canvas: the kind's icon, loaded once with the node
+
+    def __init__(self) -> None:
+        super().__init__(_FlowNodeItem)
+        if self.ICON:
+            self.model.icon = self.ICON
 
 
 class TriggerNode(FlowNodeBase):
@@ -246,6 +298,21 @@ class _Graph(NodeGraph):
     def _on_insert_node(self, pipe, node_id, prev_node_pos):
         return
 
+    _bulk_names: set[str] | None = None  # names given so far while the canvas rebuilds
+
+    def get_unique_name(self, name):
+        """NodeGraphQt lists every node's name for each new node (quadratic on open); while the
+        canvas rebuilds, names it has not handed out yet are taken as they are."""
+        if self._bulk_names is not None:
+            name = " ".join(name.split())
+            if name not in self._bulk_names:
+                self._bulk_names.add(name)
+                return name
+        unique = super().get_unique_name(name)
+        if self._bulk_names is not None:
+            self._bulk_names.add(unique)
+        return unique
+
 
 class FlowCanvas(QObject):
     """Owns the graph widget; `widget` goes into the main window."""
@@ -275,6 +342,8 @@ class FlowCanvas(QObject):
         self._syncing = False
         self._quick_add: QuickAdd | None = None
         self._icons = {kind: kind_icon(kind) for kind in NODE_CLASSES}
+        for kind, cls in NODE_CLASSES.items():
+            cls.ICON = self._icons[kind]
 
         self.graph.data_dropped.connect(self._on_drop)
         self.graph.node_selection_changed.connect(lambda *_: self.selection_changed.emit(self.selected_ids()))
@@ -304,17 +373,21 @@ class FlowCanvas(QObject):
         self._sync_notes()
         self.viewer.viewport().update()
 
-    def _style_node(self, view: BaseNode, action: Action | None) -> None:
-        kind = action.kind if action else "action"
+    def _node_colors(self, kind: str) -> tuple[tuple, tuple, tuple]:
+        """(body, border, text) RGBA of a node of `kind` in the current theme."""
         body = QColor(self.theme.node_body)
         accent = QColor(KIND_COLORS[kind])
         mix = 0.22 if self.theme.name == "dark" else 0.12
         r = int(body.red() * (1 - mix) + accent.red() * mix)
         g = int(body.green() * (1 - mix) + accent.green() * mix)
         b = int(body.blue() * (1 - mix) + accent.blue() * mix)
-        view.set_property("color", (r, g, b, 255), push_undo=False)
-        view.view.border_color = (*hex_rgb(KIND_COLORS[kind]), 255)
-        view.view.text_color = (*hex_rgb(self.theme.node_text), 255)
+        return (r, g, b, 255), (*hex_rgb(KIND_COLORS[kind]), 255), (*hex_rgb(self.theme.node_text), 255)
+
+    def _style_node(self, view: BaseNode, action: Action | None) -> None:
+        body, border, text = self._node_colors(action.kind if action else "action")
+        view.set_property("color", body, push_undo=False)
+        view.view.border_color = border
+        view.view.text_color = text
         view.view.draw_node()
 
     # -- document -> graph -------------------------------------------------------------------
@@ -323,56 +396,112 @@ class FlowCanvas(QObject):
         return self.catalog.get(node.action) if node.action in self.catalog else None
 
     def rebuild(self) -> None:
-        """Show the document from scratch (open, new, restore)."""
+        """Show the document from scratch (open, new, restore): every node is built without
+        drawing, then drawn once, then every wire is connected (wires need the drawn ports).
+
+        The cyclic garbage collector is paused meanwhile (the tens of thousands of objects a
+        large flow allocates set off full collections that walk every object so far), and what
+        is built is then frozen (`gc.freeze`): the canvas lives until the next rebuild, so later
+        collections, during the first paint or a run, skip it instead of walking 300,000
+        objects each time. The next rebuild unfreezes and, when it dropped a flow, collects it
+        once before building (else the old flow's cycles would be frozen again)."""
+        collecting = gc.isenabled()
+        gc.disable()
+        gc.unfreeze()
         self._syncing = True
         try:
-            for nid in list(self._views):
-                self._remove_view(nid)
-            for item in list(self._notes.values()):
-                self.viewer.scene().removeItem(item)
-            self._notes.clear()
-            self._statuses.clear()
-            for node in self.document.flow.nodes:
-                self._create_view(node)
-            self._sync_wires()
-            self._sync_notes()
+            if self._clear():
+                gc.collect()
+            self._build()
         finally:
             self._syncing = False
+            gc.freeze()
+            if collecting:
+                gc.enable()
         self.graph.clear_undo_stack()
+
+    def _clear(self) -> bool:
+        """Drop every node view and note; True when there was anything to drop."""
+        dropped = bool(self._views or self._notes)
+        for nid in list(self._views):
+            self._remove_view(nid)
+        for item in list(self._notes.values()):
+            self.viewer.scene().removeItem(item)
+        self._notes.clear()
+        self._statuses.clear()
+        return dropped
+
+    def _build(self) -> None:
+        self.graph._bulk_names = set()
+        _FlowNodeItem.hold_drawing = True
+        try:
+            for node in self.document.flow.nodes:
+                self._create_view(node)
+        finally:
+            _FlowNodeItem.hold_drawing = False
+            self.graph._bulk_names = None
+        for nid in self._views:
+            self._finish_view(nid)
+        self._sync_wires()
+        self._sync_notes()
 
     def _create_view(self, node: Node) -> BaseNode:
         action = self._action(node)
         kind = action.kind if action else "action"
         cls = NODE_CLASSES[kind]
-        view = self.graph.create_node(cls.type_, name=node.name, selected=False, push_undo=False,
-                                      pos=[node.position.x, node.position.y])
-        view.set_port_deletion_allowed(True)
-        view.set_icon(self._icons[kind])
-        for key, accepts, multiple in input_ports(action):
-            view.add_input(key, multi_input=multiple, color=hex_rgb(PORT_COLORS.get(accepts, PORT_COLORS["any"])))
-        for key, ptype in output_ports(action, node):
-            view.add_output(key, multi_output=True, color=hex_rgb(PORT_COLORS.get(ptype, PORT_COLORS["any"])))
-        title = action.title if action else f"Unknown action {node.action}"
-        view.view.setToolTip(f"{node.name}\n{title}" + (f"\n{action.description[:200]}" if action else ""))
-        self._views[node.id] = view
-        self._doc_ids[view.id] = node.id
-        badge = _Badge(view.view)
-        badge.setVisible(False)
-        self._badges[node.id] = badge
-        preview = QGraphicsSimpleTextItem(view.view)
-        preview.setBrush(QColor(self.theme.muted))
-        font = QFont()
-        font.setPointSizeF(7.5)
-        preview.setFont(font)
-        preview.setVisible(False)
-        self._previews[node.id] = preview
-        self._style_node(view, action)
-        if node.disabled:
-            view.set_disabled(True)
-        self._place_decorations(node.id)
+        body, border, text = self._node_colors(kind)
+        outer = _FlowNodeItem.hold_drawing  # rebuild() draws every node itself afterwards
+        _FlowNodeItem.hold_drawing = True
+        try:
+            view = self.graph.create_node(cls.type_, name=node.name, selected=False, push_undo=False,
+                                          pos=[node.position.x, node.position.y], color=body, text_color=text)
+            view.view.border_color = border
+            view.set_port_deletion_allowed(True)
+            for key, accepts, multiple in input_ports(action):
+                view.add_input(key, multi_input=multiple, color=hex_rgb(PORT_COLORS.get(accepts, PORT_COLORS["any"])))
+            for key, ptype in output_ports(action, node):
+                view.add_output(key, multi_output=True, color=hex_rgb(PORT_COLORS.get(ptype, PORT_COLORS["any"])))
+            title = action.title if action else f"Unknown action {node.action}"
+            view.view.setToolTip(f"{node.name}\n{title}" + (f"\n{action.description[:200]}" if action else ""))
+            self._views[node.id] = view
+            self._doc_ids[view.id] = node.id
+            if node.disabled:
+                view.set_disabled(True)
+        finally:
+            _FlowNodeItem.hold_drawing = outer
+        if not outer:
+            self._finish_view(node.id)
         return view
 
+    def _finish_view(self, nid: str) -> None:
+        """Draw a node built with drawing held, and place its badge and preview."""
+        view = self._views[nid]
+        view.view.draw_node()
+        view.model.width, view.model.height = view.view.width, view.view.height
+        self._place_decorations(nid)
+
+    def _decorations(self, nid: str) -> tuple[_Badge, QGraphicsSimpleTextItem]:
+        """The node's status badge and preview line, made when a run first shows something on
+        it (two fewer items per node to build when a large flow opens)."""
+        badge = self._badges.get(nid)
+        if badge is None:
+            view = self._views[nid]
+            badge = _Badge(view.view)
+            badge.setVisible(False)
+            self._badges[nid] = badge
+            preview = QGraphicsSimpleTextItem(view.view)
+            preview.setBrush(QColor(self.theme.muted))
+            font = QFont()
+            font.setPointSizeF(7.5)
+            preview.setFont(font)
+            preview.setVisible(False)
+            self._previews[nid] = preview
+            self._place_decorations(nid)
+        return badge, self._previews[nid]
+
     def _place_decorations(self, nid: str) -> None:
+        if nid not in self._badges:
+            return
         view = self._views[nid]
         rect = view.view.boundingRect()
         self._badges[nid].setPos(rect.right() - 80, rect.top() - 18)
@@ -643,9 +772,21 @@ class FlowCanvas(QObject):
         self.fit()
 
     def fit(self) -> None:
-        if self._views:
-            self.graph.center_on(list(self._views.values()))
-            self.graph.fit_to_selection() if self.graph.selected_nodes() else self._fit_all()
+        """Frame the selected nodes, or the whole flow. The rect comes from the items'
+        sceneBoundingRect(): NodeGraphQt's center_on/fit_to_selection group and ungroup every
+        node to measure them (4 s for 1000 nodes)."""
+        if not self._views:
+            return
+        selected = self.graph.selected_nodes()
+        if selected:
+            rect = QRectF()
+            for view in selected:
+                rect = rect.united(view.view.sceneBoundingRect())
+            self._frame(rect)
+            if self.graph.get_zoom() > 0.1:  # as NodeGraphQt does: never zoom in on a small selection
+                self.viewer.reset_zoom(rect.center())
+        else:
+            self._fit_all()
 
     def _fit_all(self) -> None:
         rect = QRectF()
@@ -653,9 +794,13 @@ class FlowCanvas(QObject):
             rect = rect.united(view.view.sceneBoundingRect())
         for note in self._notes.values():
             rect = rect.united(note.sceneBoundingRect())
+        self._frame(rect.adjusted(-80, -80, 80, 80))
+
+    def _frame(self, rect: QRectF) -> None:
+        """Show `rect` in the viewer (its scene range drives NodeGraphQt's pan and zoom)."""
         if not rect.isEmpty():
-            self.viewer._scene_range = rect.adjusted(-80, -80, 80, 80)
-            self.viewer._update_scene()
+            self.viewer._scene_range = QRectF(rect)
+            self.viewer._update_scene()  # setSceneRect + fitInView
 
     def view_of(self, nid: str) -> BaseNode:
         return self._views[nid]
@@ -725,14 +870,13 @@ class FlowCanvas(QObject):
     # -- run state ---------------------------------------------------------------------------------
 
     def set_status(self, nid: str, status: str, preview: str | None = None) -> None:
-        badge = self._badges.get(nid)
-        if badge is None:
+        if nid not in self._views:
             return
+        badge, item = self._decorations(nid)
         self._statuses[nid] = status
         badge.set_status(status)
         if preview is not None:
             text = " ".join(str(preview).split())
-            item = self._previews[nid]
             width = max(self._views[nid].view.boundingRect().width() + 20, 120)
             text = QFontMetrics(item.font()).elidedText(text, Qt.TextElideMode.ElideRight, int(width))
             item.setText(text)
