@@ -757,7 +757,8 @@ class FlowCanvas(QObject):
         return [nid for nid, item in self._notes.items() if item.isSelected()]
 
     def select(self, ids: list[str]) -> None:
-        self.graph.clear_selection()
+        for view in self.graph.selected_nodes():  # not clear_selection(): that visits every node
+            view.set_selected(False)
         for nid in ids:
             view = self._views.get(nid)
             if view is not None:

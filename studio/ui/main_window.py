@@ -722,7 +722,7 @@ class MainWindow(QMainWindow):
         """Problems, chat and history follow the document; returns the current problems."""
         self._side_timer.stop()
         flow = self.document.flow
-        problems = self.problems.validate(flow, self.catalog) if flow.nodes else []
+        problems = self.problems.validate(flow, self.catalog, self.document) if flow.nodes else []
         if not flow.nodes:
             self.problems.set_problems([], flow)
         self.chat_panel.set_flow(flow)

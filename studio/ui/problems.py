@@ -55,12 +55,13 @@ class ProblemsList(QWidget):
         layout.addWidget(self.tree, 1)
         self.problems: list[Problem] = []
 
-    def validate(self, flow: Flow, catalog: Any) -> list[Problem]:
-        """Check `flow` against the catalog and list what is wrong; never raises."""
+    def validate(self, flow: Flow, catalog: Any, document: Any = None) -> list[Problem]:
+        """Check `flow` against the catalog and list what is wrong; never raises. With the
+        `document` showing `flow`, its cached problems are used."""
         from studio.flow.validate import validate_flow
 
         try:
-            problems = validate_flow(flow, catalog)
+            problems = document.problems(catalog) if document is not None else validate_flow(flow, catalog)
         except Exception as exc:  # noqa: BLE001 - a validator bug must not take the editor down
             log.exception("validating the flow failed")
             problems = [Problem("", f"the flow could not be checked ({type(exc).__name__}: {exc})")]

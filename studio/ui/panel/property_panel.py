@@ -370,9 +370,7 @@ class PropertyPanel(QScrollArea):
         if self.node_id is None or self.action is None:
             return
         try:
-            from studio.flow.validate import validate_flow
-
-            problems = validate_flow(self.document.flow, self.catalog)
+            problems = self.document.problems(self.catalog)
         except Exception as exc:  # noqa: BLE001 - a validator bug must not break editing
             problems = []
             self.node_error.setText(f"Could not check this node: {exc}")
