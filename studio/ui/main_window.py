@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(self._update_title)
         self.document.path_changed.connect(self._update_title)
         self.document.node_added.connect(lambda _nid: self._show_canvas())
-        self.runs.event.connect(self.run_panel.on_event)
+        self.runs.event.connect(self.run_panel.queue_event)
         self.runs.finished.connect(self._on_run_finished)
         self.runs.failed_to_start.connect(self._on_run_failed_to_start)
         self.runs.approval_decided.connect(self._on_decided)

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from qtpy.QtCore import Qt, QUrl, Signal
+from qtpy.QtCore import Qt, QTimer, QUrl, Signal
 from qtpy.QtGui import QDesktopServices, QGuiApplication, QPixmap
 from qtpy.QtWidgets import (
     QDialog,
@@ -35,6 +35,7 @@ EVENT_LABELS = {
     "node_cancelled": "Cancelled", "progress": "Progress", "usage": "Tokens", "tool_call": "Tool call",
     "tool_result": "Tool result", "handoff": "Handoff", "run_finished": "Run finished",
 }
+FLUSH_MS = 40  # queued engine events reach the list, the badges and the inspector this often
 STATUS_OF_EVENT = {
     "node_queued": "queued", "node_started": "running", "node_retrying": "running",
     "node_succeeded": "succeeded", "node_failed": "failed", "node_waiting": "waiting",
@@ -353,6 +354,7 @@ class RunPanel(QWidget):
         self.events = QTreeWidget()
         self.events.setHeaderLabels(["Time", "Node", "Event", "Details"])
         self.events.setRootIsDecorated(False)
+        self.events.setUniformRowHeights(True)  # one row height: scrolling thousands of rows stays cheap
         self.events.setColumnWidth(0, 70)
         self.events.setColumnWidth(1, 140)
         self.events.setColumnWidth(2, 100)
@@ -369,8 +371,18 @@ class RunPanel(QWidget):
         self.tokens = 0
         self.run_status = ""
         self.current: str | None = None  # the node the inspector shows
+        # Engine events wait here until the next flush: a run of 200 requests sends 800 events
+        # in bursts, and handling each alone (a row, a scroll, a badge, the summary) kept the
+        # Qt loop busy for 370 ms at a time.
+        self._pending: list[Any] = []
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self.flush)
 
     def reset(self) -> None:
+        self._pending.clear()
+        self._flush_timer.stop()
         self.events.clear()
         self.nodes.clear()
         self.started_at = None  # the run_started event's time
@@ -378,9 +390,46 @@ class RunPanel(QWidget):
         self.run_status = "running"
         self.summary.setText("Running…")
 
-    def on_event(self, ev: Any) -> None:
+    def queue_event(self, ev: Any) -> None:
+        """Take an engine event now, show it at the next flush (at most FLUSH_MS later)."""
         if ev.type == "delta":
             return  # streamed text pieces: the final output shows them whole
+        self._pending.append(ev)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flush(self) -> None:
+        """Show every queued event: rows appended in one batch, each node's badge set once with
+        its latest status, the inspector redrawn once if it shows one of those nodes."""
+        self._flush_timer.stop()
+        events, self._pending = self._pending, []
+        if events:
+            self.on_events(events)
+
+    def on_event(self, ev: Any) -> None:
+        """Show one event now."""
+        self.on_events([ev])
+
+    def on_events(self, events: list[Any]) -> None:
+        items: list[QTreeWidgetItem] = []
+        badges: dict[str, list[Any]] = {}  # node id -> [latest status, latest preview or None]
+        for ev in events:
+            if ev.type == "delta":
+                continue
+            item = self._record(ev, badges)
+            items.append(item)
+        if not items:
+            return
+        self.events.addTopLevelItems(items)
+        self.events.scrollToBottom()
+        for nid, (status, preview) in badges.items():
+            self.node_status.emit(nid, status, preview)
+        if self.current in badges:
+            self.show_node(self.current)
+        self._summarise()
+
+    def _record(self, ev: Any, badges: dict[str, list[Any]]) -> QTreeWidgetItem:
+        """Fold one event into the run's state; its row for the list."""
         if self.started_at is None or ev.type == "run_started":
             self.started_at = ev.ts
         data = ev.data or {}
@@ -403,9 +452,10 @@ class RunPanel(QWidget):
             elif ev.type == "node_skipped":
                 preview = data.get("reason", "")
             if status:
-                self.node_status.emit(ev.node_id, status, preview)
-                if ev.node_id == self.current:
-                    self.show_node(ev.node_id)
+                badge = badges.setdefault(ev.node_id, [status, None])
+                badge[0] = status
+                if preview is not None:  # None leaves the shown preview as it is
+                    badge[1] = preview
         if ev.type == "usage":
             usage = data.get("usage") or {}
             total = usage.get("total_tokens") or 0
@@ -430,11 +480,10 @@ class RunPanel(QWidget):
         elapsed = ev.ts - (self.started_at or ev.ts)
         item = QTreeWidgetItem([f"{elapsed:6.2f} s", ev.node_name or "", EVENT_LABELS.get(ev.type, ev.type), details])
         item.setData(0, Qt.ItemDataRole.UserRole, ev.node_id)
-        self.events.addTopLevelItem(item)
-        self.events.scrollToBottom()
-        self._summarise()
+        return item
 
     def on_finished(self, result: Any) -> None:
+        self.flush()  # the run's last events before its result
         self.run_status = result.status
         for nid, node in result.nodes.items():
             state = self.nodes.setdefault(nid, {"name": node.node_name, "usage": {}})
