@@ -34,10 +34,10 @@ LATENCY_MS = 50.0
 _START_EDITOR = """
 import asyncio, os
 from studio.ui.app import create_application, open_window
-import qasync
+from studio.ui.loop import create_event_loop
 from qtpy.QtCore import QTimer
 app = create_application()
-loop = qasync.QEventLoop(app)
+loop = create_event_loop(app)
 asyncio.set_event_loop(loop)
 window = open_window([])
 for _ in range(2):  # two empty passes of the loop: everything the first one posted is done
@@ -145,13 +145,12 @@ def run(sizes: tuple[int, ...] = (100, 500, 1000), starts: int = 3, selects: int
 def _window():
     import asyncio
 
-    import qasync
-
     from studio.ui.app import create_application
+    from studio.ui.loop import create_event_loop
     from studio.ui.main_window import MainWindow
 
     app = create_application([])
-    loop = qasync.QEventLoop(app)
+    loop = create_event_loop(app)  # the editor's own loop (studio.ui.app.run_app)
     asyncio.set_event_loop(loop)
     window = MainWindow(record_history=False, autosave=False, theme="dark")
     window.ask = lambda title, text, buttons: buttons[-1]

@@ -53,7 +53,7 @@ def open_window(files: list[str] | None = None, **options):
 
 def run_app(files: list[str] | None = None) -> int:
     """The `studio` default command. Returns the process exit code."""
-    import qasync
+    from .loop import create_event_loop
 
     try:
         from studio.logs import setup_logging  # type: ignore[attr-defined]
@@ -62,7 +62,7 @@ def run_app(files: list[str] | None = None) -> int:
     except Exception:  # noqa: BLE001 - logging set-up is optional here
         pass
     app = create_application()
-    loop = qasync.QEventLoop(app)
+    loop = create_event_loop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)

@@ -9,12 +9,14 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, QTimer, Signal
 
 from studio.catalog.catalog import Catalog
 from studio.flow.models import Flow
 
 log = logging.getLogger(__name__)
+
+POOL_IDLE_MS = 60_000  # the HTTP pool outlives a run by this long, so the next run reuses it
 
 
 class RunController(QObject):
@@ -46,6 +48,14 @@ class RunController(QObject):
         self.resume_hook: Callable[..., Any] | None = None
         self.last_flow: Flow | None = None
         self.last_flow_path: Path | None = None
+        # The client pool is kept between runs: building it (TLS contexts, about 30 ms on the Qt
+        # thread) and opening new sockets at every run stalled the window as each run started.
+        # Credentials are still resolved per run; clients are keyed by name, URL and key.
+        self._pool: Any = None
+        self._pool_timer = QTimer(self)
+        self._pool_timer.setSingleShot(True)
+        self._pool_timer.setInterval(POOL_IDLE_MS)
+        self._pool_timer.timeout.connect(self.close_pool)
 
     @property
     def running(self) -> bool:
@@ -82,6 +92,11 @@ class RunController(QObject):
         from studio.engine.headless import Connector
 
         connector = Connector(base_url=self.base_url)
+        self._pool_timer.stop()
+        if self._pool is None:
+            self._pool = connector.pool
+        else:
+            connector.pool = self._pool
         fallback = self.default_connection() if self.default_connection else None
 
         async def connect(name: str | None) -> Any:
@@ -125,10 +140,31 @@ class RunController(QObject):
         finally:
             self._active = False
             self.handle = None
+            self._pool_timer.start()  # closed when no run follows for a while
+
+    def close_pool(self) -> None:
+        """Close the kept HTTP clients (after POOL_IDLE_MS without a run, or on demand)."""
+        pool, self._pool = self._pool, None
+        self._pool_timer.stop()
+        if pool is None:
+            return
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+        if loop.is_closed():
+            return
+
+        async def close() -> None:
             try:
-                await connector.aclose()
-            except Exception:  # noqa: BLE001 - closing pooled clients must not hide the result
-                log.exception("closing connections after a run failed")
+                await pool.aclose()
+            except Exception:  # noqa: BLE001 - closing pooled clients must not raise into Qt
+                log.exception("closing the connection pool failed")
+
+        if loop.is_running():
+            loop.create_task(close())
+        else:
+            loop.run_until_complete(close())
 
     def _pins(self, flow: Flow, partial: bool) -> dict[str, Any] | None:
         """Pins from the history win over the last outputs a partial run reuses."""
