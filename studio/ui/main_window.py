@@ -38,6 +38,7 @@ from .palette import Palette
 from .panel.property_panel import PropertyPanel
 from .panel.widgets import EditorContext
 from .problems import ProblemsList
+from .run_inputs import RunInputsForm
 from .run_panel import RunPanel
 from .theme import apply_theme
 from .trust_dialog import ensure_trusted
@@ -110,9 +111,12 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.history_dock = self._dock("History", self.history_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.chat_dock = self._dock("Chat", self.chat_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.run_inputs = RunInputsForm()
+        self.inputs_dock = self._dock("Inputs", self.run_inputs, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.run_dock, self.problems_dock)
         self.tabifyDockWidget(self.run_dock, self.history_dock)
         self.tabifyDockWidget(self.panel_dock, self.chat_dock)
+        self.tabifyDockWidget(self.panel_dock, self.inputs_dock)
         self.run_dock.raise_()
         self.panel_dock.raise_()
         # Bytes of the file the document came from when that content would start a process or open
@@ -569,6 +573,14 @@ class MainWindow(QMainWindow):
         if not self.document.flow.nodes:
             self.show_message("Nothing to run: add a trigger and some nodes first.")
             return False
+        if trigger_payload is None and start_at is None and only is None and self.run_inputs.editors:
+            self.refresh_side_panels()
+            trigger_payload = self.run_inputs.payload()
+            if self.run_inputs.errors:
+                self.inputs_dock.show()
+                self.inputs_dock.raise_()
+                self.show_message("Not run: " + "; ".join(self.run_inputs.errors.values()))
+                return False
         if not self.runs.running and not self.check_trust():
             self.show_message("Not run: the flow was not trusted to start things on this computer.")
             return False
@@ -726,6 +738,7 @@ class MainWindow(QMainWindow):
         if not flow.nodes:
             self.problems.set_problems([], flow)
         self.chat_panel.set_flow(flow)
+        self.run_inputs.set_flow(flow)
         names = {n.id: n.name for n in flow.nodes}
         if self.history_panel.flow_id != flow.id:
             self.history_panel.set_flow(flow.id, names)

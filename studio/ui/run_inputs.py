@@ -1,7 +1,7 @@
 """The Manual trigger's input form: one typed field per input the user declared on the trigger
-(`Input Fields`: name/key, label, type string|text|number|integer|boolean|json, default). The values
-typed here are the run's trigger payload; they are kept in the flow's settings (`example_inputs`)
-so the next run, an export bundle and `studio run` users see the same example."""
+(`Input Fields`: name/key, label, type string|text|number|integer|boolean|json, default). Fields
+start from the flow's saved example (`settings.example_inputs`, what export bundles carry), else
+the declared default; the values typed here are the payload of the next editor run."""
 
 from __future__ import annotations
 
@@ -50,11 +50,16 @@ class RunInputsForm(QWidget):
         self.empty = QLabel("This flow's trigger declares no inputs.")
 
     def set_flow(self, flow: Flow) -> None:
+        """Show the flow's fields; typed values survive unrelated edits (same fields, same flow)."""
+        fields = declared_fields(manual_trigger(flow))
+        signature = (flow.id, json.dumps(fields, sort_keys=True, default=str))
+        if signature == getattr(self, "_signature", None):
+            return
+        self._signature = signature
         while self.form.rowCount():
             self.form.removeRow(0)
         self.editors.clear()
         self.errors.clear()
-        fields = declared_fields(manual_trigger(flow))
         saved = flow.settings.get("example_inputs") if isinstance(flow.settings.get("example_inputs"), dict) else {}
         if not fields:
             self.empty = QLabel("This flow's trigger declares no inputs.")

@@ -49,3 +49,21 @@ def test_no_fields_says_so(qtbot):
     qtbot.addWidget(form)
     form.set_flow(Flow(nodes=[Node(action="trigger.manual", name="Start")]))
     assert form.editors == {} and form.payload() == {}
+
+
+def test_the_window_runs_with_the_typed_inputs(window, run_async):
+    from studio.connectors.openai.fake_server import FakeOpenAIServer
+    from studio.resources import examples_dir
+
+    assert window.open_file(examples_dir() / "chat-then-moderation.flow.json")
+    window.refresh_side_panels()
+    window.run_inputs.editors["topic"][1].setText("sea otters")
+    window.refresh_side_panels()  # an unrelated refresh keeps what was typed
+    assert window.run_inputs.payload() == {"topic": "sea otters"}
+    with FakeOpenAIServer(latency_ms=0) as server:
+        window.runs.base_url = server.base_url
+        assert window.run_flow()
+        result = run_async(window.runs.wait())
+        chat = [r.json for r in server.requests if r.path.endswith("/chat/completions")]
+    assert result.status == "succeeded", result.error
+    assert chat[0]["messages"][-1]["content"] == "Write about sea otters."
