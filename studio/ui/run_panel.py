@@ -36,6 +36,7 @@ EVENT_LABELS = {
     "tool_result": "Tool result", "handoff": "Handoff", "run_finished": "Run finished",
 }
 FLUSH_MS = 40  # queued engine events reach the list, the badges and the inspector this often
+STREAM_PREVIEW_CHARS = 60  # how much of a streaming answer the node shows under its title
 STATUS_OF_EVENT = {
     "node_queued": "queued", "node_started": "running", "node_retrying": "running",
     "node_succeeded": "succeeded", "node_failed": "failed", "node_waiting": "waiting",
@@ -267,6 +268,15 @@ class OutputInspector(QWidget):
         else:
             self.tabs.setCurrentWidget(self.json_tree)
 
+    def show_stream(self, name: str, text: str) -> None:
+        """A running node's text as it streams in (the whole output replaces it when done)."""
+        self.title.setText(f"{name} — streaming")
+        self.text_view.setPlainText(text)
+        if self.tabs.currentWidget() is not self.text_view:
+            self.tabs.setCurrentWidget(self.text_view)
+        bar = self.text_view.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
     def copy_json(self) -> None:
         QGuiApplication.clipboard().setText(json.dumps(self.value, indent=2, ensure_ascii=False))
 
@@ -392,8 +402,6 @@ class RunPanel(QWidget):
 
     def queue_event(self, ev: Any) -> None:
         """Take an engine event now, show it at the next flush (at most FLUSH_MS later)."""
-        if ev.type == "delta":
-            return  # streamed text pieces: the final output shows them whole
         self._pending.append(ev)
         if not self._flush_timer.isActive():
             self._flush_timer.start()
@@ -413,20 +421,32 @@ class RunPanel(QWidget):
     def on_events(self, events: list[Any]) -> None:
         items: list[QTreeWidgetItem] = []
         badges: dict[str, list[Any]] = {}  # node id -> [latest status, latest preview or None]
+        streamed: set[str] = set()  # nodes whose streamed text grew in this batch
         for ev in events:
             if ev.type == "delta":
-                continue
+                if ev.node_id and isinstance((ev.data or {}).get("text"), str):
+                    state = self.nodes.setdefault(ev.node_id, {"name": ev.node_name, "status": "running", "usage": {}})
+                    state["streamed"] = state.get("streamed", "") + ev.data["text"]
+                    streamed.add(ev.node_id)
+                continue  # no row per piece; the text shows on the node and in the inspector
             item = self._record(ev, badges)
             items.append(item)
-        if not items:
-            return
-        self.events.addTopLevelItems(items)
-        self.events.scrollToBottom()
+        for nid in streamed - set(badges):
+            tail = " ".join(self.nodes[nid]["streamed"].split())[-STREAM_PREVIEW_CHARS:]
+            badges[nid] = [self.nodes[nid].get("status") or "running", "…" + tail if tail else None]
+        if items:
+            self.events.addTopLevelItems(items)
+            self.events.scrollToBottom()
         for nid, (status, preview) in badges.items():
             self.node_status.emit(nid, status, preview)
         if self.current in badges:
-            self.show_node(self.current)
-        self._summarise()
+            state = self.nodes.get(self.current) or {}
+            if self.current in streamed and state.get("status") == "running":
+                self.inspector.show_stream(state.get("name") or "", state.get("streamed", ""))
+            else:
+                self.show_node(self.current)
+        if items:
+            self._summarise()
 
     def _record(self, ev: Any, badges: dict[str, list[Any]]) -> QTreeWidgetItem:
         """Fold one event into the run's state; its row for the list."""
@@ -516,7 +536,10 @@ class RunPanel(QWidget):
         if state is None:
             self.inspector.show_result(name or "This node", "not run yet")
             return False
-        self.inspector.show_result(state.get("name") or name or "", state.get("status", "") or "queued", state.get("output"),
+        output = state.get("output")
+        if output is None and state.get("streamed"):  # the run is not over: what streamed so far
+            output = state["streamed"]
+        self.inspector.show_result(state.get("name") or name or "", state.get("status", "") or "queued", output,
                                    state.get("error"), state.get("waiting"), node_id, state.get("usage"))
         self.node_chosen.emit(node_id)
         return True

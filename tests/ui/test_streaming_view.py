@@ -1,0 +1,35 @@
+"""Streamed text is shown as it arrives: the running node's preview on the canvas shows the end of
+the text so far, the inspector's Text tab shows all of it until the run's result brings the whole output."""
+
+from __future__ import annotations
+
+from studio.engine.events import RunEvent
+
+
+def _ev(kind, data=None):
+    return RunEvent(type=kind, run_id="r1", node_id="n1", node_name="Write", data=data or {})
+
+
+def test_deltas_show_on_the_node_and_in_the_inspector(qtbot):
+    from studio.ui.run_panel import RunPanel
+
+    panel = RunPanel()
+    qtbot.addWidget(panel)
+    shown = []
+    panel.node_status.connect(lambda nid, status, preview: shown.append((nid, status, preview)))
+    panel.reset()
+    panel.on_events([_ev("node_queued"), _ev("node_started")])
+    panel.show_node("n1")
+    panel.on_events([_ev("delta", {"text": "Tide pools "}), _ev("delta", {"text": "hold life."})])
+    assert shown[-1] == ("n1", "running", "…Tide pools hold life.")
+    assert panel.inspector.text_view.toPlainText() == "Tide pools hold life."
+    assert panel.inspector.tabs.currentWidget() is panel.inspector.text_view
+    rows = panel.events.topLevelItemCount()
+    panel.on_events([_ev("delta", {"text": " More."})])
+    assert panel.events.topLevelItemCount() == rows  # no row per piece
+    panel.on_events([_ev("node_succeeded", {"output": "Tide pools hold life. More. (final)",
+                                            "output_preview": "Tide pools hold life. More. (final)",
+                                            "duration_ms": 5.0})])
+    assert shown[-1][1] == "succeeded"
+    # until the run's result arrives, the inspector keeps the text that streamed
+    assert panel.inspector.text_view.toPlainText() == "Tide pools hold life. More."
