@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -111,13 +112,17 @@ class RunController(QObject):
 
             services[RESUME_SERVICE] = {resume["node_id"]: {"state": resume["state"], "decisions": resume["decisions"]}}
             start_at, extra = resume["node_id"], {"run_id": resume["run_id"]}
+        from studio.engine.headless import runs_root
+
+        run_id = extra.pop("run_id", None) or uuid.uuid4().hex
+        run_dir = runs_root() / run_id  # artifacts, and the record `studio resume` reads
         try:
             try:
                 self.handle = start_run(
                     flow, catalog=self.catalog, registry=default_registry(), connect=connect,
                     on_event=self.event.emit, services=services, start_at=start_at, only=only,
                     pinned_outputs=self._pins(flow, bool(start_at or only)),
-                    trigger_payload=trigger_payload, **extra,
+                    trigger_payload=trigger_payload, run_id=run_id, run_dir=run_dir,
                 )
             except Exception as exc:  # noqa: BLE001 - a bad start node, a broken registry ...
                 self._active = False
@@ -132,6 +137,8 @@ class RunController(QObject):
                     if node.status == "succeeded":
                         self.last_outputs[nid] = node.output
             self.last_result = result
+            if result.status == "waiting":
+                self._keep_waiting_record(flow, flow_path, result, run_dir)
             if history is not None:
                 self._history_finish(history, result)
             self._active = False
@@ -141,6 +148,34 @@ class RunController(QObject):
             self._active = False
             self.handle = None
             self._pool_timer.start()  # closed when no run follows for a while
+
+    @staticmethod
+    def _keep_waiting_record(flow: Flow, flow_path: Path | None, result: Any, run_dir: Path) -> None:
+        """Write the record `studio resume RUN_ID` reads, so a waiting run can be continued after
+        the editor is closed. It names the flow file when that file holds what ran, else a copy of
+        the flow as run (kept in the run folder and remembered as the user's own)."""
+        from studio.engine import headless
+        from studio.flow.io import FlowLoadError, dump_flow, load_flow
+
+        try:
+            source = Path(flow_path) if flow_path is not None else None
+            if source is not None:
+                try:
+                    if load_flow(source, validate=False) != flow:
+                        source = None
+                except FlowLoadError:
+                    source = None
+            if source is None:
+                run_dir.mkdir(parents=True, exist_ok=True)
+                source = run_dir / "flow.flow.json"
+                text = dump_flow(flow)
+                source.write_text(text, encoding="utf-8")
+                from studio.credentials.trust import TrustStore
+
+                TrustStore().remember_own(text.encode("utf-8"))
+            headless.save_run_record(run_dir, source, result, headless.result_document(result, run_dir=run_dir))
+        except Exception:  # noqa: BLE001 - the run itself is fine; only a later resume is lost
+            log.exception("could not keep the record of a waiting run")
 
     def close_pool(self) -> None:
         """Close the kept HTTP clients (after POOL_IDLE_MS without a run, or on demand)."""

@@ -170,3 +170,32 @@ def test_approving_a_real_agent_request_resumes_the_run_in_the_editor(window, se
     last = [r for r in server.requests if r.path.endswith("/responses")][-1].json
     outputs = [i for i in last["input"] if isinstance(i, dict) and i.get("type") == "function_call_output"]
     assert outputs and outputs[-1]["call_id"] == "call_r1"
+
+
+def test_a_run_waiting_in_the_editor_can_be_resumed_after_the_editor_is_gone(window, server, run_async, tmp_path):
+    """The editor keeps the waiting run's record, so `studio resume` in another process finishes
+    it (the approval can come after the app was closed)."""
+    import os
+    import subprocess
+    import sys
+
+    from studio.connectors.openai.fake_server import tool_call
+    from studio.engine.headless import runs_root
+    from studio.resources import examples_dir
+
+    window.runs.base_url = server.base_url
+    assert window.open_file(examples_dir() / "agent-refund-with-approval.flow.json")
+    server.script("responses", tool_call("approve_refund", {"reason": "broken", "amount": 50}, call_id="call_k1"))
+    assert window.run_flow()
+    first = run_async(window.runs.wait(), timeout=60)
+    assert first.status == "waiting", first.error
+    record = json.loads((runs_root() / first.run_id / "run.json").read_text(encoding="utf-8"))
+    assert record["waiting"][0]["requests"][0]["id"] == "call_k1"
+    server.script("responses", "Refund sent after a restart.")
+    done = subprocess.run([sys.executable, "-m", "studio.cli", "resume", first.run_id, "--approve", "call_k1",
+                           "--base-url", server.base_url, "--json"],
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "succeeded"
+    assert result["nodes"]["Run"]["output"]["final_output"] == "Refund sent after a restart."
