@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,6 +19,16 @@ from studio.flow.models import Flow
 log = logging.getLogger(__name__)
 
 POOL_IDLE_MS = 60_000  # the HTTP pool outlives a run by this long, so the next run reuses it
+
+
+@dataclass
+class _RecordedRun:
+    """The parts of a RunResult that resuming needs, rebuilt from a saved run record."""
+
+    run_id: str
+    pending: list[dict[str, Any]]
+    status: str = "waiting"
+    nodes: dict[str, Any] = field(default_factory=dict)
 
 
 class RunController(QObject):
@@ -200,6 +211,21 @@ class RunController(QObject):
             loop.create_task(close())
         else:
             loop.run_until_complete(close())
+
+    def adopt_waiting(self, record: dict[str, Any], flow: Flow, flow_path: Path | None) -> list[dict[str, Any]]:
+        """Take up a recorded run that waits for approval (e.g. from an earlier session) so the
+        approval cards can resume it like a run of this session. Returns its waiting entries."""
+        by_name = {n.name: n.id for n in flow.nodes}
+        waiting = [w for w in record.get("waiting") or [] if w.get("node_id") in {n.id for n in flow.nodes}]
+        outputs = {}
+        for name, entry in ((record.get("result") or {}).get("nodes") or {}).items():
+            if isinstance(entry, dict) and entry.get("status") == "succeeded" and name in by_name:
+                outputs[by_name[name]] = entry.get("output")
+        self.last_outputs = outputs
+        self.last_flow, self.last_flow_path = flow.model_copy(deep=True), flow_path
+        self.last_result = _RecordedRun(run_id=str((record.get("result") or {}).get("run_id") or ""),
+                                        pending=[dict(w) for w in waiting])
+        return waiting
 
     def _pins(self, flow: Flow, partial: bool) -> dict[str, Any] | None:
         """Pins from the history win over the last outputs a partial run reuses."""

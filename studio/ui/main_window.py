@@ -766,6 +766,8 @@ class MainWindow(QMainWindow):
                 error = node.error.get("message") if isinstance(node.error, dict) else node.error
                 preview = preview_from_output(node.output) if node.status == "succeeded" else error
                 self.canvas.set_status(node.node_id, node.status, preview)
+        if run.status == "waiting":
+            self._adopt_waiting_run(run)
         self.run_panel.run_status = run.status
         total = (run.usage or {}).get("total_tokens")
         self.run_panel.tokens = total if isinstance(total, int) else 0
@@ -774,6 +776,21 @@ class MainWindow(QMainWindow):
         self.run_dock.show()
         self.show_message(f"Showing the {run.trigger} run of "
                           f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started_at))} ({run.status})")
+
+    def _adopt_waiting_run(self, run: Any) -> None:
+        """A past run that waits for approval: its cards can still continue it (the record the
+        run kept on disk holds the agent's state)."""
+        from studio.engine.headless import load_run_record
+
+        record = load_run_record(run.run_id)
+        if not record or self.runs.running:
+            return
+        path = Path(record["flow_path"]) if record.get("flow_path") else None
+        for entry in self.runs.adopt_waiting(record, self.document.flow, self.document.path or path):
+            state = self.run_panel.nodes.setdefault(entry["node_id"], {"name": entry.get("node_name"), "usage": {}})
+            state["status"] = "waiting"
+            state["waiting"] = entry.get("requests") or []
+            self.canvas.set_status(entry["node_id"], "waiting", f"{len(state['waiting'])} approval(s) pending")
 
     def _forget_trust_source(self) -> None:
         self._trust_data = None

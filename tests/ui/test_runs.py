@@ -199,3 +199,40 @@ def test_a_run_waiting_in_the_editor_can_be_resumed_after_the_editor_is_gone(win
     result = json.loads(done.stdout)
     assert result["status"] == "succeeded"
     assert result["nodes"]["Run"]["output"]["final_output"] == "Refund sent after a restart."
+
+
+def test_a_past_waiting_run_opened_from_the_history_resumes_from_its_card(window, server, run_async, qtbot):
+    """After the session that started it is gone, opening the waiting run from the history shows
+    its approval card, and approving continues that run."""
+    from qtpy.QtCore import Qt
+
+    from studio.connectors.openai.fake_server import tool_call
+    from studio.history import RunHistory
+    from studio.resources import examples_dir
+
+    window.runs.base_url = server.base_url
+    window.runs.record_history = True
+    assert window.open_file(examples_dir() / "agent-refund-with-approval.flow.json")
+    server.script("responses", tool_call("approve_refund", {"reason": "late", "amount": 5}, call_id="call_h1"))
+    assert window.run_flow()
+    first = run_async(window.runs.wait(), timeout=60)
+    assert first.status == "waiting", first.error
+    # forget everything this session knew about the run
+    window.runs.last_result = window.runs.last_flow = None
+    window.runs.last_outputs = {}
+    window.canvas.clear_statuses()
+    past = RunHistory().get_run(first.run_id)
+    assert past.status == "waiting"
+    window.show_past_run(past)
+    run_node = window.document.flow.node_by_name("Run").id
+    assert window.canvas.status(run_node) == "waiting"
+    window.inspect_node(run_node)
+    [card] = window.run_panel.inspector.cards
+    server.script("responses", "Refund of 5 EUR sent.")
+    qtbot.mouseClick(card.approve_button, Qt.MouseButton.LeftButton)
+    assert window.runs.running
+    resumed = run_async(window.runs.wait(), timeout=60)
+    assert resumed.status == "succeeded", resumed.error
+    assert resumed.run_id == first.run_id
+    assert resumed.nodes[run_node].output["final_output"] == "Refund of 5 EUR sent."
+    assert RunHistory().get_run(first.run_id).status == "succeeded"
