@@ -124,6 +124,10 @@ class Server:
                     self._webhooks = WebhookServer(self.host, self.port)
                 values = served.trigger.values
                 header = values.get("secret_header") or None
+                if header and not os.environ.get(WEBHOOK_SECRET_ENV):
+                    # A header named without a secret would leave the endpoint open: refuse.
+                    raise ValueError(f"{served.path or served.flow.name}: the Webhook trigger's 'Secret Header' is "
+                                     f"{header!r}, but {WEBHOOK_SECRET_ENV} is not set; set it to the shared secret")
                 self._webhooks.add(WebhookRoute(
                     method=str(values.get("method") or "POST"), path=str(values.get("path") or served.flow.id),
                     handler=self._webhook_handler(served), secret_header=header,

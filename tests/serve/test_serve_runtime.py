@@ -106,3 +106,38 @@ async def test_a_schedule_fires_on_a_fake_clock_and_each_run_is_recorded(tmp_pat
     assert all(r.trigger == "schedule" and r.status == "succeeded" for r in runs)
     fired = sorted(r.payload["scheduled_at"] for r in runs)
     assert fired[1] - fired[0] == 60
+
+
+async def test_a_secret_header_without_a_secret_is_refused(tmp_path, monkeypatch):
+    from studio.engine.serve import WEBHOOK_SECRET_ENV
+
+    monkeypatch.delenv(WEBHOOK_SECRET_ENV, raising=False)
+    served = _webhook_flow("node")
+    served.trigger.values["secret_header"] = "X-Flow-Secret"
+    server, _history = _server(tmp_path, [served])
+    try:
+        await server.start()
+    except ValueError as exc:
+        assert "'Secret Header' is 'X-Flow-Secret'" in str(exc) and WEBHOOK_SECRET_ENV in str(exc)
+    else:
+        raise AssertionError("an endpoint with a secret header but no secret was served")
+    finally:
+        await server.stop()
+
+
+async def test_the_secret_header_is_checked(tmp_path, monkeypatch):
+    from studio.engine.serve import WEBHOOK_SECRET_ENV
+
+    monkeypatch.setenv(WEBHOOK_SECRET_ENV, "s3cret")
+    served = _webhook_flow("node")
+    served.trigger.values["secret_header"] = "X-Flow-Secret"
+    server, history = _server(tmp_path, [served])
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+            refused = await http.post("/hooks/demo", json={"a": 1}, headers={"X-Flow-Secret": "wrong"})
+            accepted = await http.post("/hooks/demo", json={"a": 2}, headers={"X-Flow-Secret": "s3cret"})
+    finally:
+        await server.stop()
+    assert refused.status_code in (401, 403) and accepted.status_code == 200
+    assert [r.payload["body"] for r in history.list_runs()] == [{"a": 2}]
