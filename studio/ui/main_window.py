@@ -99,7 +99,8 @@ class MainWindow(QMainWindow):
 
         self.palette = Palette(self.catalog)
         self.context = EditorContext(connection_names=self._connection_names,
-                                     manage_connections=self.show_connections, parent=self)
+                                     manage_connections=self.show_connections,
+                                     default_connection=lambda: self._run_connection(), parent=self)
         self.panel = PropertyPanel(self.document, self.catalog, self.context)
         self.run_panel = RunPanel()
         self.palette_dock = self._dock("Nodes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -278,6 +279,13 @@ class MainWindow(QMainWindow):
         self.run_on.setMinimumWidth(170)
         tb.addWidget(self.run_on)
         self._fill_run_on()
+        self.run_on.currentIndexChanged.connect(lambda _i: self._run_on_changed())
+
+    def _run_on_changed(self) -> None:
+        """A node left at the default connection now runs elsewhere: its Model list follows."""
+        node_id = self.panel.node_id
+        if node_id and node_id in self.document.node_ids() and not self.document.node(node_id).values.get("connection"):
+            self.context.select_connection("")
 
     def _fill_run_on(self) -> None:
         from .connections import connection_names

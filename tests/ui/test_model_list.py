@@ -33,3 +33,15 @@ def test_a_connection_without_a_key_reports_why(qtbot):
     with qtbot.waitSignal(source.failed, timeout=20_000) as got:
         source.request("nobody")
     assert got.args[0] == "nobody" and "no connection named 'nobody'" in got.args[1]
+
+
+def test_a_node_on_the_default_connection_lists_the_models_of_run_on(window, qtbot):
+    from studio.resources import examples_dir
+
+    assert window.open_file(examples_dir() / "chat-then-moderation.flow.json")
+    window.run_on.setCurrentIndex(window.run_on.findData(SIMULATED))
+    write = window.document.flow.node_by_name("Write").id
+    with qtbot.waitSignal(window.context.model_source.models_ready, timeout=20_000) as got:
+        window.canvas.select([write])
+    assert got.args[0] == SIMULATED
+    assert window.context.current_connection == SIMULATED

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from qtpy.QtCore import QObject, Signal
 
@@ -76,11 +76,19 @@ class ModelSource(QObject):
         except Exception as exc:  # noqa: BLE001 - shown to the user next to the field
             self._in_flight.discard(connection)
             log.info("listing models for connection %r failed: %s", connection, exc)
-            self.failed.emit(connection, str(exc) or type(exc).__name__)
+            self._emit(self.failed, connection, str(exc) or type(exc).__name__)
             return
         self._cache[connection] = ids
         self._in_flight.discard(connection)
-        self.models_ready.emit(connection, ids)
+        self._emit(self.models_ready, connection, ids)
+
+    @staticmethod
+    def _emit(signal: Any, *args: Any) -> None:
+        """Deliver a result unless the panel that asked was closed meanwhile."""
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # "Signal source has been deleted": nobody is waiting any more
+            log.debug("model list for %r arrived after its panel was closed", args[0])
 
     def wait_idle(self) -> bool:  # for tests and shutdown
         return not self._in_flight

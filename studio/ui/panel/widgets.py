@@ -67,9 +67,13 @@ class EditorContext(QObject):
 
     def __init__(self, *, connection_names: Callable[[], list[str]] | None = None,
                  model_source: ModelSource | None = None, manage_connections: Callable[[], None] | None = None,
+                 default_connection: Callable[[], str | None] | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._connection_names = connection_names or (lambda: [])
+        # What a node left at "Default connection" runs on (the toolbar's Run on), so its Model
+        # list comes from the same place the run will go.
+        self._default_connection = default_connection or (lambda: None)
         self.model_source = model_source or ModelSource(self)
         self.manage_connections = manage_connections
         self.current_connection = ""
@@ -81,6 +85,11 @@ class EditorContext(QObject):
             return []
 
     def select_connection(self, name: str) -> None:
+        if not name:
+            try:
+                name = self._default_connection() or ""
+            except Exception:  # noqa: BLE001 - the default is a convenience
+                name = ""
         self.current_connection = name or ""
         self.connection_selected.emit(self.current_connection)
 
