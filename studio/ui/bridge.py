@@ -59,6 +59,8 @@ class RunController(QObject):
         # Set when the engine can resume a waiting run: fn(result, decisions) -> awaitable.
         self.resume_hook: Callable[..., Any] | None = None
         self.last_flow: Flow | None = None
+        # Where relative file paths of an unsaved flow are looked up (the folder it came from).
+        self.base_dir: Callable[[], Path | None] | None = None
         self.last_flow_path: Path | None = None
         # The client pool is kept between runs: building it (TLS contexts, about 30 ms on the Qt
         # thread) and opening new sockets at every run stalled the window as each run started.
@@ -117,6 +119,9 @@ class RunController(QObject):
         services: dict[str, Any] = {}
         if flow_path is not None:
             services = {"flow_path": str(Path(flow_path).resolve()), "flow_dir": str(Path(flow_path).resolve().parent)}
+        elif self.base_dir is not None and self.base_dir() is not None:
+            # an unsaved flow opened from somewhere (an example): its relative files live there
+            services = {"flow_dir": str(Path(self.base_dir()).resolve())}
         extra: dict[str, Any] = {}
         if resume is not None:  # continue the waiting node with the decisions; same run id
             from studio.connectors.openai.agents.run import RESUME_SERVICE

@@ -128,6 +128,8 @@ class MainWindow(QMainWindow):
 
         self.runs = RunController(self.catalog, base_url=run_base_url, record_history=record_history, parent=self)
         self.runs.default_connection = self._run_connection
+        self.origin_dir: Path | None = None  # folder of an example opened as a new flow
+        self.runs.base_dir = lambda: None if self.document.path else self.origin_dir
         self.run_panel.inspector.on_decision = self.runs.decide
         self.runs.pinned_outputs = lambda flow: self.history_panel.history.pinned_outputs(flow.id)
         self.chat_panel.run = controller_runner(self.runs, lambda: self.document.path, before_start=self._before_chat_run)
@@ -365,6 +367,7 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return
         self._drop_recovery()
+        self.origin_dir = None
         self.document.load(Flow())
         self.canvas.clear_statuses()
         self._show_canvas()
@@ -384,6 +387,7 @@ class MainWindow(QMainWindow):
             # Half-built flows (no trigger yet, a loop) open too; their problems are listed.
             flow = load_flow(path, self.catalog, validate=False)
             data = path.read_bytes()
+            self.origin_dir = None
         except FlowLoadError as exc:
             self.ask("Cannot open flow", str(exc), ["OK"])
             self.show_message(str(exc).splitlines()[0])
@@ -547,6 +551,7 @@ class MainWindow(QMainWindow):
         if not self.open_file(path):
             return
         self.document.path = None
+        self.origin_dir = Path(path).resolve().parent  # its data files stay reachable
         self.document.path_changed.emit()
         if run:
             index = self.run_on.findData(self._simulated_name())
