@@ -513,6 +513,9 @@ class MainWindow(QMainWindow):
         path = Path(path)
         slug = self._slug(self.document.flow.name)
         inputs = self.document.flow.settings.get("example_inputs") or {}
+        if self.run_inputs.editors:  # what the Inputs tab holds now is the example to ship
+            self.refresh_side_panels()
+            inputs = {**(inputs if isinstance(inputs, dict) else {}), **self.run_inputs.payload()}
         args = " ".join(f"--input {k}={json.dumps(v)!r}" for k, v in inputs.items()) if isinstance(inputs, dict) else ""
         readme = (f"{self.document.flow.name}\n\n{self.document.flow.description}\n\n"
                   f"Run it headless:\n  studio run {slug}.flow.json {args}\n\n"
@@ -521,8 +524,31 @@ class MainWindow(QMainWindow):
             z.writestr(f"{slug}/{slug}.flow.json", dump_flow(self.document.flow))
             z.writestr(f"{slug}/inputs.json", json.dumps(inputs, indent=2))
             z.writestr(f"{slug}/README.txt", readme)
+            for relative, source in self._bundled_files():
+                z.write(source, f"{slug}/{relative}")
         self.show_message(f"Exported bundle {path}")
         return path
+
+    def _bundled_files(self) -> list[tuple[str, Path]]:
+        """Files the flow names by a relative path (File inputs) that exist beside it, so the
+        bundle runs elsewhere; anything outside the flow's folder is left out."""
+        from studio.catalog.models import ValueType
+
+        base = self.document.path.parent if self.document.path else self.origin_dir
+        if base is None:
+            return []
+        base = base.resolve()
+        found: dict[str, Path] = {}
+        for node in self.document.flow.nodes:
+            action = self.catalog.get(node.action) if node.action in self.catalog else None
+            for spec in action.inputs if action else []:
+                value = node.values.get(spec.key)
+                if spec.type != ValueType.FILE or not isinstance(value, str) or "{{" in value:
+                    continue
+                candidate = (base / value).resolve()
+                if not Path(value).is_absolute() and candidate.is_file() and candidate.is_relative_to(base):
+                    found[candidate.relative_to(base).as_posix()] = candidate
+        return sorted(found.items())
 
     @staticmethod
     def _slug(name: str) -> str:

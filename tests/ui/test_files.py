@@ -82,3 +82,35 @@ def test_import_and_export_bundle(window, tmp_path):
         assert json.loads(z.read(flow_file))["name"] == window.document.flow.name
         inputs = next(n for n in names if n.endswith("inputs.json"))
         assert json.loads(z.read(inputs)) == {"topic": "tides"}
+
+
+def test_an_exported_bundle_runs_elsewhere_with_its_data_file_and_typed_inputs(window, tmp_path):
+    """The bundle carries the files the flow reads by relative path and the Inputs tab's values,
+    and `studio run` of the unpacked bundle in another folder succeeds."""
+    import subprocess
+    import sys
+
+    from studio.connectors.openai.fake_server import FakeOpenAIServer
+    from studio.resources import examples_dir
+
+    window._open_example(str(examples_dir() / "file-upload-list-delete.flow.json"), False)
+    bundle = window.export_bundle(tmp_path / "files.zip")
+    with zipfile.ZipFile(bundle) as z:
+        names = z.namelist()
+        assert any(n.endswith("/data/notes.jsonl") for n in names)
+        z.extractall(tmp_path / "elsewhere")
+    flow_file = next((tmp_path / "elsewhere").rglob("*.flow.json"))
+    with FakeOpenAIServer(latency_ms=0) as server:
+        done = subprocess.run([sys.executable, "-m", "studio.cli", "run", str(flow_file), "--base-url",
+                               server.base_url, "--json"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        uploads = server.requests_to("/files", "POST")
+    assert done.returncode == 0, done.stderr
+    assert len(uploads) == 1 and uploads[0].files["file"][0] == "notes.jsonl"
+
+    window.document.undo_stack.setClean()
+    window._open_example(str(examples_dir() / "chat-then-moderation.flow.json"), False)
+    window.refresh_side_panels()
+    window.run_inputs.editors["topic"][1].setText("kelp")
+    with zipfile.ZipFile(window.export_bundle(tmp_path / "chat.zip")) as z:
+        inputs = json.loads(z.read(next(n for n in z.namelist() if n.endswith("inputs.json"))))
+    assert inputs == {"topic": "kelp"}
