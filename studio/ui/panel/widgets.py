@@ -290,23 +290,29 @@ class JsonEditor(ValueEditor):
         super().set_value(value)
 
 
+def _mount_spin(editor: Any, low: float, high: float, step: float) -> None:
+    """Shared set-up of the integer and number spin boxes: an input without a documented default
+    gets one value below its range shown as "(not set)", so it can be left unset."""
+    editor.unset_allowed = editor.spec.default is None
+    editor._floor = low - step if editor.unset_allowed else low
+    editor.spin.setRange(editor._floor, high)
+    if editor.unset_allowed:
+        editor.spin.setSpecialValueText(UNSET_TEXT)
+    editor.spin.setKeyboardTracking(False)
+    editor.spin.setMinimumWidth(120)
+    editor.spin.valueChanged.connect(editor._changed)
+    editor._layout.addWidget(editor.spin)
+    editor._layout.addStretch(1)
+    editor._show(editor.spec.default)
+
+
 class IntegerEditor(ValueEditor):
     def __init__(self, spec: Input, context: EditorContext, parent: QWidget | None = None) -> None:
         super().__init__(spec, context, parent)
         self.spin = QSpinBox()
         low = int(spec.minimum) if spec.minimum is not None else -INT_LIMIT + 1
         high = int(spec.maximum) if spec.maximum is not None else INT_LIMIT
-        self.unset_allowed = spec.default is None
-        self._floor = low - 1 if self.unset_allowed else low
-        self.spin.setRange(self._floor, high)
-        if self.unset_allowed:
-            self.spin.setSpecialValueText(UNSET_TEXT)
-        self.spin.setKeyboardTracking(False)
-        self.spin.setMinimumWidth(120)
-        self.spin.valueChanged.connect(self._changed)
-        self._layout.addWidget(self.spin)
-        self._layout.addStretch(1)
-        self._show(spec.default)
+        _mount_spin(self, low, high, 1)
 
     def value(self) -> Any:
         v = self.spin.value()
@@ -336,17 +342,7 @@ class NumberEditor(ValueEditor):
         self.spin.setSingleStep(0.1 if span is not None and span <= 2 else 1.0)
         low = spec.minimum if spec.minimum is not None else WIDE_MIN
         high = spec.maximum if spec.maximum is not None else WIDE_MAX
-        self.unset_allowed = spec.default is None
-        self._floor = low - step if self.unset_allowed else low
-        self.spin.setRange(self._floor, high)
-        if self.unset_allowed:
-            self.spin.setSpecialValueText(UNSET_TEXT)
-        self.spin.setKeyboardTracking(False)
-        self.spin.setMinimumWidth(120)
-        self.spin.valueChanged.connect(self._changed)
-        self._layout.addWidget(self.spin)
-        self._layout.addStretch(1)
-        self._show(spec.default)
+        _mount_spin(self, low, high, step)
 
     def value(self) -> Any:
         v = self.spin.value()
