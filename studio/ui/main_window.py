@@ -431,19 +431,38 @@ class MainWindow(QMainWindow):
         if not path.name.endswith(".json"):
             path = path.with_name(path.name + ".flow.json")
         flow = self.document.flow
+        carried = self._bundled_files() if self.document.path is None else []  # e.g. an example's data
         try:
             flow.version += 1
             save_flow(flow, path)
+            copied = self._carry_files(carried, path.parent)
         except Exception as exc:  # noqa: BLE001 - disk full, permissions ...
             flow.version -= 1
             self.ask("Cannot save", f"{path}: {exc}", ["OK"])
             return False
+        self.origin_dir = None
         self.document.mark_saved(path)
         self._remember_own(path)
         self._drop_recovery()
         self._add_recent(path)
-        self.show_message(f"Saved {path}")
+        self.show_message(f"Saved {path}" + (f" with {len(copied)} data file(s) it reads" if copied else ""))
         return True
+
+    @staticmethod
+    def _carry_files(files: list[tuple[str, Path]], folder: Path) -> list[Path]:
+        """Copy the files a flow reads by relative path next to its new location (never over an
+        existing file), so a flow first saved elsewhere still finds them."""
+        import shutil
+
+        copied = []
+        for relative, source in files:
+            target = folder / relative
+            if target.exists() or target.resolve() == source:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            copied.append(target)
+        return copied
 
     def import_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import nodes from flow", self._last_dir(), FILE_FILTER)

@@ -114,3 +114,21 @@ def test_an_exported_bundle_runs_elsewhere_with_its_data_file_and_typed_inputs(w
     with zipfile.ZipFile(window.export_bundle(tmp_path / "chat.zip")) as z:
         inputs = json.loads(z.read(next(n for n in z.namelist() if n.endswith("inputs.json"))))
     assert inputs == {"topic": "kelp"}
+
+
+def test_saving_an_example_elsewhere_takes_its_data_files_along(window, tmp_path, run_async):
+    from studio.connectors.openai.fake_server import FakeOpenAIServer
+    from studio.resources import examples_dir
+
+    window._open_example(str(examples_dir() / "file-upload-list-delete.flow.json"), False)
+    target = tmp_path / "mine" / "upload.flow.json"
+    target.parent.mkdir()
+    assert window._write(target)
+    assert (target.parent / "data" / "notes.jsonl").read_bytes() == \
+        (examples_dir() / "data" / "notes.jsonl").read_bytes()
+    assert window.origin_dir is None and window.document.path == target
+    with FakeOpenAIServer(latency_ms=0) as server:
+        window.runs.base_url = server.base_url
+        assert window.run_flow()
+        result = run_async(window.runs.wait())
+    assert result.status == "succeeded", result.error
