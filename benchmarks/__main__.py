@@ -26,7 +26,7 @@ FULL = {
     "editor": dict(sizes=(100, 500, 1000), starts=3, selects=20, stall_requests=200),
 }
 QUICK = {
-    "engine": dict(sizes=(10,), chain=3, repeats=1, latency_ms=5.0),
+    "engine": dict(sizes=(10,), chain=3, repeats=1, latency_ms=5.0, cancel=5),
     "executor": dict(n=50, repeats=1),
     "editor": dict(sizes=(5, 10), starts=1, selects=3, stall_requests=5, latency_ms=5.0),
 }

@@ -83,12 +83,72 @@ def bare_script_process(base_url: str, n: int, concurrency: int, workdir: Path) 
 # --- the figures ----------------------------------------------------------------------------------
 
 
+CANCEL_GOAL_S = 0.5
+
+
+async def engine_cancel(base_url: str, n: int) -> float:
+    """Seconds from RunHandle.cancel() until every node of an n-node fan-out, all n requests in
+    flight on a server that would take 30 s to answer, has a final state."""
+    from studio.catalog import load_catalog
+    from studio.engine.executor import start_run
+    from studio.engine.handlers import default_registry
+    from studio.engine.headless import Connector
+
+    started = 0
+    all_started = asyncio.Event()
+
+    def on_event(event: Any) -> None:
+        nonlocal started
+        if event.type == "node_started" and event.node_name != "Start":
+            started += 1
+            if started == n:
+                all_started.set()
+
+    connector = Connector(base_url)
+    try:
+        handle = start_run(fan_out_flow(n), catalog=load_catalog(), registry=default_registry(),
+                           connect=connector.connect, max_concurrency=n, on_event=on_event, keep_events=False,
+                           run_dir=Path(tempfile.gettempdir()) / "flow-bench-cancel")
+        await asyncio.wait_for(all_started.wait(), 30)
+        await asyncio.sleep(0.3)  # the requests are on the wire
+        begin = time.perf_counter()
+        handle.cancel()
+        result = await handle.result()
+        seconds = time.perf_counter() - begin
+    finally:
+        await connector.aclose()
+    finals = {"succeeded", "failed", "skipped", "cancelled", "waiting"}
+    if any(node.status not in finals for node in result.nodes.values()):
+        raise RuntimeError("a node did not reach a final state after cancel")
+    return seconds
+
+
+async def bare_cancel(base_url: str, n: int) -> float:
+    """The same for n bare httpx requests: seconds from cancelling their tasks until all ended."""
+    from .engine_bare import chat_body, http_library
+
+    httpx = http_library()
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+        url = base_url.rstrip("/") + "/chat/completions"
+        tasks = [asyncio.ensure_future(client.post(url, json=chat_body(i),
+                                                   headers={"Authorization": "Bearer sk-local-placeholder"}))
+                 for i in range(n)]
+        await asyncio.sleep(0.5)
+        begin = time.perf_counter()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return time.perf_counter() - begin
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values)
 
 
 def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3,
-        latency_ms: float = LATENCY_MS, concurrency: int = CONCURRENCY, log=print) -> list[Figure]:
+        latency_ms: float = LATENCY_MS, concurrency: int = CONCURRENCY, cancel: int = 100,
+        log=print) -> list[Figure]:
     figures: list[Figure] = []
     seen: dict[str, float] = {}
     limit = f"limit {concurrency} in flight on both sides (engine max_concurrency / baseline semaphore)"
@@ -145,6 +205,15 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                                   "bare script as a process", base_wall,
                                   notes="both include starting Python and imports; studio run also loads the "
                                         "catalog, the SDK and the run history"))
+        if cancel:
+            with fake_server(30_000) as slow_url:
+                bare = asyncio.run(bare_cancel(slow_url, cancel))
+                eng = asyncio.run(engine_cancel(slow_url, cancel))
+            log(f"  cancel {cancel} in flight: engine {eng * 1000:.0f} ms (bare {bare * 1000:.0f} ms)")
+            figures.append(Figure(f"cancel a run with {cancel} requests in flight", eng, "s",
+                                  "cancelling the bare httpx tasks", bare, goal=f"<= {CANCEL_GOAL_S:g} s",
+                                  met=eng <= CANCEL_GOAL_S,
+                                  notes="until every node has a final state; server would answer in 30 s"))
         if chain:
             wall, inside = studio_run(url, chain_flow(chain), concurrency, workdir)
             floor = chain * latency_ms / 1000
