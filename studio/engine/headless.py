@@ -296,11 +296,10 @@ class Connector:
             from studio.credentials import ConnectionSettings
 
             return ConnectionSettings(name=name or "default", base_url=self.base_url, api_key=PLACEHOLDER_KEY)
-        why = f" ({error})" if error is not None else ""
-        raise UsageError(
-            f"no API key for {label}{why}. Save one in the editor's Connections, or set OPENAI_API_KEY"
-            + (" (a --base-url on this machine needs no key)" if self.base_url else "")
-        )
+        local = " (a --base-url on this machine needs no key)" if self.base_url else ""
+        if error is not None:  # the credential store already says what is missing and what to do
+            raise UsageError(f"{label}: {error}{local}")
+        raise UsageError(f"no API key for {label}. Save one in the editor's Connections, or set OPENAI_API_KEY{local}")
 
     async def connect(self, name: str | None) -> Any:
         try:

@@ -41,3 +41,13 @@ def test_run_of_a_missing_file_names_it(tmp_path):
     done = _studio("run", str(missing))
     assert done.returncode == 2
     assert str(missing) in done.stderr
+
+
+def test_run_without_a_key_says_what_to_set_up(tmp_path):
+    from studio.resources import examples_dir
+
+    done = _studio("run", str(examples_dir() / "raw-request.flow.json"))
+    assert done.returncode == 2
+    assert "the default connection" in done.stderr and "OPENAI_API_KEY" in done.stderr
+    assert "Simulated (offline)" in done.stderr
+    assert "Traceback" not in done.stderr
