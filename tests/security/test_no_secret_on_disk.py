@@ -16,7 +16,7 @@ from studio.flow.io import load_flow, save_flow
 from studio.flow.models import Endpoint, Flow, Node, Wire
 from studio.resources import examples_dir
 
-KEY = "sk-proj-KNOWNSECRET-0123456789abcdefghijklmnop"
+KEY = "sk-test-FAKE-KEY-for-the-leak-scan-not-a-real-key"
 
 
 def _flow(tmp_path: Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 from studio.connectors.openai.fake_server import FakeOpenAIServer
 from studio.resources import examples_dir
 
-KEY = "sk-proj-EDITORSECRET-abcdefghijklmnopqrstuvwxyz0123"
+KEY = "sk-test-FAKE-EDITOR-KEY-for-the-leak-scan-not-real"
 
 
 def _holding(root: Path) -> list[str]:
