@@ -18,24 +18,27 @@ def _payload(ctx: NodeContext) -> Any:
     return ctx.services.get(TRIGGER_PAYLOAD)
 
 
-def declared_defaults(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Defaults of the fields a trigger declares, whichever way they were written:
-    `fields` as a list of {name|key, default|value} or as {name: default}, or a JSON schema
-    (`schema`/`input_schema`) whose properties carry `default`."""
-    defaults: dict[str, Any] = {}
+def declared_fields(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `fields` a trigger declares, each as a dict with a `name`, whichever way they were
+    written: a list of {name|key, label, type, default|value} or the shorthand {name: default}."""
     fields = inputs.get("fields")
     if isinstance(fields, dict):
-        defaults.update({str(k): v for k, v in fields.items() if v is not None})
-    elif isinstance(fields, list):
-        for item in fields:
-            if not isinstance(item, dict):
-                continue
-            name = item.get("name") or item.get("key")
-            if not name:
-                continue
-            value = item.get("default", item.get("value"))
-            if value is not None:
-                defaults[str(name)] = value
+        return [{"name": str(k), "default": v} for k, v in fields.items()]
+    found = []
+    for item in fields if isinstance(fields, list) else []:
+        if isinstance(item, dict) and (item.get("name") or item.get("key")):
+            found.append({**item, "name": str(item.get("name") or item.get("key"))})
+    return found
+
+
+def declared_defaults(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Defaults of the fields a trigger declares (`declared_fields`), or of a JSON schema
+    (`schema`/`input_schema`) whose properties carry `default`."""
+    defaults: dict[str, Any] = {}
+    for item in declared_fields(inputs):
+        value = item.get("default", item.get("value"))
+        if value is not None:
+            defaults[item["name"]] = value
     for key in ("schema", "input_schema"):
         schema = inputs.get(key)
         if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):

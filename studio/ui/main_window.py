@@ -532,8 +532,8 @@ class MainWindow(QMainWindow):
         path = Path(path)
         slug = self._slug(self.document.flow.name)
         inputs = self.document.flow.settings.get("example_inputs") or {}
+        self.run_inputs.set_flow(self.document.flow)
         if self.run_inputs.editors:  # what the Inputs tab holds now is the example to ship
-            self.refresh_side_panels()
             inputs = {**(inputs if isinstance(inputs, dict) else {}), **self.run_inputs.payload()}
         args = " ".join(f"--input {k}={json.dumps(v)!r}" for k, v in inputs.items()) if isinstance(inputs, dict) else ""
         readme = (f"{self.document.flow.name}\n\n{self.document.flow.description}\n\n"
@@ -631,14 +631,15 @@ class MainWindow(QMainWindow):
         if not self.document.flow.nodes:
             self.show_message("Nothing to run: add a trigger and some nodes first.")
             return False
-        if trigger_payload is None and start_at is None and only is None and self.run_inputs.editors:
-            self.refresh_side_panels()
-            trigger_payload = self.run_inputs.payload()
-            if self.run_inputs.errors:
-                self.inputs_dock.show()
-                self.inputs_dock.raise_()
-                self.show_message("Not run: " + "; ".join(self.run_inputs.errors.values()))
-                return False
+        if trigger_payload is None and start_at is None and only is None:
+            self.run_inputs.set_flow(self.document.flow)  # the fields as they are now
+            if self.run_inputs.editors:
+                trigger_payload = self.run_inputs.payload()
+                if self.run_inputs.errors:
+                    self.inputs_dock.show()
+                    self.inputs_dock.raise_()
+                    self.show_message("Not run: " + "; ".join(self.run_inputs.errors.values()))
+                    return False
         if not self.runs.running and not self.check_trust():
             self.show_message("Not run: the flow was not trusted to start things on this computer.")
             return False

@@ -13,6 +13,7 @@ from qtpy.QtWidgets import (
     QCheckBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QWidget,
 )
 
+from studio.engine.builtin import declared_fields
 from studio.flow.models import Flow, Node
 
 NUMBER_LIMIT = 1e12
@@ -20,20 +21,6 @@ NUMBER_LIMIT = 1e12
 
 def manual_trigger(flow: Flow) -> Node | None:
     return next((n for n in flow.nodes if n.action == "trigger.manual" and not n.disabled), None)
-
-
-def declared_fields(trigger: Node | None) -> list[dict[str, Any]]:
-    """The trigger's fields as dicts with a `name`; the {name: default} shorthand too."""
-    if trigger is None:
-        return []
-    raw = trigger.values.get("fields")
-    if isinstance(raw, dict):
-        return [{"name": str(k), "default": v} for k, v in raw.items()]
-    fields = []
-    for item in raw if isinstance(raw, list) else []:
-        if isinstance(item, dict) and (item.get("name") or item.get("key")):
-            fields.append({**item, "name": str(item.get("name") or item.get("key"))})
-    return fields
 
 
 class RunInputsForm(QWidget):
@@ -47,13 +34,14 @@ class RunInputsForm(QWidget):
         self.form.setContentsMargins(4, 4, 4, 4)
         self.editors: dict[str, tuple[str, QWidget]] = {}
         self.errors: dict[str, str] = {}
-        self.empty = QLabel("This flow's trigger declares no inputs.")
+        self._signature: tuple[str, str] | None = None  # the flow and fields the form shows
 
     def set_flow(self, flow: Flow) -> None:
         """Show the flow's fields; typed values survive unrelated edits (same fields, same flow)."""
-        fields = declared_fields(manual_trigger(flow))
+        trigger = manual_trigger(flow)
+        fields = declared_fields(trigger.values) if trigger is not None else []
         signature = (flow.id, json.dumps(fields, sort_keys=True, default=str))
-        if signature == getattr(self, "_signature", None):
+        if signature == self._signature:
             return
         self._signature = signature
         while self.form.rowCount():
@@ -62,13 +50,12 @@ class RunInputsForm(QWidget):
         self.errors.clear()
         saved = flow.settings.get("example_inputs") if isinstance(flow.settings.get("example_inputs"), dict) else {}
         if not fields:
-            self.empty = QLabel("This flow's trigger declares no inputs.")
-            self.form.addRow(self.empty)
+            self.form.addRow(QLabel("This flow's trigger declares no inputs."))
             return
         for field in fields:
             name = field["name"]
             kind = str(field.get("type") or "string").lower()
-            value = saved.get(name, field.get("default"))
+            value = saved.get(name, field.get("default", field.get("value")))  # as the engine reads it
             editor = self._editor(kind, value)
             label = QLabel(str(field.get("label") or name))
             if field.get("description"):
