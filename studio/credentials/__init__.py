@@ -55,16 +55,16 @@ def resolve(name: str | None, base_url_override: str | None = None,
         if settings is not None:
             return settings
         records = store.list()
-        chosen = next((r for r in records if r.name == "default"), None)
-        if chosen is None and len(records) == 1:
-            chosen = records[0]
-        if chosen is None:
+        record = next((r for r in records if r.name == "default"), None)
+        if record is None and len(records) == 1:
+            record = records[0]
+        if record is None:
             raise CredentialError(
                 "no connection chosen and no default: set OPENAI_API_KEY, save a connection named "
                 f"'default', or pick one (or {SIMULATED!r}) in the node's Connection field"
             )
-        name = chosen.name
-    record = store.get(name)
+    else:
+        record = store.get(name)
     key = store.api_key(record.name) or os.environ.get(ENV_KEY, "").strip() or None
     if not key:
         raise CredentialError(

@@ -94,10 +94,11 @@ class ConnectionStore:
         return records
 
     def get(self, name: str) -> ConnectionRecord:
-        for record in self.list():
+        records = self.list()
+        for record in records:
             if record.name == name:
                 return record
-        known = ", ".join(repr(r.name) for r in self.list()) or "none saved"
+        known = ", ".join(repr(r.name) for r in records) or "none saved"
         raise CredentialError(f"no connection named {name!r} (known: {known})")
 
     def save(self, record: ConnectionRecord, api_key: str | None = None) -> None:

@@ -91,6 +91,18 @@ def save_retention(setting: dict[str, Any]) -> None:
         log.warning("could not save the history retention setting", exc_info=True)
 
 
+
+def _select_item(tree: Any, key: str) -> bool:
+    """Make the row whose id (UserRole data) is `key` the only selected and current one."""
+    for i in range(tree.topLevelItemCount()):
+        item = tree.topLevelItem(i)
+        if item.data(0, Qt.ItemDataRole.UserRole) == key:
+            tree.clearSelection()
+            item.setSelected(True)
+            tree.setCurrentItem(item)
+            return True
+    return False
+
 class HistoryPanel(QWidget):
     """Runs of one flow (newest first) above the nodes of the selected run."""
 
@@ -226,14 +238,7 @@ class HistoryPanel(QWidget):
         return [item.data(0, Qt.ItemDataRole.UserRole) for item in self.runs.selectedItems()]
 
     def select_run(self, run_id: str) -> bool:
-        for i in range(self.runs.topLevelItemCount()):
-            item = self.runs.topLevelItem(i)
-            if item.data(0, Qt.ItemDataRole.UserRole) == run_id:
-                self.runs.clearSelection()
-                item.setSelected(True)
-                self.runs.setCurrentItem(item)
-                return True
-        return False
+        return _select_item(self.runs, run_id)
 
     def pinned(self) -> dict[str, Any]:
         if self.flow_id is None:
@@ -266,14 +271,7 @@ class HistoryPanel(QWidget):
         self._update_buttons()
 
     def select_node(self, node_id: str) -> bool:
-        for i in range(self.nodes.topLevelItemCount()):
-            item = self.nodes.topLevelItem(i)
-            if item.data(0, Qt.ItemDataRole.UserRole) == node_id:
-                self.nodes.clearSelection()
-                item.setSelected(True)
-                self.nodes.setCurrentItem(item)
-                return True
-        return False
+        return _select_item(self.nodes, node_id)
 
     def _selected_node(self) -> Any:
         items = self.nodes.selectedItems()

@@ -167,7 +167,9 @@ class ValueEditor(QWidget):
             return a == b
 
 
-class _FlushingLineEdit(QLineEdit):
+class _FlushOnFocusOut:
+    """Mixin for text widgets: leaving the field writes what was typed at once."""
+
     def __init__(self, on_focus_out: Callable[[], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._on_focus_out = on_focus_out
@@ -177,14 +179,12 @@ class _FlushingLineEdit(QLineEdit):
         self._on_focus_out()
 
 
-class _FlushingPlainTextEdit(QPlainTextEdit):
-    def __init__(self, on_focus_out: Callable[[], None], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._on_focus_out = on_focus_out
+class _FlushingLineEdit(_FlushOnFocusOut, QLineEdit):
+    pass
 
-    def focusOutEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
-        super().focusOutEvent(event)
-        self._on_focus_out()
+
+class _FlushingPlainTextEdit(_FlushOnFocusOut, QPlainTextEdit):
+    pass
 
 
 class StringEditor(ValueEditor):
