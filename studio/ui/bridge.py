@@ -59,6 +59,7 @@ class RunController(QObject):
         # Set when the engine can resume a waiting run: fn(result, decisions) -> awaitable.
         self.resume_hook: Callable[..., Any] | None = None
         self.last_flow: Flow | None = None
+        self._trigger_kind = "editor"  # how the run history labels the current run
         # Where relative file paths of an unsaved flow are looked up (the folder it came from).
         self.base_dir: Callable[[], Path | None] | None = None
         self.last_flow_path: Path | None = None
@@ -95,7 +96,7 @@ class RunController(QObject):
         snapshot = flow.model_copy(deep=True)
         self._active = True
         self.last_flow, self.last_flow_path = snapshot, flow_path
-        self._trigger_kind = trigger  # how the run history labels this run
+        self._trigger_kind = trigger
         self.task = loop.create_task(self._run(snapshot, flow_path, start_at, only, trigger_payload, resume))
         return True
 
@@ -117,11 +118,12 @@ class RunController(QObject):
             return await connector.connect(name or fallback)
         history = None
         services: dict[str, Any] = {}
+        base_dir = self.base_dir() if self.base_dir is not None else None
         if flow_path is not None:
             services = {"flow_path": str(Path(flow_path).resolve()), "flow_dir": str(Path(flow_path).resolve().parent)}
-        elif self.base_dir is not None and self.base_dir() is not None:
+        elif base_dir is not None:
             # an unsaved flow opened from somewhere (an example): its relative files live there
-            services = {"flow_dir": str(Path(self.base_dir()).resolve())}
+            services = {"flow_dir": str(Path(base_dir).resolve())}
         extra: dict[str, Any] = {}
         if resume is not None:  # continue the waiting node with the decisions; same run id
             from studio.connectors.openai.agents.run import RESUME_SERVICE
@@ -221,7 +223,8 @@ class RunController(QObject):
         """Take up a recorded run that waits for approval (e.g. from an earlier session) so the
         approval cards can resume it like a run of this session. Returns its waiting entries."""
         by_name = {n.name: n.id for n in flow.nodes}
-        waiting = [w for w in record.get("waiting") or [] if w.get("node_id") in {n.id for n in flow.nodes}]
+        node_ids = set(by_name.values())
+        waiting = [w for w in record.get("waiting") or [] if w.get("node_id") in node_ids]
         outputs = {}
         for name, entry in ((record.get("result") or {}).get("nodes") or {}).items():
             if isinstance(entry, dict) and entry.get("status") == "succeeded" and name in by_name:
@@ -271,7 +274,7 @@ class RunController(QObject):
     def resume_waiting(self, node_id: str) -> bool:
         """Continue the last run at `node_id` when all its approval requests are decided."""
         entry = self._waiting_entry(node_id)
-        if entry is None or self.running or getattr(self, "last_flow", None) is None:
+        if entry is None or self.running or self.last_flow is None:
             return False
         ids = [str(r.get("id")) for r in entry.get("requests") or [] if isinstance(r, dict) and r.get("id")]
         if not ids or any((node_id, i) not in self.decisions for i in ids):
@@ -286,8 +289,6 @@ class RunController(QObject):
                                   "run_id": self.last_result.run_id})
 
     # run history ---------------------------------------------------------------------------------
-
-    _trigger_kind = "editor"
 
     def _history_start(self, flow: Flow, flow_path: Path | None, payload: Any = None) -> Any:
         try:
