@@ -192,18 +192,7 @@ def test_history_survives_a_new_panel_on_the_same_file(tmp_path, qtbot):
 # -- in the main window ---------------------------------------------------------------------------------
 
 
-def small_flow():
-    from studio.flow.models import Endpoint, Flow, Node, Position, Wire
-
-    start = Node(action="trigger.manual", name="Start", position=Position(x=0, y=0))
-    write = Node(action="chat.create_completion", name="Write", position=Position(x=300, y=0),
-                 values={"model": "gpt-4o-mini",
-                         "messages": [{"role": "user", "content": "Say hello to {{ trigger.topic | default('you') }}"}]})
-    check = Node(action="moderation.classify", name="Check", position=Position(x=600, y=0),
-                 values={"input": "{{ nodes.Write.output.choices[0].message.content }}"})
-    wires = [Wire(source=Endpoint(node=start.id, port="output"), target=Endpoint(node=write.id, port="in")),
-             Wire(source=Endpoint(node=write.id, port="output"), target=Endpoint(node=check.id, port="in"))]
-    return Flow(name="Hello", nodes=[start, write, check], wires=wires)
+from test_runs import small_flow  # noqa: E402 - the editor tests' shared three-node flow
 
 
 def test_editor_runs_are_listed_a_pinned_output_is_reused_and_a_past_run_opens(window, run_async):

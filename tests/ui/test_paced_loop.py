@@ -8,16 +8,9 @@ import pytest
 from qtpy.QtCore import QTimer
 
 from studio.connectors.openai.fake_server import FakeOpenAIServer
-from studio.flow.models import Endpoint, Flow, Node, Position, Wire
 
 
-def _fan_out(n):
-    start = Node(id="start", name="Start", action="trigger.manual", position=Position(x=0, y=0))
-    chats = [Node(id=f"c{i}", name=f"Chat {i}", action="chat.create_completion", position=Position(x=300, y=120 * i),
-                  values={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"hi {i}"}]})
-             for i in range(n)]
-    wires = [Wire(source=Endpoint(node="start", port="output"), target=Endpoint(node=c.id, port="in")) for c in chats]
-    return Flow(name="fan", nodes=[start, *chats], wires=wires)
+from test_run_batching import _fan_out  # noqa: E402 - the same 30-node fan-out
 
 
 def test_runs_reuse_the_pool_until_it_is_closed(window, run_async):
