@@ -8,9 +8,7 @@ import pytest
 from qtpy.QtCore import QTimer
 
 from studio.connectors.openai.fake_server import FakeOpenAIServer
-
-
-from test_run_batching import _fan_out  # noqa: E402 - the same 30-node fan-out
+from test_run_batching import _fan_out  # the same 30-node fan-out
 
 
 def test_runs_reuse_the_pool_until_it_is_closed(window, run_async):
