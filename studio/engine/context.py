@@ -4,9 +4,12 @@ report progress, and the OpenAI connection. Handlers know nothing of the graph a
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from studio.flow.capabilities import Grant
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.models import Action
@@ -78,6 +81,22 @@ class NodeContext:
     services: dict[str, Any] = field(default_factory=dict)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
 
+    def __post_init__(self) -> None:
+        # The executor makes a node's context inside that node's own task, so from here on the
+        # task (and tasks it starts) can find it: the OpenAI client reports its retries this way.
+        current_node.set(self)
+
+    def grant(self) -> Grant:
+        """What this run may do on this machine (start a program, read a file outside the flow's
+        folder, contact a host). The executor provides it; without one, nothing is allowed beyond
+        reading inside the flow's folder and this run's own files."""
+        grant = self.services.get("grant")
+        if not isinstance(grant, Grant):
+            grant = self.services["grant"] = Grant.for_flow(
+                self.flow, self.services.get("catalog"), flow_dir=self.services.get("flow_dir"),
+                roots=(self.run_dir,))
+        return grant
+
     def save_artifact(self, name: str, data: bytes, media_type: str) -> Artifact:
         """Write bytes under <run_dir>/<node id>/ and describe them for the node's output."""
         folder = self.run_dir / self.node.id
@@ -90,3 +109,8 @@ class NodeContext:
             n += 1
         path.write_bytes(data)
         return Artifact(path=str(path), media_type=media_type, size=len(data))
+
+
+# The NodeContext of the node running in this task (None outside a node), for lower layers that
+# are not handed the context, e.g. the OpenAI client emitting "progress" when it retries a call.
+current_node: ContextVar[NodeContext | None] = ContextVar("studio_current_node", default=None)

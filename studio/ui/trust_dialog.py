@@ -1,14 +1,16 @@
-"""Asking before an imported flow starts anything on this machine. Opening a flow is reading data;
-only running it can start a local process (a local MCP server's command) or open a port (a webhook
-trigger). Before the first run of such a flow that was not made here, the user sees exactly what
-would start — program and argument list, method and path — and chooses "Trust and run" or
-"Cancel". The choice to trust is remembered by the file's hash (TrustStore), so a changed file
-asks again."""
+"""Asking before an imported flow does anything on this machine. Opening a flow is reading data;
+only running it can start a local process (a local MCP server's command), read a file outside its
+folder, contact another host (a remote MCP server) or open a port (a webhook trigger). Before the
+first run of such a flow that was not made here, the user sees exactly that — program and argument
+list, path, host, method and path — from the one analysis every runner uses
+(studio/flow/capabilities.py), and chooses "Trust and run" or "Cancel". The choice to trust is
+remembered by the file's hash (TrustStore), so a changed file asks again."""
 
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from qtpy.QtWidgets import (
@@ -23,19 +25,21 @@ from qtpy.QtWidgets import (
 )
 
 from studio.credentials.trust import TrustStore
-from studio.flow.models import Flow, Node
-from studio.flow.trust import TRUST_RULES, needs_trust
+from studio.flow.capabilities import FILE, HOST, PORT, PROCESS, analyse, needs_trust
+from studio.flow.models import Flow
 
 TRUST_BUTTON = "Trust and run"
 CANCEL_BUTTON = "Cancel"
+KIND_WORDS = {PROCESS: "a local process", PORT: "a local port", FILE: "reads a file", HOST: "connects to"}
 
 
 @dataclass
 class TrustItem:
-    """One thing a flow would start: a process (program + args) or a listening endpoint."""
+    """One thing a flow would do: a process (program + args), a listening endpoint, a file read
+    outside its folder or a host contacted."""
 
     node_name: str
-    kind: str  # "process" | "port" | "other"
+    kind: str  # "process" | "port" | "file" | "host"
     summary: str
     program: str = ""
     args: list[str] = field(default_factory=list)
@@ -46,60 +50,45 @@ class TrustItem:
         return shlex.join([self.program, *self.args]) if self.program else ""
 
 
-def _arg_list(value: Any) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, list):
-        return [str(a) for a in value]
-    return [line for line in str(value).splitlines() if line.strip()]
-
-
-def trust_items(flow: Flow, catalog: Any = None) -> list[TrustItem]:
-    """What `flow` would start, one item per enabled node that needs trust, with the exact values
-    from the file (an expression is shown as written: it is only known at run time)."""
+def trust_items(flow: Flow, catalog: Any = None, flow_dir: str | Path | None = None) -> list[TrustItem]:
+    """What `flow` would do, one item per capability of its enabled nodes, with the exact values
+    from the file (a program and its arguments are always written out; a host written with an
+    expression after it is shown as written too)."""
     items: list[TrustItem] = []
-    for node in flow.nodes:
-        if node.disabled or node.action not in TRUST_RULES:
-            continue
-        items.append(_item(node, catalog))
+    for cap in analyse(flow, catalog, flow_dir).items:
+        if cap.kind == PROCESS:
+            items.append(TrustItem(cap.node_name, PROCESS, f"{cap.node_title}: starts a local process",
+                                   program=cap.command, args=list(cap.args)))
+        elif cap.kind == PORT:
+            items.append(TrustItem(cap.node_name, PORT, f"{cap.node_title}: opens a local port and accepts "
+                                   "HTTP requests", endpoint=f"{cap.target} on 127.0.0.1"))
+        else:
+            items.append(TrustItem(cap.node_name, cap.kind, cap.sentence(), endpoint=cap.target))
     return items
-
-
-def _item(node: Node, catalog: Any) -> TrustItem:
-    title = catalog.get(node.action).title if catalog is not None and node.action in catalog else node.action
-    if node.action == "agent.add_local_mcp_server":
-        program = str(node.values.get("command") or "npx")
-        args = _arg_list(node.values.get("args", node.values.get("arguments")))
-        return TrustItem(node.name, "process", f"{title}: starts a local process", program=program, args=args)
-    if node.action == "trigger.webhook":
-        method = str(node.values.get("method") or "POST")
-        path = str(node.values.get("path") or "/")
-        return TrustItem(node.name, "port", f"{title}: opens a local port and accepts HTTP requests",
-                         endpoint=f"{method} {path} on 127.0.0.1")
-    return TrustItem(node.name, "other", TRUST_RULES[node.action](node, title))
 
 
 class TrustDialog(QDialog):
     """Lists every process and port the flow would start/open; Cancel is the default button."""
 
-    def __init__(self, flow: Flow, catalog: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(self, flow: Flow, catalog: Any = None, parent: QWidget | None = None,
+                 flow_dir: str | Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Trust this flow?")
         self.setModal(True)
-        self.items = trust_items(flow, catalog)
+        self.items = trust_items(flow, catalog, flow_dir)
         layout = QVBoxLayout(self)
         intro = QLabel(
-            f"<b>{_html(flow.name)}</b> was not created on this computer. Running it would start the "
+            f"<b>{_html(flow.name)}</b> was not created on this computer. Running it would do the "
             "following here, with your permissions. Only trust flows from people you trust; "
             "nothing has run yet.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
 
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Node", "Starts", "Program / endpoint", "Arguments"])
+        self.tree.setHeaderLabels(["Node", "Does", "Program / path / host / endpoint", "Arguments"])
         self.tree.setRootIsDecorated(True)
         for item in self.items:
-            what = {"process": "a local process", "port": "a local port"}.get(item.kind, "something")
+            what = KIND_WORDS.get(item.kind, "something")
             row = QTreeWidgetItem([item.node_name, what, item.program or item.endpoint or item.summary,
                                    item.command_line or ""])
             row.setToolTip(3, item.command_line)
@@ -111,9 +100,10 @@ class TrustDialog(QDialog):
         self.tree.setColumnWidth(1, 110)
         self.tree.setColumnWidth(2, 220)
         layout.addWidget(self.tree, 1)
-        note = QLabel("Programs run directly (never through a shell). Values written as {{ expressions }} "
-                      "are worked out when the flow runs. Your choice is remembered for this exact file; "
-                      "if the file changes you are asked again.")
+        note = QLabel("Programs run directly (never through a shell), exactly as listed: a flow cannot "
+                      "compute a program or a host from data. Files are read and hosts contacted only as "
+                      "listed. Your choice is remembered for this exact file; if the file changes you are "
+                      "asked again.")
         note.setWordWrap(True)
         layout.addWidget(note)
 
@@ -139,7 +129,7 @@ class TrustDialog(QDialog):
                 lines.append(f"{item.node_name}: {item.command_line}")
                 lines.append(f"  program: {item.program}")
                 lines.append(f"  arguments: {item.args!r}")
-            elif item.kind == "port":
+            elif item.kind in (PORT, FILE, HOST):
                 lines.append(f"{item.node_name}: {item.endpoint}")
             else:
                 lines.append(f"{item.node_name}: {item.summary}")
@@ -158,16 +148,17 @@ def default_decide(dialog: TrustDialog) -> bool:
 
 
 def ensure_trusted(parent: QWidget | None, flow: Flow, data: bytes | None, *, store: TrustStore | None = None,
-                   catalog: Any = None, decide: Callable[[TrustDialog], bool] | None = None) -> bool:
+                   catalog: Any = None, decide: Callable[[TrustDialog], bool] | None = None,
+                   flow_dir: str | Path | None = None) -> bool:
     """True when `flow` may run: it starts nothing, its bytes are the user's own or already
     trusted, or the user chose "Trust and run" just now (then remembered for `data`). `data` is
     the flow file's bytes; None means content with no file to remember (always asks)."""
-    if not needs_trust(flow, catalog):
+    if not needs_trust(flow, catalog, flow_dir):
         return True
     store = store if store is not None else TrustStore()
     if data is not None and store.is_trusted(data):
         return True
-    dialog = TrustDialog(flow, catalog, parent)
+    dialog = TrustDialog(flow, catalog, parent, flow_dir)
     try:
         allowed = bool((decide or default_decide)(dialog))
     finally:

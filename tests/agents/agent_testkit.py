@@ -36,6 +36,8 @@ async def run(f: Flow, server: FakeOpenAIServer, *, payload: Any = None, service
         return await pool.get(settings)
 
     try:
+        # As a runner does after the user trusted the flow; tests of refusals pass trusted=False.
+        kw.setdefault("trusted", True)
         return await run_flow(f, trigger_payload=payload, connect=connect, services=services, run_dir=run_dir, **kw)
     finally:
         await pool.aclose()

@@ -8,7 +8,7 @@ import pytest
 
 from studio.connectors.openai.fake_server import tool_call
 from studio.flow.io import load_flow
-from studio.flow.trust import needs_trust
+from studio.flow.capabilities import needs_trust
 
 from agent_testkit import responses_requests, run
 
@@ -80,4 +80,6 @@ async def test_hosted_tools_example_sends_its_tools(server):
 
 def test_mcp_example_asks_for_trust_for_its_npx_command():
     reasons = needs_trust(load_flow(EXAMPLES / "agent-mcp-servers.flow.json"))
-    assert len(reasons) == 1 and "npx -y @modelcontextprotocol/server-filesystem" in reasons[0]
+    assert len(reasons) == 2
+    assert "would start a local process: npx -y @modelcontextprotocol/server-filesystem" in reasons[0]
+    assert "would connect to http://127.0.0.1:8000" in reasons[1]

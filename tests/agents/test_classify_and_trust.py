@@ -15,7 +15,7 @@ from studio.connectors.openai.agents.config import check_local_command
 from studio.connectors.openai.actions._common import InputError
 from studio.connectors.openai.fake_server import tool_call
 from studio.flow.io import save_flow
-from studio.flow.trust import needs_trust
+from studio.flow.capabilities import needs_trust
 
 from agent_testkit import MCP_SERVER, events_of, flow, node, responses_requests, run, wire
 
@@ -140,8 +140,7 @@ async def test_a_runner_that_forbids_local_processes_stops_the_node(server, tmp_
     start = node("trigger.manual", "Start")
     mcp = node("agent.add_local_mcp_server", "Tools", server_label="fixture", command=sys.executable,
                args=[str(MCP_SERVER), "stdio"])
-    result = await run(flow("f", [start, mcp], [wire(start, mcp)]), server,
-                       services={"allow_local_processes": False})
+    result = await run(flow("f", [start, mcp], [wire(start, mcp)]), server, trusted=False)
     assert result.status == "failed" and "not trusted" in result.node("Tools").error["message"]
 
 

@@ -4,6 +4,8 @@ ports, no cycles)."""
 
 from __future__ import annotations
 
+import json
+
 import string
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,9 @@ def value_for(spec: Input) -> st.SearchStrategy[Any]:
     return plain_text | st.just("{{ trigger.topic }}")
 
 
+WRITTEN_OUT = {"agent.add_local_mcp_server": {"command", "args"}, "agent.add_remote_mcp_server": set()}
+
+
 @st.composite
 def valid_flows(draw: Any) -> Flow:
     """Flows that pass `validate_flow` against the real catalog: a trigger, then actions in
@@ -100,6 +105,10 @@ def valid_flows(draw: Any) -> Flow:
     for i, action in enumerate(chosen):
         specs = draw(st.lists(st.sampled_from(action.inputs), max_size=4, unique_by=lambda s: s.key)) if action.inputs else []
         values = {s.key: draw(value_for(s)) for s in specs}
+        if action.id in WRITTEN_OUT:  # a program or a host is never computed (flow/capabilities.py)
+            values = {k: v for k, v in values.items() if k not in WRITTEN_OUT[action.id] or "{{" not in json.dumps(v)}
+            if "server_url" in values:
+                values["server_url"] = "https://mcp.example.com/mcp"
         nodes.append(Node(id=f"n{i}", action=action.id, name=f"Step {i}", values=values,
                           position=draw(positions), disabled=draw(st.booleans()),
                           on_error=draw(st.sampled_from(["stop", "continue", "route"])), retry=draw(retries)))

@@ -19,7 +19,9 @@ ACTIONS = [
                   options=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"], default="GET"),
             field("data", "Data", T.JSON, "The HTTP body payload to send to the URL."),
             field("form_data", "Form Data", T.KEY_VALUE, "The Form Data to be sent as a multipart form upload."),
-            field("file_data", "File Data", T.KEY_VALUE, "File Data to be sent as a multipart form upload."),
+            field("file_data", "File Data", T.KEY_VALUE, "File Data to be sent as a multipart form upload. A text value is sent as the file's "
+                  "content; to send a file, give {\"path\": \"data/report.pdf\"} (relative to the flow's folder) "
+                  "or an upstream node's file."),
             field("file_data_file_names", "File Data File Names", T.KEY_VALUE,
                   "File names to apply to the file data inputs. Keys must match the file data keys above."),
             field("query_params", "Query Parameter", T.KEY_VALUE,

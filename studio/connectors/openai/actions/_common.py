@@ -215,7 +215,7 @@ def load_file(ctx: NodeContext, key: str, *, value: Any = None, name: str | None
         raw = artifact
     if isinstance(raw, dict):
         if "path" in raw:
-            path = Path(str(raw["path"]))
+            path = _local_path(ctx, str(raw["path"]))
             media_type = raw.get("media_type") or _guess_type(path.name)
             return FileData(name or path.name, _read(ctx, label, path), media_type)
         if "data" in raw:  # base64 in a JSON value
@@ -226,11 +226,15 @@ def load_file(ctx: NodeContext, key: str, *, value: Any = None, name: str | None
             file_name = name or raw.get("name") or raw.get("filename") or "file"
             return FileData(file_name, data, raw.get("media_type") or _guess_type(file_name))
         raise InputError(f"{ctx.node.name}: '{label}' must be a file path or a file from an upstream node")
-    path = Path(str(raw)).expanduser()
-    flow_dir = ctx.services.get("flow_dir")
-    if not path.is_absolute() and flow_dir and not path.exists():
-        path = Path(flow_dir) / path  # relative paths in a flow file are relative to the file
+    path = _local_path(ctx, str(raw))
     return FileData(name or path.name, _read(ctx, label, path), _guess_type(path.name))
+
+
+def _local_path(ctx: NodeContext, text: str) -> Path:
+    """A path as a flow file means it: relative to the flow's folder (never the working folder)."""
+    from studio.flow.capabilities import resolve_path
+
+    return resolve_path(text, ctx.services.get("flow_dir") or ctx.run_dir)
 
 
 def _artifact_of(value: Any) -> dict[str, Any] | None:
@@ -254,6 +258,14 @@ ARTIFACT_KEYS = ("artifact", "file", "audio", "image", "images", "artifacts", "f
 
 
 def _read(ctx: NodeContext, label: str, path: Path) -> bytes:
+    """The file's bytes, if this run may read it (inside the flow's folder or the run's files,
+    or a path written in a trusted flow; studio/flow/capabilities.py)."""
+    from studio.flow.capabilities import NotPermitted
+
+    try:
+        ctx.grant().check_read(path, f"{ctx.node.name}: '{label}'")
+    except NotPermitted as exc:
+        raise InputError(str(exc)) from None
     try:
         return path.read_bytes()
     except FileNotFoundError:

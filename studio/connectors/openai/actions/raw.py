@@ -63,8 +63,9 @@ def request_body(ctx: NodeContext) -> dict[str, Any]:
         files = {}
         for field, value in file_data.items():
             name = names.get(field)
-            if isinstance(value, str) and not _looks_like_file(value):
-                # Plain text given as the file's content (Prismatic's "file data" may be text).
+            if isinstance(value, str) and not _names_a_file(value):
+                # Text is the file's content, never a path: a value that happens to name a file on
+                # this machine must not upload it. Files come as {"path": ...} or upstream artifacts.
                 files[field] = (name or field, value.encode("utf-8"), "application/octet-stream")
             else:
                 loaded = load_file(ctx, "file_data", value=value, name=name)
@@ -81,13 +82,15 @@ def request_body(ctx: NodeContext) -> dict[str, Any]:
     return body
 
 
-def _looks_like_file(value: str) -> bool:
-    from pathlib import Path
-
-    try:
-        return Path(value).expanduser().is_file()
-    except (OSError, ValueError):
+def _names_a_file(text: str) -> bool:
+    """True for JSON text of a file reference ({"path": ...}, {"data": base64}, an artifact)."""
+    if not text.lstrip().startswith("{"):
         return False
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(value, dict) and bool({"path", "data", "artifact"} & value.keys())
 
 
 def _int(ctx: NodeContext, key: str, default: int) -> int:

@@ -27,6 +27,7 @@ from agents.mcp import MCPServerStdio, MCPServerStreamableHttp, create_static_to
 from agents.strict_schema import ensure_strict_json_schema
 
 from studio.engine.context import NodeError
+from studio.flow.capabilities import Grant, NotPermitted
 
 from .config import reveal_headers, tool_identifier
 
@@ -185,21 +186,34 @@ def build_mcp_server(cfg: dict[str, Any], bc: BuildContext) -> Any:
     tool_filter = create_static_tool_filter(allowed_tool_names=list(cfg["tool_filter"])) if cfg.get("tool_filter") else None
     common = {"name": label, "cache_tools_list": True, "client_session_timeout_seconds": MCP_TIMEOUT_S,
               "tool_filter": tool_filter}
+    where = f"{bc.where}: MCP server {label!r}"
     if cfg.get("transport") == "stdio":
-        if bc.services.get("allow_local_processes") is False:
-            raise NodeError(f"{bc.where}: this flow is not trusted to start local processes "
-                            f"({cfg.get('command')}); trust it first", retryable=False)
         command = str(cfg.get("command") or "npx")
-        args = [str(a) for a in cfg.get("args") or []]
-        check_local_command(command, args, f"{bc.where}: MCP server {label!r}")
+        raw_args = cfg.get("args") or []
+        args = [str(a) for a in raw_args] if isinstance(raw_args, list) else [str(raw_args)]
+        check_local_command(command, args, where)
+        _permit(bc, where, lambda grant: grant.check_process(command, args, where))
         return MCPServerStdio(params={"command": command, "args": args}, **common)
     if cfg.get("transport") == "streamable_http":
+        _permit(bc, where, lambda grant: grant.check_origin(str(cfg.get("url") or ""), where))
         params: dict[str, Any] = {"url": str(cfg.get("url")), "timeout": MCP_TIMEOUT_S}
         headers = reveal_headers(bc.services, cfg.get("headers") or {}, bc.where)
         if headers:
             params["headers"] = headers
         return MCPServerStreamableHttp(params=params, **common)
     raise NodeError(f"{bc.where}: unknown MCP server transport {cfg.get('transport')!r}", retryable=False)
+
+
+def _permit(bc: BuildContext, where: str, check: Callable[[Grant], None]) -> None:
+    """Ask the run's Grant (studio/flow/capabilities.py) whether this server may start or be
+    contacted: a configuration is data, so it may only name what the flow itself wrote out."""
+    grant = bc.services.get("grant")
+    if not isinstance(grant, Grant):
+        raise NodeError(f"{where}: this run may not start or contact MCP servers", retryable=False)
+    try:
+        check(grant)
+    except NotPermitted as exc:
+        raise NodeError(str(exc), retryable=False) from None
 
 
 async def connect_servers(stack: AsyncExitStack, servers: list[Any], where: str) -> None:

@@ -5,6 +5,7 @@ Run, Resume and Classify nodes turn configurations into Agents SDK objects when 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -21,6 +22,7 @@ from studio.connectors.openai.actions._common import (
 )
 from studio.connectors.openai.client import SECRET_HEADERS
 from studio.engine.context import NodeContext, NodeError
+from studio.flow.capabilities import DEFAULT_COMMAND, NotPermitted, arg_list, clip
 from studio.engine.handlers import register
 
 # Headers whose values are credentials: kept out of node outputs (which are saved with runs);
@@ -231,13 +233,18 @@ def check_local_command(command: str, args: list[str], where: str) -> None:
 @register("agent.add_local_mcp_server")
 async def add_local_mcp_server(ctx: NodeContext) -> dict[str, Any]:
     label = str(required(ctx, "server_label")).strip()
-    command = str(ctx.inputs.get("command") or "npx").strip()
-    args = ctx.inputs.get("args")
-    args = [str(a) for a in args] if isinstance(args, list) else string_list(args)
+    for key in ("command", "args", "arguments"):
+        if "{{" in json.dumps(ctx.node.values.get(key), default=str):
+            raise InputError(f"{ctx.node.name}: '{ctx.action.input(key).label if key != 'arguments' else 'Arguments'}' "
+                             "must be written out, not computed by an expression: the program a flow starts is "
+                             "shown before it runs")
+    command = str(ctx.inputs.get("command") or DEFAULT_COMMAND).strip()
+    args = arg_list(ctx.inputs.get("args"))
     check_local_command(command, args, ctx.node.name)
-    if ctx.services.get("allow_local_processes") is False:
-        raise NodeError(f"{ctx.node.name}: this flow is not trusted to start local processes ({command}); "
-                        "trust it first (studio run --trust, or Trust in the editor)", retryable=False)
+    try:
+        ctx.grant().check_process(command, args, ctx.node.name)
+    except NotPermitted as exc:
+        raise NodeError(str(exc), retryable=False) from None
     return {
         "type": "mcp_server",
         "transport": "stdio",
@@ -285,7 +292,11 @@ async def add_remote_mcp_server(ctx: NodeContext) -> dict[str, Any]:
     label = str(required(ctx, "server_label")).strip()
     url = str(required(ctx, "server_url")).strip()
     if urlparse(url).scheme not in {"http", "https"} or not urlparse(url).hostname:
-        raise InputError(f"{ctx.node.name}: 'Server URL' must be an http(s) URL, got {url!r}")
+        raise InputError(f"{ctx.node.name}: 'Server URL' must be an http(s) URL, got {clip(url)!r}")
+    try:
+        ctx.grant().check_origin(url, f"{ctx.node.name}: 'Server URL'")
+    except NotPermitted as exc:
+        raise NodeError(str(exc), retryable=False) from None
     try:
         headers = key_values(ctx.inputs.get("headers"))
     except ValueError as exc:

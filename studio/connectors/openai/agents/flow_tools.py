@@ -80,12 +80,12 @@ def flow_result(flow: Any, result: Any) -> Any:
 
 
 def _trust_refusal(flow: Any, path: Path | None, services: dict[str, Any]) -> str | None:
-    """A flow file called as a tool was never shown to the user: it may start local processes
-    only when the run allows them or the trust store knows the file."""
-    from studio.flow.trust import needs_trust
+    """A flow file called as a tool was never shown to the user: it may do things on this machine
+    (studio/flow/capabilities.py) only when the trust store knows the file."""
+    from studio.flow.capabilities import needs_trust
 
-    reasons = needs_trust(flow, services.get("catalog"))
-    if not reasons or services.get("allow_local_processes") is True:
+    reasons = needs_trust(flow, services.get("catalog"), path.parent if path is not None else None)
+    if not reasons:
         return None
     if path is not None:
         try:
@@ -115,8 +115,8 @@ def flow_tool_runner(ctx: NodeContext) -> Callable[[dict[str, Any], dict[str, An
         if refusal:
             raise NodeError(f"{where}: flow tool {flow.name!r} is not trusted to start things on this machine: "
                             f"{refusal}", retryable=False)
-        services = {key: ctx.services[key] for key in ("flow_dir", "load_flow_tool", "agent_function_tools",
-                                                        "allow_local_processes") if key in ctx.services}
+        services = {key: ctx.services[key] for key in ("flow_dir", "load_flow_tool", "agent_function_tools")
+                    if key in ctx.services}
         services["flow_tool_depth"] = depth
         if path is not None:
             services["flow_path"] = str(path)
@@ -126,7 +126,7 @@ def flow_tool_runner(ctx: NodeContext) -> Callable[[dict[str, Any], dict[str, An
             flow, catalog=ctx.services.get("catalog"), registry=ctx.services.get("registry"),
             trigger_payload=arguments, trigger_node=trigger.id, connect=ctx.connect,
             run_dir=ctx.run_dir / ctx.node.id / "flow-tools" / uuid.uuid4().hex, services=services,
-            keep_events=False,
+            keep_events=False, trusted=True,  # refused above unless it starts nothing or is trusted
         )
         ctx.emit("progress", message=f"flow {flow.name!r} {result.status}", flow=flow.name, status=result.status)
         if result.status == "succeeded":

@@ -68,9 +68,10 @@ def pinned_outputs(record: dict[str, Any], except_node: str | None) -> dict[str,
 
 async def resume_flow(flow: Any, record: dict[str, Any], entry: dict[str, Any], decisions: dict[str, Any], *,
                       connect: Any, run_dir: Path, run_id: str, on_event: Any = None,
-                      services: dict[str, Any] | None = None) -> Any:
+                      services: dict[str, Any] | None = None, trusted: bool = False) -> Any:
     """Run `flow` again from the waiting node with the decisions; returns its RunHandle's result.
-    The editor calls this too (with its own connect and event callback)."""
+    The editor calls this too (with its own connect and event callback). `trusted`: the caller
+    checked the flow's capabilities with the user (studio/flow/capabilities.py)."""
     from studio.engine.executor import start_run
 
     node_name = entry.get("node_name")
@@ -78,7 +79,7 @@ async def resume_flow(flow: Any, record: dict[str, Any], entry: dict[str, Any], 
     all_services[RESUME_SERVICE] = {entry["node_id"]: {"state": entry.get("state"), "decisions": decisions}}
     handle = start_run(flow, connect=connect, run_dir=run_dir, on_event=on_event, services=all_services,
                        start_at=entry["node_id"], pinned_outputs=pinned_outputs(record, node_name),
-                       run_id=run_id, keep_events=False)
+                       run_id=run_id, keep_events=False, trusted=trusted)
     return handle, await handle.result()
 
 
@@ -102,7 +103,7 @@ def resume_hook(record: dict[str, Any], args: argparse.Namespace) -> int:
             flow.node(entry["node_id"])
         except KeyError:
             raise h.UsageError(f"{flow_path} no longer has the waiting node {entry.get('node_name')!r}") from None
-        problem = h.trust_problem(flow, data, bool(getattr(args, "trust", False)))
+        problem = h.trust_problem(flow, data, bool(getattr(args, "trust", False)), flow_path.resolve().parent)
         if problem:
             raise h.UsageError(f"{flow_path}: {problem}")
         connector = h.Connector(getattr(args, "base_url", None))
@@ -122,7 +123,7 @@ def resume_hook(record: dict[str, Any], args: argparse.Namespace) -> int:
         services = {"flow_path": str(flow_path.resolve()), "flow_dir": str(flow_path.resolve().parent)}
         task = asyncio.ensure_future(resume_flow(
             flow, record, entry, decisions, connect=connector.connect, run_dir=run_dir, run_id=run_id,
-            on_event=h._progress_callback(printer), services=services))
+            on_event=h._progress_callback(printer), services=services, trusted=True))
         installed = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
