@@ -14,7 +14,7 @@ from studio.engine.headless import (
     result_document,
 )
 from studio.flow.models import Flow, Node
-from studio.flow.trust import needs_trust
+from studio.flow.capabilities import needs_trust
 
 
 def test_inputs_are_json_when_they_parse_and_text_otherwise():
