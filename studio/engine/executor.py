@@ -51,10 +51,14 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from studio.flow.capabilities import Grant
+from studio.paths import data_dir
+
 from .context import Artifact, NodeContext, NodeError, Routed, WaitingForApproval
 from .events import HANDLER_EVENT_TYPES, NODE_FINAL_STATES, EventBus, EventCallback, RunEvent
 from .expressions import ExpressionError, NodeEntry, Scope, to_text
-from .inputs import resolve_inputs
+from .inputs import ExpressionOutput, resolve_inputs
+from .redaction import recorded_inputs
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.catalog import Catalog
@@ -262,6 +266,7 @@ class _Run:
         run_id: str | None,
         trigger_node: str | None,
         keep_events: bool,
+        trusted: bool = False,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -287,6 +292,10 @@ class _Run:
         self.events: list[RunEvent] = []
         self.bus = EventBus(self.events.append if keep_events else None, on_event)
         self.services = {"catalog": catalog, "registry": registry, **(services or {}), "trigger_payload": trigger_payload}
+        # What this run may do on this machine (start, read, contact): handlers ask it, never the file.
+        self.services.setdefault("grant", Grant.for_flow(
+            flow, catalog, flow_dir=self.services.get("flow_dir"), trusted=trusted,
+            roots=(self.run_dir, data_dir() / "runs")))
         self.pinned = dict(pinned_outputs or {})
 
         self.nodes: dict[str, Node] = {n.id: n for n in flow.nodes}
@@ -322,6 +331,7 @@ class _Run:
         self.stop = asyncio.Event()
         self.cancel_requested = False
         self.stop_error: dict[str, Any] | None = None
+        self.expression_output = ExpressionOutput()  # characters the run's expressions produced
         self.started_at = time.time()
         self.semaphore = asyncio.Semaphore(max_concurrency)
 
@@ -648,11 +658,12 @@ class _Run:
                 raise NodeError(f"{node.name}: no handler is installed for action {node.action!r}", retryable=False)
             handler = self.registry.get(node.action)
             upstream, wired = self._upstream(nid)
-            inputs = resolve_inputs(node.name, action, node.values, self.expression_scope(upstream), wired)
-        except (NodeError, ExpressionError) as exc:
+            inputs = resolve_inputs(node.name, action, node.values, self.expression_scope(upstream), wired,
+                                    self.expression_output)
+        except Exception as exc:  # bad inputs, a size limit, even MemoryError: the node fails, not the run
             self._fail(nid, exc)
             return
-        result.inputs = inputs
+        result.inputs = recorded_inputs(inputs)  # credential headers never reach the records
         timeout_ms = inputs.get("timeout_ms") if any(i.key == "timeout_ms" for i in action.inputs) else None
         timeout_s = timeout_ms / 1000 if isinstance(timeout_ms, (int, float)) and timeout_ms > 0 else None
         context = NodeContext(
@@ -940,6 +951,7 @@ def start_run(
     run_id: str | None = None,
     trigger_node: str | None = None,
     keep_events: bool = True,
+    trusted: bool = False,
 ) -> RunHandle:
     """Start running `flow` as a task on the running loop and return its handle at once.
     Arguments as for `run_flow`; raises ValueError at once for a bad start_at/only/trigger_node."""
@@ -947,7 +959,7 @@ def start_run(
         flow, catalog=catalog, registry=registry, trigger_payload=trigger_payload, connect=connect,
         run_dir=run_dir, max_concurrency=max_concurrency, on_event=on_event, services=services,
         start_at=start_at, only=only, pinned_outputs=pinned_outputs, run_id=run_id,
-        trigger_node=trigger_node, keep_events=keep_events,
+        trigger_node=trigger_node, keep_events=keep_events, trusted=trusted,
     )
     task = asyncio.get_running_loop().create_task(run.execute(), name=f"run {run.run_id}")
     return RunHandle(run, task)
@@ -970,6 +982,7 @@ async def run_flow(
     run_id: str | None = None,
     trigger_node: str | None = None,
     keep_events: bool = True,
+    trusted: bool = False,
 ) -> RunResult:
     """Run `flow` to the end and return what every node did.
 
@@ -978,12 +991,13 @@ async def run_flow(
     artifacts (default: a folder under the system temp dir); `on_event` gets every `RunEvent`;
     `services` is passed to handlers as `ctx.services`; `start_at`/`only` (node id or name) make
     a partial run taking upstream values from `pinned_outputs` {node id: output};
-    `trigger_node` picks which trigger fires. Cancelling the awaiting task cancels the run's
+    `trigger_node` picks which trigger fires; `trusted` says the user allowed what the flow would do
+    on this machine (studio/flow/capabilities.py), without it handlers refuse. Cancelling the awaiting task cancels the run's
     nodes cleanly and re-raises."""
     run = _make_run(
         flow, catalog=catalog, registry=registry, trigger_payload=trigger_payload, connect=connect,
         run_dir=run_dir, max_concurrency=max_concurrency, on_event=on_event, services=services,
         start_at=start_at, only=only, pinned_outputs=pinned_outputs, run_id=run_id,
-        trigger_node=trigger_node, keep_events=keep_events,
+        trigger_node=trigger_node, keep_events=keep_events, trusted=trusted,
     )
     return await run.execute()

@@ -28,6 +28,12 @@ MAX_EXPRESSION_LENGTH = 1000
 MAX_TOKENS = 300
 MAX_NESTING = 16
 MAX_TEMPLATE_EXPRESSIONS = 200
+# Size limits, in characters of text (a value that is not text counts as its JSON): one value
+# after its expressions are filled in, and every value with expressions in one run together.
+# Rendering stops as soon as a limit is passed (see `SizeBudget`), so a flow whose values
+# reference each other many times fails its node instead of exhausting memory.
+MAX_VALUE_SIZE = 16 * 1024 * 1024
+MAX_RUN_EXPRESSION_OUTPUT = 256 * 1024 * 1024
 NAMESPACES = ("trigger", "nodes", "input", "run")
 
 
@@ -43,6 +49,167 @@ class ExpressionError(Exception):
 class MissingValueError(ExpressionError):
     """A path points at a key, index or node output that is not there (the `default` filter
     turns this into its fallback)."""
+
+
+class ValueTooLarge(ExpressionError):
+    """Filling in a value's expressions would pass a size limit. `size` is the value's size in
+    characters (`exact` False: at least that much; rendering stopped early), `limit` the limit
+    passed, `run_total` True when it is the run's total rather than the one value's."""
+
+    def __init__(self, size: int, limit: int, *, exact: bool = True, run_total: bool = False) -> None:
+        self.size = size
+        self.limit = limit
+        self.exact = exact
+        self.run_total = run_total
+        shown = format_size(size) if exact else f"more than {format_size(size)}"
+        if run_total:
+            message = (f"would bring this run's expression output to {shown}; "
+                       f"the limit for one run is {format_size(limit)}")
+        else:
+            message = f"would be {shown} after its expressions are filled in; the limit is {format_size(limit)}"
+        super().__init__(message)
+
+
+def format_size(size: int) -> str:
+    """`16 MiB`, `2.4 GiB`, `812 characters`: sizes in characters, in binary units."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            amount = size / scale
+            return f"{amount:.0f} {unit}" if amount.is_integer() else f"{amount:.1f} {unit}"
+    return f"{size} characters"
+
+
+class SizeBudget:
+    """How much text the expressions of one value may produce: `value_limit` (default
+    `MAX_VALUE_SIZE`), and `run_left` of the run's total (None: no run total). `used` grows as
+    pieces are added; `add` raises `ValueTooLarge` as soon as a limit is passed."""
+
+    def __init__(self, value_limit: int | None = None, run_left: int | None = None) -> None:
+        self.value_limit = MAX_VALUE_SIZE if value_limit is None else value_limit
+        self.run_left = run_left
+        self.used = 0
+
+    @property
+    def limit(self) -> int:
+        return self.value_limit if self.run_left is None else max(0, min(self.value_limit, self.run_left))
+
+    def room(self) -> int:
+        return max(0, self.limit - self.used)
+
+    def over(self, size: int, *, exact: bool = True) -> ValueTooLarge:
+        run_total = self.run_left is not None and self.run_left < self.value_limit and size > self.run_left
+        if run_total:
+            total = size + (MAX_RUN_EXPRESSION_OUTPUT - (self.run_left or 0))
+            return ValueTooLarge(max(total, 0), MAX_RUN_EXPRESSION_OUTPUT, exact=exact, run_total=True)
+        return ValueTooLarge(size, self.value_limit, exact=exact)
+
+    def add(self, size: int, *, exact: bool = True) -> None:
+        self.used += size
+        if self.used > self.limit:
+            raise self.over(self.used, exact=exact)
+
+
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
+def _str_size(text: str) -> int:
+    """An upper bound of the length of `text` written as a JSON string (quotes and escapes)."""
+    size = len(text) + 2
+    if '"' in text or "\\" in text or not text.isprintable():
+        size += 5 * (len(text) - len(_JSON_ESCAPED.sub("", text)))
+    return size
+
+
+def json_size(value: Any, limit: int, indent: int | None = None) -> int:
+    """An upper bound of the length of `value`'s JSON (as `to_text` and the `json` filter write
+    it), or a number above `limit` as soon as the count passes it: the walk stops there, so it
+    costs at most about `limit` steps whatever the value. A sub-object that appears several times
+    counts each time it would be written, and a cycle counts as too large."""
+    if indent is not None:
+        return _indented_json_size(value, limit, indent)
+    total = 0
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str:  # dict keys are pushed as items too: a key is written like a string value
+            total += len(item) + 2
+            if '"' in item or "\\" in item or not item.isprintable():
+                total += 5 * (len(item) - len(_JSON_ESCAPED.sub("", item)))
+        elif kind is dict:
+            total += 2 + 5 * len(item)  # braces, ": " and ", " (and quotes around a number key)
+            if total > limit:
+                return total
+            extend(item.keys())
+            extend(item.values())
+        elif kind is list:
+            total += 2 + 2 * len(item)
+            if total > limit:
+                return total
+            extend(item)
+        elif item is None or item is True or item is False:
+            total += 5
+        elif kind is int:
+            total += item.bit_length() // 3 + 2
+        elif kind is float:
+            total += 24
+        else:  # subclasses, other mappings and sequences, objects written as their str()
+            total += _indented_json_size(item, max(0, limit - total), None)
+        if total > limit:
+            return total
+    return total
+
+
+def _indented_json_size(value: Any, limit: int, indent: int | None) -> int:
+    """`json_size` for `json(indent)` (each item on its own line, indented by its depth), and
+    for values other than plain dicts, lists and scalars."""
+    total = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            total += _str_size(item)
+        elif item is None or isinstance(item, bool):
+            total += 5
+        elif isinstance(item, int):
+            total += item.bit_length() // 3 + 2
+        elif isinstance(item, float):
+            total += 24
+        elif isinstance(item, (Mapping, list, tuple)):
+            per_item = 2 if indent is None else 2 + indent * (depth + 1)
+            total += 2 + (0 if indent is None else 1 + indent * depth) + per_item * len(item)
+            if total > limit:
+                return total
+            if isinstance(item, Mapping):
+                for key, child in item.items():
+                    total += 3 + _str_size(key if isinstance(key, str) else str(key))
+                    if total > limit:
+                        return total
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in item)
+        else:  # anything else is written as its str() (json.dumps(default=str))
+            total += _str_size(str(item))
+        if total > limit:
+            return total
+    return total
+
+
+def text_size(value: Any, limit: int) -> int:
+    """The length of `to_text(value)` (an upper bound for objects and lists), or a number above
+    `limit` when it is larger; costs at most about `limit` steps."""
+    if isinstance(value, str):
+        return len(value)
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    if isinstance(value, float):
+        return 24
+    return json_size(value, limit)
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -313,9 +480,25 @@ def _type_name(value: Any) -> str:
 
 
 class _Evaluator:
-    def __init__(self, text: str, scope: Scope) -> None:
+    def __init__(self, text: str, scope: Scope, budget: SizeBudget | None = None) -> None:
         self.text = text
         self.scope = scope
+        self.budget = budget
+
+    def limit(self) -> int:
+        """The most text one filter may produce (the value's limit)."""
+        return self.budget.limit if self.budget is not None else MAX_VALUE_SIZE
+
+    def bounded_text(self, value: Any) -> str:
+        """`to_text(value)`, refusing (ValueTooLarge) before writing out more than the limit."""
+        if isinstance(value, str):
+            return value
+        limit = self.limit()
+        size = text_size(value, limit)
+        if size > limit:
+            raise (self.budget.over(size, exact=False) if self.budget is not None
+                   else ValueTooLarge(size, limit, exact=False))
+        return to_text(value)
 
     def missing(self, message: str) -> MissingValueError:
         return MissingValueError(message, self.text)
@@ -393,6 +576,10 @@ class _Evaluator:
 def _f_json(ev: _Evaluator, value: Any, indent: Any = None) -> str:
     if indent is not None and (isinstance(indent, bool) or not isinstance(indent, int) or not 0 <= indent <= 8):
         raise ev.error("json indent must be a whole number from 0 to 8")
+    limit = ev.limit()
+    size = json_size(value, limit, indent)
+    if size > limit:
+        raise ev.budget.over(size, exact=False) if ev.budget is not None else ValueTooLarge(size, limit, exact=False)
     return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
 
 
@@ -409,24 +596,27 @@ def _f_default(ev: _Evaluator, value: Any, fallback: Any = "") -> Any:
 
 
 def _f_text(ev: _Evaluator, value: Any) -> str:
-    return to_text(value)
+    return ev.bounded_text(value)
 
 
 def _f_upper(ev: _Evaluator, value: Any) -> str:
-    return to_text(value).upper()
+    return ev.bounded_text(value).upper()
 
 
 def _f_lower(ev: _Evaluator, value: Any) -> str:
-    return to_text(value).lower()
+    return ev.bounded_text(value).lower()
 
 
 def _f_trim(ev: _Evaluator, value: Any) -> str:
-    return to_text(value).strip()
+    return ev.bounded_text(value).strip()
 
 
 def _f_number(ev: _Evaluator, value: Any) -> int | float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
+    if isinstance(value, (Mapping, list, tuple)):  # never a number; and its text may be huge
+        shown = to_text(value) if json_size(value, 200) <= 200 else ("{...}" if isinstance(value, Mapping) else "[...]")
+        raise ev.error(f"number cannot read {shown[:40]!r} as a number")
     try:
         text = str(value).strip()
         return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
@@ -453,7 +643,16 @@ def _f_last(ev: _Evaluator, value: Any) -> Any:
 def _f_join(ev: _Evaluator, value: Any, sep: Any = ", ") -> str:
     if not isinstance(value, list):
         raise ev.error(f"join needs a list, got {_type_name(value)}")
-    return to_text(sep).join(to_text(v) for v in value)
+    sep_text = ev.bounded_text(sep)
+    limit = ev.limit()
+    size = len(sep_text) * max(0, len(value) - 1)
+    for item in value:
+        if size > limit:
+            break
+        size += text_size(item, limit - size)
+    if size > limit:
+        raise ev.budget.over(size, exact=False) if ev.budget is not None else ValueTooLarge(size, limit, exact=False)
+    return sep_text.join(to_text(v) for v in value)
 
 
 def _f_keys(ev: _Evaluator, value: Any) -> list[str]:
@@ -485,9 +684,6 @@ _FILTER_ARITY = {
 
 # --- templates ---------------------------------------------------------------------------------
 
-_TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-
-
 def has_expression(value: Any) -> bool:
     """True when `value` is text holding at least one `{{`."""
     return isinstance(value, str) and "{{" in value
@@ -513,26 +709,36 @@ class Expression:
     text: str
     tree: Pipe
 
-    def evaluate(self, scope: Scope) -> Any:
-        return _Evaluator(self.text, scope).eval(self.tree)
+    def evaluate(self, scope: Scope, budget: SizeBudget | None = None) -> Any:
+        return _Evaluator(self.text, scope, budget).eval(self.tree)
 
 
 def split_template(template: str) -> list[str | Expression]:
-    """Text pieces and parsed expressions, in order. Raises on a `{{` without `}}`."""
+    """Text pieces and parsed expressions, in order. Raises on a `{{` without `}}`.
+
+    Each `{{` is paired with the first `}}` after it (what a lazy `{{(.*?)}}` regex would do),
+    but by a scanner that looks at every character a bounded number of times: a value with
+    thousands of unclosed `{{` takes linear, not quadratic, time."""
     parts: list[str | Expression] = []
     pos = 0
     count = 0
-    for match in _TEMPLATE.finditer(template):
+    while True:
+        start = template.find("{{", pos)
+        if start < 0:
+            break
+        end = template.find("}}", start + 2)
+        if end < 0:  # no `}}` after this `{{`, so none after any later one either
+            break
         count += 1
         if count > MAX_TEMPLATE_EXPRESSIONS:
             raise ExpressionError(f"a value may hold at most {MAX_TEMPLATE_EXPRESSIONS} expressions")
-        if match.start() > pos:
-            parts.append(template[pos : match.start()])
-        body = match.group(1)
+        if start > pos:
+            parts.append(template[pos:start])
+        body = template[start + 2 : end]
         if "{{" in body:
             raise ExpressionError("'{{' inside an expression; expressions cannot be nested", body.strip()[:80])
         parts.append(Expression(body.strip(), parse(body)))
-        pos = match.end()
+        pos = end + 2
     rest = template[pos:]
     if "{{" in rest:
         raise ExpressionError("'{{' without a matching '}}'", rest[rest.index("{{") + 2 :].strip()[:80])
@@ -547,24 +753,78 @@ def evaluate(expression: str, scope: Scope) -> Any:
     return _Evaluator(text, scope).eval(parse(text))
 
 
-def render(template: str, scope: Scope) -> Any:
-    """A value string with its expressions filled in (see the module docstring for the rules)."""
+def render(template: str, scope: Scope, budget: SizeBudget | None = None) -> Any:
+    """A value string with its expressions filled in (see the module docstring for the rules).
+
+    What the expressions produce is counted in `budget` (default: a fresh one with the
+    `MAX_VALUE_SIZE` limit) piece by piece, and `ValueTooLarge` is raised as soon as it passes
+    its limit: nothing larger than the limit is ever built or written out as JSON."""
     if not has_expression(template):
         return template
     parts = split_template(template)
+    budget = budget if budget is not None else SizeBudget()
     if len(parts) == 1 and isinstance(parts[0], Expression):
-        return parts[0].evaluate(scope)
-    return "".join(part if isinstance(part, str) else to_text(part.evaluate(scope)) for part in parts)
+        value = parts[0].evaluate(scope, budget)
+        if isinstance(value, str):
+            budget.add(len(value))
+        else:  # kept as it is, but counted as the JSON it becomes when written out
+            budget.add(json_size(value, budget.room()), exact=False)
+        return value
+    pieces: list[str] = []
+    exact = True  # False once a piece's size is an upper bound (objects as JSON)
+    for index, part in enumerate(parts):
+        if isinstance(part, str):
+            text, size = part, len(part)
+        else:
+            value = part.evaluate(scope, budget)
+            if isinstance(value, str):
+                text, size = value, len(value)
+            else:
+                size = text_size(value, budget.room())
+                exact = exact and not isinstance(value, (Mapping, list, tuple))
+                text = to_text(value) if size <= budget.room() else ""
+        if size > budget.room():  # stop here: count the rest only where that is cheap
+            total = budget.used + size
+            if exact:
+                total, exact = _size_of_rest(total, parts[index + 1 :], scope)
+            raise budget.over(total, exact=exact)
+        budget.add(size)
+        pieces.append(text)
+    return "".join(pieces)
 
 
-def render_value(value: Any, scope: Scope) -> Any:
-    """`render` applied to every string inside a value (dict values, list items)."""
+def _size_of_rest(size: int, rest: list[str | Expression], scope: Scope) -> tuple[int, bool]:
+    """(size, exact) of a value whose rendering passed its limit, for the error message: the
+    remaining pieces are counted without being built while that stays cheap (text pieces, and
+    expressions without filters whose value is text or a scalar); otherwise "more than"."""
+    for part in rest:
+        if isinstance(part, str):
+            size += len(part)
+            continue
+        head = part.tree.head
+        if part.tree.filters or not isinstance(head, (Path, Literal)) or (
+                isinstance(head, Path) and any(step.expr is not None for step in head.steps)):
+            return size, False
+        try:
+            value = part.evaluate(scope, SizeBudget(0))
+        except ExpressionError:
+            return size, False
+        if isinstance(value, (Mapping, list, tuple)):
+            return size, False
+        size += text_size(value, 0)
+    return size, True
+
+
+def render_value(value: Any, scope: Scope, budget: SizeBudget | None = None) -> Any:
+    """`render` applied to every string inside a value (dict values, list items), all counted in
+    one `budget` (see `render`)."""
+    budget = budget if budget is not None else SizeBudget()
     if isinstance(value, str):
-        return render(value, scope)
+        return render(value, scope, budget)
     if isinstance(value, dict):
-        return {k: render_value(v, scope) for k, v in value.items()}
+        return {k: render_value(v, scope, budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [render_value(v, scope) for v in value]
+        return [render_value(v, scope, budget) for v in value]
     return value
 
 

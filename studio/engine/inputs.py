@@ -3,7 +3,11 @@
 Order: the catalog's defaults, then the node's own values, each with its `{{ }}` expressions
 evaluated; then values arriving on wires into input ports (never evaluated: data from upstream
 cannot inject an expression); finally every value is coerced to its input's `ValueType`. A value
-that cannot be coerced fails the node with a message naming the node and the field's label."""
+that cannot be coerced fails the node with a message naming the node and the field's label.
+
+Sizes are limited while expressions are filled in: one value may become at most
+`expressions.MAX_VALUE_SIZE` characters, and all of a run's values with expressions together at
+most `expressions.MAX_RUN_EXPRESSION_OUTPUT` (counted in the run's `ExpressionOutput`)."""
 
 from __future__ import annotations
 
@@ -13,8 +17,18 @@ from typing import Any
 
 from studio.catalog.models import Action, Input, ValueType
 
+from . import expressions
 from .context import Artifact, NodeError
-from .expressions import ExpressionError, Scope, render_value, to_text
+from .expressions import ExpressionError, Scope, SizeBudget, ValueTooLarge, render_value, to_text
+
+
+class ExpressionOutput:
+    """How many characters a run's expressions have produced so far (one per run)."""
+
+    __slots__ = ("used",)
+
+    def __init__(self) -> None:
+        self.used = 0
 
 
 def _label(action: Action | None, key: str) -> str:
@@ -31,10 +45,12 @@ def resolve_inputs(
     values: dict[str, Any],
     scope: Scope,
     wired: dict[str, list[Any]] | None = None,
+    output: ExpressionOutput | None = None,
 ) -> dict[str, Any]:
     """Defaults -> values -> expressions -> wired port values -> coercion (see module docstring).
 
-    `wired` maps an input key to the values of its active wires, in wire order."""
+    `wired` maps an input key to the values of its active wires, in wire order; `output` is the
+    run's count of expression output, which this node's values add to (and must stay within)."""
     wired = wired or {}
     merged: dict[str, Any] = dict(action.defaults()) if action is not None else {}
     merged.update(values)
@@ -42,14 +58,25 @@ def resolve_inputs(
     for key, value in merged.items():
         if key in wired:
             continue
+        run_left = None if output is None else expressions.MAX_RUN_EXPRESSION_OUTPUT - output.used
+        budget = SizeBudget(run_left=run_left)
         try:
-            resolved[key] = render_value(value, scope)
+            resolved[key] = render_value(value, scope, budget)
+        except ValueTooLarge as exc:
+            raise NodeError(
+                f"{node_name}: '{_label(action, key)}' {exc}",
+                details={"field": key, "size": exc.size, "limit": exc.limit,
+                         "limit_of": "run" if exc.run_total else "value"},
+                retryable=False,
+            ) from None
         except ExpressionError as exc:
             raise NodeError(
                 f"{node_name}: '{_label(action, key)}': {exc}",
                 details={"field": key, "expression": exc.expression},
                 retryable=False,
             ) from exc
+        if output is not None:
+            output.used += budget.used
     specs = {item.key: item for item in action.inputs} if action is not None else {}
     for key, items in wired.items():
         spec = specs.get(key)
