@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SERVICE = "flow-studio"
 CONNECTIONS_FILE = "connections.json"
 ENCRYPTED_FILE = "keys.cfg"
+MIN_PASSPHRASE_LENGTH = 8
 
 
 class CredentialError(ValueError):
@@ -154,6 +155,10 @@ class ConnectionStore:
         """Keep keys in an encrypted file (keyrings.cryptfile, Argon2 + AES) unlocked by `passphrase`."""
         if not passphrase:
             raise CredentialError("passphrase: a non-empty passphrase is needed to encrypt the key file")
+        if not self._encrypted_path().exists() and len(passphrase) < MIN_PASSPHRASE_LENGTH:
+            # A short passphrase falls to guessing in minutes, whatever the key derivation costs.
+            raise CredentialError(f"passphrase: use at least {MIN_PASSPHRASE_LENGTH} characters for a new "
+                                  f"encrypted key file (got {len(passphrase)})")
         from keyrings.cryptfile.cryptfile import CryptFileKeyring
 
         backend = CryptFileKeyring()

@@ -126,3 +126,16 @@ def test_a_damaged_connections_file_names_itself(tmp_path):
     (tmp_path / "connections.json").write_text("{not json")
     with pytest.raises(CredentialError, match="connections.json: cannot read saved connections"):
         ConnectionStore(tmp_path, keyring_backend=MemoryKeyring()).list()
+
+
+def test_a_new_encrypted_file_needs_a_passphrase_of_eight_characters(tmp_path):
+    from keyring.backends.null import Keyring as NullKeyring
+
+    store = ConnectionStore(tmp_path, keyring_backend=NullKeyring())
+    for short in ("x", "1234567"):
+        with pytest.raises(CredentialError, match="at least 8 characters"):
+            store.use_encrypted_file(short)
+    assert not (tmp_path / "keys.cfg").exists()
+    store.use_encrypted_file("12345678")
+    store.save(ConnectionRecord(name="work"), api_key=KEY)
+    assert (tmp_path / "keys.cfg").exists()

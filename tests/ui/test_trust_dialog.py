@@ -246,3 +246,24 @@ def test_importing_nodes_that_start_a_process_needs_trust(window, tmp_path, deci
     decisions["answers"] = [False]
     assert not window.check_trust()
     assert "Files MCP" in decisions["shown"][0]
+
+
+def test_the_dialog_lists_files_outside_the_folder_and_hosts_by_where_they_lead(qtbot, store, tmp_path):
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("private")
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    (folder / "link.txt").symlink_to(outside)
+    start = Node(action="trigger.manual", name="Start")
+    upload = Node(action="file.upload", name="Upload", values={"file": "link.txt", "purpose": "assistants"})
+    inside = Node(action="file.upload", name="Inside", values={"file": "data/x.txt", "purpose": "assistants"})
+    remote = Node(action="agent.add_remote_mcp_server", name="Remote",
+                  values={"server_label": "r", "server_url": "https://mcp.example.com/t/{{ trigger.t }}"})
+    flow = Flow(name="Reads", nodes=[start, upload, inside, remote], wires=[])
+    seen: list = []
+    assert not ensure_trusted(None, flow, b"reads", store=store, decide=answer(qtbot, "cancel", seen),
+                              flow_dir=folder)
+    [shown] = seen
+    assert [(i.node_name, i.kind, i.endpoint) for i in shown["items"]] == [
+        ("Upload", "file", str(outside)), ("Remote", "host", "https://mcp.example.com")]
+    assert shown["rows"][0].text(1) == "reads a file" and shown["rows"][1].text(1) == "connects to"
