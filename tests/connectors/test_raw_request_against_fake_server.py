@@ -43,7 +43,7 @@ async def test_form_data_and_file_data_with_file_names(fake_server, client, tmp_
     source = tmp_path / "local.jsonl"
     source.write_bytes(b'{"a": 1}\n')
     output, _ = await raw({"url": "/v1/files", "method": "POST", "form_data": {"purpose": "batch"},
-                           "file_data": {"file": str(source)},
+                           "file_data": {"file": {"path": "local.jsonl"}},  # a file, named as a file
                            "file_data_file_names": {"file": "renamed.jsonl"}}, tmp_path, client)
     sent = fake_server.requests[0]
     assert sent.headers["content-type"].startswith("multipart/form-data")

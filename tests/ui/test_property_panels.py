@@ -74,7 +74,7 @@ def test_documented_examples(panel):
     doc.add_node(node)
     panel.show_node(node.id)
     assert panel.editor("url").line.text() == "/v1/models"
-    for action_id, key, shown in (("chat.create_completion", "timeout_ms", 10000), ("agent.run", "max_turns", 10)):
+    for action_id, key, shown in (("chat.create_completion", "timeout_ms", 0), ("agent.run", "max_turns", 10)):
         other = Node(action=action_id, name=doc.unique_name("N"))
         doc.add_node(other)
         panel.show_node(other.id)

@@ -111,8 +111,9 @@ ACTIONS = [
                   "Turn off to remove the original tools associated with the assistant for this run.", default=True,
                   group="Options"),
             field("timeout_ms", "Timeout (ms)", T.INTEGER,
-                  "The maximum amount of time, in milliseconds, to wait for a response before timing out.",
-                  aliases=("Timeout",), default=10000, minimum=0, group="Advanced"),
+                  "The maximum amount of time, in milliseconds, to wait for a response before timing out. "
+                  "0 (the default): no overall limit, only the connection's own timeouts.",
+                  aliases=("Timeout",), default=0, minimum=0, group="Advanced"),
         ],
     ),
     Action(

@@ -11,7 +11,9 @@ T = ValueType
 
 MODEL_HELP = ("Select an OpenAI model to use for the request. The list of available models will be "
               "fetched from your OpenAI account.")
-TIMEOUT_HELP = "The maximum amount of time (in MS) to wait for a response."
+TIMEOUT_HELP = ("The maximum amount of time (in MS) to wait for a response. 0 (the default; the connector documents "
+                "give 10000, which cut off long generations) uses the connection's limits: 5 s to connect, 600 s "
+                "for an answer, 60 s between streamed chunks.")
 
 
 def field(key: str, label: str, type: ValueType = T.STRING, description: str = "", *, aliases: tuple[str, ...] = (),
@@ -40,7 +42,7 @@ def model(default: str | None = None, *, description: str = MODEL_HELP, aliases:
 
 
 def timeout() -> Input:
-    return field("timeout_ms", "Timeout (ms)", T.INTEGER, TIMEOUT_HELP, default=10000, minimum=0, group="Advanced")
+    return field("timeout_ms", "Timeout (ms)", T.INTEGER, TIMEOUT_HELP, default=0, minimum=0, group="Advanced")
 
 
 def simplify(default: bool = False) -> Input:

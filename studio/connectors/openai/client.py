@@ -1,6 +1,7 @@
-"""The OpenAI client every handler uses: the official SDK for typed endpoints (its own retries with
-backoff, jitter and Retry-After) and a pooled httpx client for Raw Request, which may only reach
-paths under the connection's base URL so the key is never sent anywhere else."""
+"""The OpenAI client every handler uses: the official SDK for typed endpoints (retried here with
+backoff, jitter and Retry-After, each retry reported on the calling node) and a pooled httpx
+client for Raw Request, which may only reach paths under the connection's base URL so the key is
+never sent anywhere else."""
 
 from __future__ import annotations
 
@@ -20,13 +21,16 @@ import httpx2
 import openai
 from pydantic import BaseModel, ConfigDict, Field
 
+from studio.engine.context import current_node
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key", "proxy-authorization"})
 REDACTED = "[REDACTED]"
-# Server-directed waits longer than this are not honoured (the SDK uses the same bound).
+# Server-directed waits longer than this are not honoured: the call fails instead.
 MAX_RETRY_AFTER_S = 60.0
 
 raw_log = logging.getLogger("studio.raw")
+log = logging.getLogger("studio.openai")
 
 
 class ConnectionSettings(BaseModel):
@@ -40,10 +44,23 @@ class ConnectionSettings(BaseModel):
     api_key: str | None = Field(default=None, repr=False, exclude=True)
     organization: str | None = None
     simulated: bool = False
-    max_retries: int = 2
-    # First backoff step of the SDK's retries (it doubles each try, capped at 8 s, minus up to 25 %
-    # jitter). Tests lower it; a Retry-After from the server always wins.
+    # Retries after the first try of every SDK call (408/409/429/5xx, dropped connections,
+    # timeouts): 5 tries in all by default, and none started past `retry_budget_s` of the call.
+    max_retries: int = 4
+    # First backoff step (it doubles each try, capped at 8 s, minus up to 25 % jitter). Tests lower
+    # it; a Retry-After / retry-after-ms from the server always wins.
     retry_delay_s: float = 0.5
+    retry_budget_s: float = 60.0
+    # Timeouts, as the SDK's own defaults: connect 5 s, 600 s to read an answer; a stream may be
+    # idle (no chunk) for `stream_idle_timeout_s`, however long it runs in all. A node's
+    # Timeout (ms) overrides all of them.
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 600.0
+    stream_idle_timeout_s: float = 60.0
+
+    def call_policy(self) -> "CallPolicy":
+        return CallPolicy(self.retry_delay_s, self.retry_budget_s, self.connect_timeout_s, self.read_timeout_s,
+                          self.stream_idle_timeout_s)
 
     def pool_key(self) -> tuple[str, str, str, str]:
         digest = hashlib.sha256((self.api_key or "").encode("utf-8")).hexdigest()
@@ -58,33 +75,135 @@ def redact_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: (REDACTED if str(k).lower() in SECRET_HEADERS else v) for k, v in items}
 
 
-# --- the SDK with a configurable first backoff step ----------------------------------------------
+# --- the SDK, with our retries and timeouts ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    retry_delay_s: float = 0.5
+    retry_budget_s: float = 60.0
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 600.0
+    stream_idle_timeout_s: float = 60.0
+
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+MAX_BACKOFF_S = 8.0
+
+
+def timeout_kind(exc: BaseException) -> tuple[str, float | None]:
+    """Which timeout fired ("connect", "read", "write", "pool") and its length in seconds, from
+    an SDK/httpx timeout error (the request carries the timeouts it was sent with)."""
+    cause: BaseException | None = exc
+    names = []
+    while cause is not None and len(names) < 5:
+        names.append(type(cause).__name__)
+        cause = cause.__cause__ or cause.__context__
+    kind = "read"
+    for name in names:
+        for candidate in ("Connect", "Read", "Write", "Pool"):
+            if name.startswith(candidate + "Timeout"):
+                kind = candidate.lower()
+                break
+        else:
+            continue
+        break
+    seconds = None
+    try:
+        request = getattr(exc, "request", None)
+        limits = request.extensions.get("timeout") if request is not None else None
+        if isinstance(limits, dict) and limits.get(kind) is not None:
+            seconds = float(limits[kind])
+    except (RuntimeError, AttributeError, TypeError, ValueError):
+        seconds = None
+    return kind, seconds
+
+
+def seconds_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds:g} s" if seconds >= 1 else f"{seconds * 1000:g} ms"
+
+
+def retry_reason(exc: BaseException) -> str:
+    """A few words for why a call is being retried: "rate limited (429)", "read timeout (600 s)"."""
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        words = {429: "rate limited", 408: "request timeout", 409: "conflict"}.get(
+            status, "server error" if status >= 500 else "error")
+        return f"{words} ({status})"
+    if isinstance(exc, openai.APITimeoutError):
+        kind, seconds = timeout_kind(exc)
+        return f"{kind} timeout" + (f" ({seconds_text(seconds)})" if seconds is not None else "")
+    cause = exc.__cause__ or exc.__context__
+    return f"connection failed ({type(cause).__name__ if cause is not None else type(exc).__name__})"
+
+
+def _announce_retry(exc: BaseException, wait_s: float, next_try: int, tries: int) -> None:
+    message = f"{retry_reason(exc)}; retrying in {wait_s:.1f} s (try {next_try} of {tries})"
+    log.info("%s", message)
+    ctx = current_node.get()
+    if ctx is not None:
+        ctx.emit("progress", message=message, retry={"try": next_try, "tries": tries, "wait_s": round(wait_s, 3)})
 
 
 class _AsyncOpenAI(openai.AsyncOpenAI):
-    """The SDK client; only the first backoff step differs (a class attribute, so `with_options`
-    copies keep it)."""
+    """The SDK client. Every call (typed methods, pages, streams, agents) goes through `request`,
+    which retries it here rather than in the SDK so each retry is announced as a "progress" event
+    of the node making the call and the tries stay within a time budget. The policy is a class
+    attribute, so `with_options` copies keep it."""
 
-    initial_retry_delay_s = 0.5
+    policy = CallPolicy()
 
-    def _calculate_retry_timeout(self, remaining_retries: int, options: Any, response_headers: Any = None) -> float:
-        if self.initial_retry_delay_s == 0.5:
-            return super()._calculate_retry_timeout(remaining_retries, options, response_headers)
-        retry_after = self._parse_retry_after_header(response_headers)
-        if retry_after is not None and math.isfinite(retry_after) and 0 < retry_after <= MAX_RETRY_AFTER_S:
-            return retry_after
-        tries_so_far = min(options.get_max_retries(self.max_retries) - remaining_retries, 1000)
-        delay = min(self.initial_retry_delay_s * pow(2.0, tries_so_far), 8.0)
-        return max(0.0, delay * (1 - 0.25 * random.random()))
+    async def request(self, cast_to: Any, options: Any, *, stream: bool = False, stream_cls: Any = None) -> Any:
+        policy = self.policy
+        tries = options.get_max_retries(self.max_retries) + 1
+        options = options.model_copy()
+        if options.idempotency_key is None and options.method.lower() != "get":
+            options.idempotency_key = self._idempotency_key()  # the same key on every try
+        if stream and isinstance(options.timeout, openai.NotGiven):
+            options.timeout = httpx2.Timeout(policy.read_timeout_s, connect=policy.connect_timeout_s,
+                                             read=policy.stream_idle_timeout_s)
+        options.max_retries = 0
+        started = time.monotonic()
+        attempt = 1
+        while True:
+            try:
+                return await super().request(cast_to, options.model_copy(), stream=stream, stream_cls=stream_cls)
+            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+                wait = self._retry_wait(exc, attempt)
+                if wait is None or attempt >= tries or time.monotonic() - started + wait > policy.retry_budget_s:
+                    raise
+                _announce_retry(exc, wait, attempt + 1, tries)
+                await asyncio.sleep(wait)
+                attempt += 1
+
+    def _retry_wait(self, exc: BaseException, attempt: int) -> float | None:
+        """How long to wait before trying again, or None when trying again cannot help."""
+        if isinstance(exc, openai.APIStatusError):
+            headers = exc.response.headers
+            retry_after = self._parse_retry_after_header(headers)
+            if retry_after is not None and math.isfinite(retry_after) and retry_after > MAX_RETRY_AFTER_S:
+                return None  # the server asks for a longer pause than a call should wait
+            should = headers.get("x-should-retry")
+            if should == "false" or (should != "true" and exc.status_code not in RETRY_STATUSES
+                                     and exc.status_code < 500):
+                return None
+            if retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
+                return retry_after
+        elif not isinstance(exc, openai.APIConnectionError):
+            return None
+        step = min(self.policy.retry_delay_s * pow(2.0, attempt - 1), MAX_BACKOFF_S)
+        return max(0.0, step * (1 - 0.25 * random.random()))
 
 
-_SDK_CLASSES: dict[float, type[_AsyncOpenAI]] = {0.5: _AsyncOpenAI}
+_SDK_CLASSES: dict[CallPolicy, type[_AsyncOpenAI]] = {CallPolicy(): _AsyncOpenAI}
 
 
-def _sdk_class(initial_delay_s: float) -> type[_AsyncOpenAI]:
-    if initial_delay_s not in _SDK_CLASSES:
-        _SDK_CLASSES[initial_delay_s] = type("_AsyncOpenAI", (_AsyncOpenAI,), {"initial_retry_delay_s": initial_delay_s})
-    return _SDK_CLASSES[initial_delay_s]
+def _sdk_class(policy: CallPolicy) -> type[_AsyncOpenAI]:
+    if policy not in _SDK_CLASSES:
+        _SDK_CLASSES[policy] = type("_AsyncOpenAI", (_AsyncOpenAI,), {"policy": policy})
+    return _SDK_CLASSES[policy]
 
 
 # --- raw requests --------------------------------------------------------------------------------
@@ -166,11 +285,12 @@ class OpenAIClient:
         self._owns_sdk_http = sdk_http is None
         self.http = http if http is not None else _new_http()
         self._sdk_http = sdk_http if sdk_http is not None else _new_sdk_http()
-        self.sdk = _sdk_class(settings.retry_delay_s)(
+        self.sdk = _sdk_class(settings.call_policy())(
             api_key=settings.api_key,
             organization=settings.organization,
             base_url=settings.base_url,
             max_retries=settings.max_retries,
+            timeout=httpx2.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
             http_client=self._sdk_http,
         )
 
@@ -221,7 +341,8 @@ class OpenAIClient:
             body_kw["json"] = json
         elif content is not None:
             body_kw["content"] = content
-        timeout = httpx.Timeout(timeout_s) if timeout_s else httpx.Timeout(60.0, connect=10.0)
+        timeout = (httpx.Timeout(timeout_s) if timeout_s else
+                   httpx.Timeout(self.settings.read_timeout_s, connect=self.settings.connect_timeout_s))
         attempt = 0
         while True:
             if debug:
@@ -284,12 +405,12 @@ class OpenAIClient:
 
 def _new_http() -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
-                             timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False)
+                             timeout=httpx.Timeout(600.0, connect=5.0), follow_redirects=False)
 
 
 def _new_sdk_http() -> httpx2.AsyncClient:
     return httpx2.AsyncClient(limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
-                              timeout=httpx2.Timeout(600.0, connect=10.0), follow_redirects=True)
+                              timeout=httpx2.Timeout(600.0, connect=5.0), follow_redirects=True)
 
 
 class ClientPool:

@@ -12,7 +12,7 @@ import httpx
 import httpx2
 import openai
 
-from studio.connectors.openai.client import redact_headers
+from studio.connectors.openai.client import redact_headers, seconds_text, timeout_kind
 from studio.engine.context import NodeError
 
 # Trying again cannot fix these: the request itself is wrong or not allowed.
@@ -121,11 +121,86 @@ def map_openai_error(exc: BaseException, node_name: str | None = None) -> NodeEr
         message = _status_message(status, _server_message(response), _base_url(request))
         return NodeError(prefix + message, details=details, retryable=status not in NOT_RETRYABLE)
     if isinstance(exc, _TIMEOUTS):
-        return NodeError(prefix + "no answer within the node's Timeout (ms); raise it or try again later",
-                         details=details, retryable=True)
+        return NodeError(prefix + timeout_message(exc), details=details, retryable=True)
     if isinstance(exc, _CONNECTION):
-        return NodeError(prefix + f"cannot reach {_base_url(request)}: check the connection's base URL and "
-                         "the network", details=details, retryable=True)
+        base = _base_url(request)
+        if _could_not_connect(exc):
+            return NodeError(prefix + f"cannot reach {base}: check the connection's base URL and the network",
+                             details=details, retryable=True)
+        return NodeError(prefix + f"the connection to {base} was closed before the answer arrived "
+                         f"({_cause_name(exc)}); try again", details=details, retryable=True)
     if isinstance(exc, ValueError):  # e.g. a Raw Request path outside the base URL
         return NodeError(prefix + str(exc), details=details, retryable=False)
     return NodeError(prefix + f"{type(exc).__name__}: {exc}", details=details, retryable=True)
+
+
+_CONNECT_ERRORS = ("ConnectError", "ConnectTimeout", "ConnectionRefusedError", "gaierror", "UnsupportedProtocol",
+                   "InvalidURL")
+_DROPPED_ERRORS = ("RemoteProtocolError", "ReadError", "WriteError", "EndOfStream", "ClosedResourceError",
+                   "BrokenResourceError", "IncompleteRead", "ConnectionResetError")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(found) < 6:
+        found.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    return found
+
+
+def _cause_name(exc: BaseException) -> str:
+    causes = _causes(exc)
+    return type(causes[-1] if len(causes) > 1 else exc).__name__
+
+
+def _could_not_connect(exc: BaseException) -> bool:
+    """True when no connection was made at all (as opposed to one that dropped mid-answer)."""
+    names = {type(cause).__name__ for cause in _causes(exc)}
+    return bool(names & set(_CONNECT_ERRORS)) or not names & set(_DROPPED_ERRORS)
+
+
+def timeout_message(exc: BaseException) -> str:
+    """Which timeout fired and its length: "read timeout: no answer within 600 s; ..."."""
+    kind, seconds = timeout_kind(exc)
+    what = {"connect": "connection", "read": "answer", "write": "upload finished", "pool": "free connection"}[kind]
+    within = f" within {seconds_text(seconds)}" if seconds is not None else " in time"
+    return f"{kind} timeout: no {what}{within}; raise the node's Timeout (ms) or try again later"
+
+
+# --- streams -----------------------------------------------------------------------------------
+
+
+def stream_cut_off(node_name: str | None, chars: int, detail: str = "") -> NodeError:
+    """A stream that ended without saying it was finished: a partial answer is not an answer."""
+    prefix = f"{node_name}: " if node_name else ""
+    reason = f" ({detail})" if detail else ""
+    return NodeError(prefix + f"the stream was cut off after {chars} characters{reason}: the server ended it "
+                     "without a finish reason; try again", details={"characters": chars}, retryable=True)
+
+
+def map_stream_error(exc: BaseException, node_name: str | None, chars: int) -> NodeError:
+    """The NodeError for a failure while reading a stream that had started (after `chars`
+    characters of text): an idle timeout, a dropped connection or a chunk that is not JSON.
+    All can pass on a new try, so all are retryable."""
+    if isinstance(exc, NodeError):
+        return exc
+    prefix = f"{node_name}: " if node_name else ""
+    request = _safe_request(exc)
+    details = {**_details(exc, request, None), "characters": chars}
+    if isinstance(exc, _TIMEOUTS):
+        kind, seconds = timeout_kind(exc)
+        length = f" for {seconds_text(seconds)}" if seconds is not None else ""
+        label = "stream idle timeout" if kind == "read" else f"{kind} timeout"
+        return NodeError(prefix + f"{label}: no data{length} after {chars} characters; raise the node's "
+                         "Timeout (ms) or try again later", details=details, retryable=True)
+    if isinstance(exc, _CONNECTION):
+        return NodeError(prefix + f"the connection to {_base_url(request)} dropped mid-stream after {chars} "
+                         f"characters ({_cause_name(exc)}); try again", details=details, retryable=True)
+    if isinstance(exc, (ValueError, TypeError, KeyError)):  # json.JSONDecodeError, a chunk of the wrong shape
+        return NodeError(prefix + f"the server sent a malformed stream chunk after {chars} characters "
+                         f"({type(exc).__name__}: {str(exc)[:120]}); try again", details=details, retryable=True)
+    if isinstance(exc, openai.APIError):  # an error event inside the stream
+        return NodeError(prefix + f"the stream failed after {chars} characters: {exc.message}", details=details,
+                         retryable=True)
+    return map_openai_error(exc, node_name)

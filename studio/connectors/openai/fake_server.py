@@ -41,6 +41,14 @@ queues failures (status 0 drops the connection; `path` limits them to requests w
 it); `server.faults = FaultRates(rate_429=.1, ..., seed=1)` fails requests at random at set rates
 (dropped = the connection is closed without an answer; slow = `slow_ms` extra delay);
 `server.latency_ms` delays every answer (settable while running).
+Stream faults: `server.fail_stream_next(mode, after=2, count=1, pause_ms=0, path=None)` spoils the
+next streamed answer(s) after `after` events: "truncate" ends it (with `data: [DONE]`) before any
+finish reason / response.completed, "malformed" sends a chunk that is not JSON, "drop" closes the
+connection mid-stream, "stall" pauses `pause_ms` before going on.
+
+Images: `server.image_format` ("png", "jpeg", "gif", "webp", "svg"; None: the requested
+output_format, else PNG) picks the bytes Create Image answers with, and `server.image_data_urls`
+answers `url` with a `data:` URL instead of a link to the server.
 
 Recording: `server.requests` holds a RecordedRequest per request (including failed ones: see
 `.fault`); `server.requests_to("/chat/completions")` filters them by path; `server.in_flight` /
@@ -172,6 +180,18 @@ class RecordedRequest:
 
 
 @dataclass
+class _StreamFault:
+    mode: str  # "truncate", "malformed", "drop" or "stall"
+    after: int
+    count: int
+    pause_ms: float
+    path: str | None
+
+
+STREAM_FAULTS = ("truncate", "malformed", "drop", "stall")
+
+
+@dataclass
 class _QueuedFault:
     status: int
     count: int
@@ -194,6 +214,24 @@ def tiny_png(width: int = 4, height: int = 4, rgb: tuple[int, int, int] = (40, 1
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+# Small files of each image type Create Image may answer with (only their first bytes matter).
+IMAGE_SAMPLES: dict[str, tuple[bytes, str]] = {
+    "jpeg": (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9", "image/jpeg"),
+    "gif": (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
+            b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;", "image/gif"),
+    "webp": (b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00",
+             "image/webp"),
+    "svg": (b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4">'
+            b'<rect width="4" height="4" fill="#2878c8"/></svg>\n', "image/svg+xml"),
+}
+
+
+def image_sample(fmt: str) -> tuple[bytes, str]:
+    """(bytes, media type) of a small image in `fmt` ("png", "jpeg"/"jpg", "gif", "webp", "svg")."""
+    fmt = "jpeg" if fmt == "jpg" else fmt
+    return IMAGE_SAMPLES.get(fmt) or (tiny_png(), "image/png")
 
 
 def _wav(samples: int) -> bytes:
@@ -341,11 +379,14 @@ class FakeOpenAIServer:
         self.stream_chunk_delay_ms = stream_chunk_delay_ms
         self.invalid_keys: set[str] = set(DEFAULT_INVALID_KEYS if invalid_keys is None else invalid_keys)
         self.faults: FaultRates | None = None
+        self.image_format: str | None = None
+        self.image_data_urls = False
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.RLock()
         self._queued: list[_QueuedFault] = []
+        self._stream_faults: list[_StreamFault] = []
         self._scripts: dict[str, list[Any]] = {"responses": [], "chat": [], "any": []}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -438,6 +479,15 @@ class FakeOpenAIServer:
         with self._lock:
             self._queued.append(_QueuedFault(status, count, retry_after, retry_after_ms, path, message))
 
+    def fail_stream_next(self, mode: str, *, after: int = 2, count: int = 1, pause_ms: float = 0,
+                         path: str | None = None) -> None:
+        """Spoil the next `count` streamed answers (whose path contains `path`, if given) after
+        `after` events: "truncate", "malformed", "drop" or "stall" (see the module docstring)."""
+        if mode not in STREAM_FAULTS:
+            raise ValueError(f"stream fault must be one of {', '.join(STREAM_FAULTS)}, got {mode!r}")
+        with self._lock:
+            self._stream_faults.append(_StreamFault(mode, after, count, pause_ms, path))
+
     def script(self, kind: str, *outputs: Any) -> None:
         """Queue canned model outputs (see the module docstring)."""
         if kind not in self._scripts:
@@ -454,6 +504,9 @@ class FakeOpenAIServer:
         with self._lock:
             self.requests.clear()
             self._queued.clear()
+            self._stream_faults.clear()
+            self.image_format = None
+            self.image_data_urls = False
             for queue in self._scripts.values():
                 queue.clear()
             self.faults = None
@@ -484,7 +537,7 @@ class FakeOpenAIServer:
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.runs: dict[str, dict[str, Any]] = {}
         self.run_steps: dict[str, list[dict[str, Any]]] = {}
-        self.images: dict[str, bytes] = {}
+        self.images: dict[str, tuple[bytes, str]] = {}
 
     def _next_script(self, kind: str) -> _Reply | None:
         with self._lock:
@@ -519,10 +572,10 @@ class FakeOpenAIServer:
 
     async def _image_file(self, request: Request) -> Response:
         name = request.path_params["name"]
-        data = self.images.get(name)
-        if data is None:
+        image = self.images.get(name)
+        if image is None:
             return PlainTextResponse("not found", 404)
-        return Response(data, media_type="image/png")
+        return Response(image[0], media_type=image[1])
 
     async def _record(self, request: Request) -> RecordedRequest:
         content = await request.body()
@@ -600,9 +653,50 @@ class FakeOpenAIServer:
         if not path.startswith(API_PREFIX + "/"):
             return _error(404, f"Invalid URL ({request.method} {path})")
         try:
-            return await self._route(request, record, path[len(API_PREFIX):])
+            response = await self._route(request, record, path[len(API_PREFIX):])
         except _BadRequest as exc:
             return _error(exc.status, exc.message, param=exc.param, code=exc.code)
+        if isinstance(response, StreamingResponse):
+            stream_fault = self._stream_fault_for(path)
+            if stream_fault is not None:
+                record.fault = f"stream_{stream_fault.mode}"
+                response.body_iterator = self._spoiled(response.body_iterator, stream_fault, request)
+        return response
+
+    def _stream_fault_for(self, path: str) -> _StreamFault | None:
+        with self._lock:
+            for queued in self._stream_faults:
+                if queued.path is None or queued.path in path:
+                    queued.count -= 1
+                    if queued.count <= 0:
+                        self._stream_faults.remove(queued)
+                    return queued
+        return None
+
+    async def _spoiled(self, events: AsyncIterator[bytes], fault: _StreamFault,
+                       request: Request) -> AsyncIterator[bytes]:
+        """The stream's events, spoiled after `fault.after` of them."""
+        sent = 0
+        async for event in events:
+            if sent == fault.after:
+                if fault.mode == "truncate":  # ends as if complete, but nothing said it was finished
+                    yield b"data: [DONE]\n\n"
+                    return
+                if fault.mode == "malformed":
+                    yield b'data: {"id": "chatcmpl-broken", "object": "chat.completion.chunk", "choices": [{"ind\n\n'
+                    return
+                if fault.mode == "drop":
+                    transport = request.scope.get("fake.transport")
+                    if transport is not None:
+                        transport.abort()
+                    await asyncio.sleep(0.01)
+                    return
+                if fault.mode == "stall":
+                    deadline = time.monotonic() + fault.pause_ms / 1000
+                    while time.monotonic() < deadline and not (self._stopping is not None and self._stopping.is_set()):
+                        await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+            yield event
+            sent += 1
 
     async def _pause(self, request: Request, seconds: float) -> None:
         """Wait `seconds`, but stop early when the client hangs up or the server stops, so a
@@ -870,16 +964,19 @@ class FakeOpenAIServer:
         if model.startswith("dall-e-3") and n != 1:
             raise _BadRequest("You must provide n=1 for this model.", param="n")
         as_url = not model.startswith("gpt-image") and body.get("response_format", "url") == "url"
-        png = tiny_png()
+        image, media_type = image_sample(self.image_format or body.get("output_format") or "png")
+        encoded = base64.b64encode(image).decode("ascii")
         data = []
         for _ in range(n):
             item: dict[str, Any] = {}
-            if as_url:
-                name = _id("img-") + ".png"
-                self.images[name] = png
+            if self.image_data_urls:
+                item["url"] = f"data:{media_type};base64,{encoded}"
+            elif as_url:
+                name = _id("img-")
+                self.images[name] = (image, media_type)
                 item["url"] = f"http://{self.host}:{self.port}/_fake/images/{name}"
             else:
-                item["b64_json"] = base64.b64encode(png).decode("ascii")
+                item["b64_json"] = encoded
             if model.startswith("dall-e-3"):
                 item["revised_prompt"] = f"Revised: {prompt}"
             data.append(item)

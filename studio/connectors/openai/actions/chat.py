@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from studio.connectors.openai.errors import map_stream_error, stream_cut_off
 from studio.engine.context import NodeContext, NodeError
 
 from ._common import (
@@ -16,7 +17,6 @@ from ._common import (
     handles,
     json_value,
     key_values,
-    mapped_error,
     present,
     report_usage,
     string_list,
@@ -190,6 +190,7 @@ async def _streamed(ctx: NodeContext, client: Any, params: dict[str, Any]) -> di
     )
     completion: dict[str, Any] = {"object": "chat.completion", "choices": []}
     choices: dict[int, dict[str, Any]] = {}
+    chars = 0
     try:
         async for chunk in stream:
             for key in ("id", "created", "model", "system_fingerprint", "service_tier"):
@@ -204,7 +205,7 @@ async def _streamed(ctx: NodeContext, client: Any, params: dict[str, Any]) -> di
                     {"index": part.index, "message": {"role": "assistant", "content": None},
                      "finish_reason": None},
                 )
-                _merge_delta(choice["message"], part.delta)
+                chars += _merge_delta(choice["message"], part.delta)
                 if part.finish_reason:
                     choice["finish_reason"] = part.finish_reason
                 piece = getattr(part.delta, "content", None) if part.delta else None
@@ -213,25 +214,29 @@ async def _streamed(ctx: NodeContext, client: Any, params: dict[str, Any]) -> di
                         ctx.emit("delta", text=piece, index=part.index)
                     else:
                         ctx.emit("delta", text=piece)
-    except Exception as exc:  # a broken stream is a failed call, named like any other
-        if isinstance(exc, NodeError):
-            raise
-        raise mapped_error(ctx, exc) from exc
+    except Exception as exc:  # a broken stream is a failed call: say where it broke
+        raise map_stream_error(exc, ctx.node.name, chars) from exc
     finally:
         await stream.close()
+    if not choices or any(choice["finish_reason"] is None for choice in choices.values()):
+        raise stream_cut_off(ctx.node.name, chars)
     completion["choices"] = [choices[i] for i in sorted(choices)]
     return completion
 
 
-def _merge_delta(message: dict[str, Any], delta: Any) -> None:
+def _merge_delta(message: dict[str, Any], delta: Any) -> int:
+    """Add one chunk's delta to the message; returns how many characters it carried."""
     if delta is None:
-        return
+        return 0
+    chars = 0
     if getattr(delta, "role", None):
         message["role"] = delta.role
     if getattr(delta, "content", None):
         message["content"] = (message.get("content") or "") + delta.content
+        chars += len(delta.content)
     if getattr(delta, "refusal", None):
         message["refusal"] = (message.get("refusal") or "") + delta.refusal
+        chars += len(delta.refusal)
     for call in getattr(delta, "tool_calls", None) or []:
         calls = message.setdefault("tool_calls", [])
         while len(calls) <= call.index:
@@ -244,3 +249,5 @@ def _merge_delta(message: dict[str, Any], delta: Any) -> None:
                 target["function"]["name"] += call.function.name
             if call.function.arguments:
                 target["function"]["arguments"] += call.function.arguments
+                chars += len(call.function.arguments)
+    return chars

@@ -5,8 +5,11 @@ files or upstream artifacts (sent as data URLs)."""
 from __future__ import annotations
 
 import base64
+import binascii
 import mimetypes
+import re
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import httpx
 
@@ -40,7 +43,51 @@ _QUALITY_BY_FAMILY = {
     "dall-e-3": {"standard", "hd"},
     "gpt-image": {"low", "medium", "high", "auto"},
 }
-_EXT_BY_TYPE = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+_EXT_BY_TYPE = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif",
+                "image/svg+xml": "svg"}
+_TYPE_BY_FORMAT = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "webp": "image/webp",
+                   "gif": "image/gif", "svg": "image/svg+xml"}
+# An SVG document: optional BOM, XML declaration, comments and doctype, then the <svg> root.
+_SVG_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*|<!--.*?-->\s*|<!doctype[^>]*>\s*)*<svg[\s>/]",
+                        re.IGNORECASE | re.DOTALL)
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """The media type the bytes really are (PNG, JPEG, GIF, WebP by magic bytes; SVG by its XML
+    root element), or None when they are none of these."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if _SVG_START.match(data[:4096]):
+        return "image/svg+xml"
+    return None
+
+
+def decode_data_url(url: str) -> tuple[bytes, str | None]:
+    """The bytes and media type of a `data:[<type>][;base64],<data>` URL."""
+    header, sep, payload = url[5:].partition(",")
+    if not sep:
+        raise ValueError("a data: URL without a comma")
+    params = [p.strip() for p in header.split(";")]
+    media_type = params[0].lower() or None
+    if "base64" in (p.lower() for p in params[1:]):
+        return base64.b64decode(unquote_to_bytes(payload), validate=False), media_type
+    return unquote_to_bytes(payload), media_type
+
+
+def _image_type(data: bytes, declared: str | None, requested_format: str | None) -> str:
+    """What the image is: its bytes say, else what the server declared (an image type), else the
+    format that was asked for, else PNG."""
+    declared = (declared or "").split(";")[0].strip().lower()
+    return (sniff_image_type(data)
+            or (declared if declared.startswith("image/") else None)
+            or _TYPE_BY_FORMAT.get(str(requested_format or "").lower())
+            or "image/png")
 
 
 def _family(model: str) -> str:
@@ -90,15 +137,17 @@ async def generate_image(ctx: NodeContext) -> dict[str, Any]:
         ctx.emit("progress", message=f"{params['model']} does not take: {', '.join(ignored)} (left out)")
     client = await connect(ctx)
     result = to_plain(await api_call(ctx, client.sdk.images.generate(**params, **timeout_kw(ctx))))
-    default_ext = params.get("output_format", "png")
+    requested = result.get("output_format") or params.get("output_format")
     images = []
     for index, item in enumerate(result.get("data") or []):
-        data, media_type = await _image_bytes(ctx, item, default_ext)
-        ext = _EXT_BY_TYPE.get(media_type, default_ext)
+        data, declared = await _image_bytes(ctx, item)
+        media_type = _image_type(data, declared, requested)
+        ext = _EXT_BY_TYPE.get(media_type) or (mimetypes.guess_extension(media_type) or ".bin").lstrip(".")
         artifact = ctx.save_artifact(f"image-{index + 1}.{ext}", data, media_type).to_json()
-        for key in ("url", "revised_prompt"):
-            if item.get(key):
-                artifact[key] = item[key]
+        if item.get("url") and not str(item["url"]).lower().startswith("data:"):  # a data: URL is the image itself
+            artifact["url"] = item["url"]
+        if item.get("revised_prompt"):
+            artifact["revised_prompt"] = item["revised_prompt"]
         images.append(artifact)
     output: dict[str, Any] = {"created": result.get("created"), "model": params["model"], "images": images}
     for key in ("background", "output_format", "quality", "size"):
@@ -110,24 +159,30 @@ async def generate_image(ctx: NodeContext) -> dict[str, Any]:
     return output
 
 
-async def _image_bytes(ctx: NodeContext, item: dict[str, Any], default_ext: str) -> tuple[bytes, str]:
+async def _image_bytes(ctx: NodeContext, item: dict[str, Any]) -> tuple[bytes, str | None]:
+    """The image's bytes and the media type the server gave for them (None: not given)."""
     if item.get("b64_json"):
         try:
             data = base64.b64decode(item["b64_json"])
         except ValueError as exc:
             raise NodeError(f"{ctx.node.name}: the server sent an image that is not valid base64") from exc
-        return data, mimetypes.types_map.get("." + default_ext.replace("jpg", "jpeg"), "image/png")
-    url = item.get("url")
+        return data, None
+    url = str(item.get("url") or "").strip()
     if not url:
         raise NodeError(f"{ctx.node.name}: the server sent an image without data or URL")
+    if url[:5].lower() == "data:":
+        try:
+            return decode_data_url(url)
+        except (ValueError, binascii.Error) as exc:
+            raise NodeError(f"{ctx.node.name}: the server sent an image data: URL that cannot be decoded "
+                            f"({exc})") from exc
     try:
         async with httpx.AsyncClient(timeout=ctx.timeout_s or 60.0, follow_redirects=True) as http:
             response = await http.get(url)
             response.raise_for_status()
     except httpx.HTTPError as exc:
         raise NodeError(f"{ctx.node.name}: could not download the generated image: {exc}") from exc
-    media_type = response.headers.get("content-type", "image/png").split(";")[0].strip()
-    return response.content, media_type
+    return response.content, response.headers.get("content-type")
 
 
 # --- Analyze Image ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from studio.connectors.openai.errors import map_stream_error, stream_cut_off
 from studio.engine.context import NodeContext, NodeError
 
 from ._common import (
@@ -15,7 +16,6 @@ from ._common import (
     connect,
     handles,
     json_value,
-    mapped_error,
     present,
     report_usage,
     timeout_kw,
@@ -116,24 +116,26 @@ async def _streamed(ctx: NodeContext, client: Any, params: dict[str, Any]) -> di
     stream = await api_call(ctx, client.sdk.responses.create(**params, stream=True, **timeout_kw(ctx)))
     final: dict[str, Any] | None = None
     text_parts: list[str] = []
+    chars = 0
     try:
         async for event in stream:
             kind = getattr(event, "type", "")
             if kind == "response.output_text.delta":
                 text_parts.append(event.delta)
+                chars += len(event.delta or "")
                 ctx.emit("delta", text=event.delta)
+            elif kind == "response.function_call_arguments.delta":
+                chars += len(getattr(event, "delta", "") or "")
             elif kind in ("response.completed", "response.failed", "response.incomplete"):
                 final = to_plain(event.response)
             elif kind == "error":
                 raise NodeError(f"{ctx.node.name}: the response stream failed: {getattr(event, 'message', '')}")
-    except NodeError:
-        raise
-    except Exception as exc:  # a broken stream is a failed call, named like any other
-        raise mapped_error(ctx, exc) from exc
+    except Exception as exc:  # a broken stream is a failed call: say where it broke
+        raise map_stream_error(exc, ctx.node.name, chars) from exc
     finally:
         await stream.close()
-    if final is None:
-        raise NodeError(f"{ctx.node.name}: the response stream ended before the response was complete")
+    if final is None:  # no response.completed (or failed/incomplete) event: the stream was cut short
+        raise stream_cut_off(ctx.node.name, chars, "no response.completed event")
     if not output_text(final) and text_parts:  # servers that omit output in the final event
         final.setdefault("output", []).append(
             {"type": "message", "role": "assistant",
