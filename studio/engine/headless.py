@@ -10,8 +10,11 @@ import argparse
 import asyncio
 import ipaddress
 import json
+import logging
+import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -163,7 +166,17 @@ def runs_root() -> Path:
         import tempfile
 
         return Path(tempfile.gettempdir()) / "flow-studio-runs"
-    return data_dir() / "runs"
+    root = data_dir() / "runs"
+    # Private (0700) before any run writes artifacts in it: payloads and outputs are the user's.
+    try:
+        import os
+
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if os.name == "posix" and root.stat().st_mode & 0o077:
+            os.chmod(root, 0o700)
+    except OSError:
+        pass  # a read-only home: reading still works, writing says why
+    return root
 
 
 def save_run_record(run_dir: Path, flow_path: Path, result: Any, document: dict[str, Any]) -> Path:
@@ -178,9 +191,20 @@ def save_run_record(run_dir: Path, flow_path: Path, result: Any, document: dict[
             for p in result.pending
         ],
     }
-    run_dir.mkdir(parents=True, exist_ok=True)
+    import os
+
+    # The record holds the trigger payload and node outputs: private to the user (0700 / 0600).
+    run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name == "posix":
+        os.chmod(run_dir, 0o700)
+        if run_dir.parent == runs_root():
+            os.chmod(run_dir.parent, 0o700)
     path = run_dir / "run.json"
-    path.write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        if os.name == "posix":
+            os.fchmod(fd, 0o600)  # an older record may have been written with a wider mode
+        fh.write(json.dumps(record, indent=2, ensure_ascii=False, default=str))
     return path
 
 
@@ -219,11 +243,11 @@ def _catalog() -> Any:
         return None
 
 
-def trust_problem(flow: Any, data: bytes, trusted_flag: bool) -> str | None:
+def trust_problem(flow: Any, data: bytes, trusted_flag: bool, flow_dir: Any = None) -> str | None:
     """Why this flow may not run here without --trust, or None."""
-    from studio.flow.trust import needs_trust
+    from studio.flow.capabilities import needs_trust
 
-    reasons = needs_trust(flow, _catalog())
+    reasons = needs_trust(flow, _catalog(), flow_dir)
     if not reasons or trusted_flag:
         return None
     try:
@@ -235,7 +259,7 @@ def trust_problem(flow: Any, data: bytes, trusted_flag: bool) -> str | None:
         pass
     lines = "\n".join(f"  - {reason}" for reason in reasons)
     return (
-        "this flow would start things on this machine:\n"
+        "this flow would do these things on this machine:\n"
         f"{lines}\n"
         "Check them, then run again with --trust to allow it."
     )
@@ -346,6 +370,108 @@ def _progress_callback(printer: ProgressPrinter) -> Any:
     return on_event
 
 
+# After Ctrl-C or SIGTERM, how long `execute` lets the run stop by itself before it records the
+# run as cancelled and quits (a node busy in Python code never gives the event loop a turn).
+INTERRUPT_GRACE_S = 1.0
+
+
+class _InterruptGuard:
+    """Ctrl-C (SIGINT) and SIGTERM while a run executes. Python-level handlers (`signal.signal`:
+    they run between bytecodes, even while a node keeps the event loop busy) ask the loop to
+    cancel the run, thread-safely, and arm a watchdog: if the run has not ended
+    `INTERRUPT_GRACE_S` later, the watchdog's thread records it as cancelled in the run history
+    and the process exits 130. A second signal does that at once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, handle: Any, printer: ProgressPrinter, run_id: str) -> None:
+        self.loop = loop
+        self.handle = handle
+        self.printer = printer
+        self.run_id = run_id
+        self.interrupted = False
+        self._lock = threading.Lock()
+        self._ended = False
+        self._timer: threading.Timer | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+            except (ValueError, OSError, RuntimeError):  # not the main thread: no handlers
+                pass
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.interrupted:  # a second one: stop waiting for clean-up
+            threading.Thread(target=self._give_up, args=(True,), name="studio-interrupt", daemon=True).start()
+            return
+        self.interrupted = True
+        try:
+            self.printer.line("interrupted: cancelling the run (Ctrl-C again to quit at once)")
+        except Exception:  # noqa: BLE001 - e.g. the main thread was itself writing to stderr
+            pass
+        try:
+            self.loop.call_soon_threadsafe(self.handle.cancel)
+        except RuntimeError:  # the loop is already closed
+            pass
+        self._timer = threading.Timer(INTERRUPT_GRACE_S, self._give_up)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _give_up(self, at_once: bool = False) -> None:
+        with self._lock:  # held until the process exits: the main thread cannot report meanwhile
+            if self._ended:
+                return
+            why = "interrupted again" if at_once else f"the run did not stop within {INTERRUPT_GRACE_S:g} s"
+            try:
+                self.printer.line(f"{why}: recording run {self.run_id} as cancelled and quitting")
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                from studio.history import RunHistory
+
+                RunHistory().record_finished(self.run_id, "cancelled", error={
+                    "message": f"interrupted (Ctrl-C or SIGTERM); {why}, so the process quit",
+                    "details": {}, "type": "Interrupted", "node": None})
+            except Exception:  # noqa: BLE001 - no history, or no such run: quit all the same
+                pass
+            os._exit(EXIT_INTERRUPTED)
+
+    def close(self) -> None:
+        """The run has ended: disarm the watchdog and put the previous handlers back."""
+        with self._lock:
+            self._ended = True
+        if self._timer is not None:
+            self._timer.cancel()
+        for sig, previous in self._previous.items():
+            try:
+                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+            except (ValueError, OSError, RuntimeError):
+                pass
+        self._previous.clear()
+
+
+def _crashed_result(flow: Any, handle: Any, exc: BaseException) -> Any:
+    """A `failed` result for a run whose executor itself raised (MemoryError, a bug): nodes
+    that were running end `cancelled`, those not started `skipped`, and the error says why."""
+    from .executor import NodeResult, RunResult
+
+    run = getattr(handle, "_run", None)
+    nodes = dict(getattr(run, "results", None) or {})
+    if not nodes:
+        nodes = {n.id: NodeResult(node_id=n.id, node_name=n.name, action=n.action) for n in flow.nodes}
+    now = time.time()
+    for node in nodes.values():
+        if not node.final:
+            node.status = "cancelled" if node.started_at is not None else "skipped"
+            node.reason = "run_crashed"
+            node.finished_at = now
+    text = str(exc)
+    message = f"the run stopped: {type(exc).__name__}" + (f": {text}" if text else "")
+    return RunResult(run_id=handle.run_id, flow_id=flow.id, flow_name=flow.name, status="failed",
+                     started_at=getattr(run, "started_at", now), finished_at=now, nodes=nodes,
+                     error={"message": message, "details": {}, "type": type(exc).__name__, "node": None})
+
+
 async def execute(flow: Any, *, flow_path: Path, payload: Any, connector: Connector, concurrency: int,
                   printer: ProgressPrinter, run_id: str, pinned: dict[str, Any] | None = None
                   ) -> tuple[Any, Path, bool]:
@@ -365,36 +491,24 @@ async def execute(flow: Any, *, flow_path: Path, payload: Any, connector: Connec
         run_id=run_id,
         keep_events=False,
         pinned_outputs=pinned or None,
+        trusted=True,  # run_command refused the flow before this unless it is trusted
     )
-    loop = asyncio.get_running_loop()
-    interrupted = False
-    installed: list[int] = []
-
-    def interrupt() -> None:
-        nonlocal interrupted
-        if interrupted:  # a second Ctrl-C: stop waiting for clean-up
-            raise KeyboardInterrupt
-        interrupted = True
-        printer.line("interrupted: cancelling the run (Ctrl-C again to quit at once)")
-        handle.cancel()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, interrupt)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
-            pass
+    guard = _InterruptGuard(asyncio.get_running_loop(), handle, printer, run_id)
+    guard.install()
     try:
-        result = await handle.result()
-    except asyncio.CancelledError:
-        handle.cancel()
-        result = await handle.result()
-        interrupted = True
+        try:
+            result = await handle.result()
+        except asyncio.CancelledError:  # the task awaiting the run was cancelled
+            guard.interrupted = True
+            handle.cancel()
+            result = await handle.result()
+    except Exception as exc:  # noqa: BLE001 - the executor itself broke: a failed run, not a traceback
+        logging.getLogger(__name__).error("run %s crashed", run_id, exc_info=exc)
+        result = _crashed_result(flow, handle, exc)
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        guard.close()
         await connector.aclose()
-    return result, run_dir, interrupted
+    return result, run_dir, guard.interrupted
 
 
 def _leaf_outputs(flow: Any, result: Any) -> list[tuple[str, Any]]:
@@ -426,7 +540,7 @@ def run_command(args: argparse.Namespace) -> int:
         concurrency = args.concurrency if args.concurrency is not None else 8
         if concurrency < 1:
             raise UsageError("--concurrency must be at least 1")
-        problem = trust_problem(flow, data, bool(getattr(args, "trust", False)))
+        problem = trust_problem(flow, data, bool(getattr(args, "trust", False)), Path(args.flow).resolve().parent)
         if problem:
             raise UsageError(f"{args.flow}: {problem}")
         connector = Connector(args.base_url)
@@ -452,7 +566,10 @@ def run_command(args: argparse.Namespace) -> int:
     if history is not None:
         from studio.engine.serve import record_result
 
-        record_result(history, result)
+        try:
+            record_result(history, result)
+        except Exception as exc:  # noqa: BLE001 - the run is over; say why it is not recorded
+            printer.line(f"could not record the run in the history: {type(exc).__name__}: {str(exc)[:200]}")
     document = result_document(result, run_dir=run_dir)
     try:
         save_run_record(run_dir, Path(args.flow), result, document)
@@ -478,14 +595,20 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _open_history(printer: ProgressPrinter) -> Any:
-    """The run history every run is recorded in; a broken database warns and the run goes on."""
+    """The run history every run is recorded in; a broken database warns and the run goes on.
+    Runs a killed process left 'running' are closed as cancelled first (live processes' stay)."""
     try:
         from studio.history import RunHistory
 
-        return RunHistory()
+        history = RunHistory()
     except Exception as exc:  # noqa: BLE001 - recording must never stop a run
         printer.line(f"run history unavailable ({exc}); this run is not recorded")
         return None
+    try:
+        history.mark_interrupted()
+    except Exception as exc:  # noqa: BLE001 - a busy database must not stop a run either
+        printer.line(f"could not close runs of stopped processes ({exc})")
+    return history
 
 
 def _print_pending(result: Any, printer: ProgressPrinter) -> None:

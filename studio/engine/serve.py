@@ -66,6 +66,8 @@ class Server:
     runs_root: Path | None = None
     grace_s: float = 10.0
     max_concurrency: int = 8
+    # Set once the flows' capabilities were allowed (load_served_flows); handlers refuse without it.
+    trusted: bool = False
     _inflight: dict[str, RunHandle] = field(default_factory=dict)
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _webhooks: WebhookServer | None = None
@@ -76,9 +78,10 @@ class Server:
         self.history.record_started(run_id, flow_id=served.flow.id, flow_name=served.flow.name,
                                     flow_path=served.path, trigger=trigger_kind, payload=payload)
         run_dir = (self.runs_root / run_id) if self.runs_root else None
+        services = {"flow_path": served.path, "flow_dir": str(Path(served.path).parent)} if served.path else {}
         handle = start_run(served.flow, catalog=self.catalog, registry=self.registry, trigger_payload=payload, connect=self.connect,
-                           run_dir=run_dir, run_id=run_id, trigger_node=served.trigger.id,
-                           max_concurrency=self.max_concurrency, keep_events=False)
+                           run_dir=run_dir, run_id=run_id, trigger_node=served.trigger.id, services=services,
+                           max_concurrency=self.max_concurrency, keep_events=False, trusted=self.trusted)
         self._inflight[run_id] = handle
         try:
             result = await handle.result()
@@ -131,7 +134,8 @@ class Server:
                 self._webhooks.add(WebhookRoute(
                     method=str(values.get("method") or "POST"), path=str(values.get("path") or served.flow.id),
                     handler=self._webhook_handler(served), secret_header=header,
-                    secret=os.environ.get(WEBHOOK_SECRET_ENV) if header else None))
+                    secret=os.environ.get(WEBHOOK_SECRET_ENV) if header else None,
+                    sensitive_headers=_header_names(values.get("sensitive_headers"))))
             elif action == "trigger.schedule":
                 schedule = Schedule.from_inputs(served.trigger.values)
                 task = asyncio.create_task(run_schedule(schedule, await self._schedule_fire(served),
@@ -159,17 +163,29 @@ class Server:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
+def _header_names(value: Any) -> tuple[str, ...]:
+    """The Webhook trigger's 'Sensitive Headers': a list, or one comma-separated string."""
+    if not value:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
+    return tuple(str(v).strip() for v in items if str(v).strip())
+
+
 def load_served_flows(paths: list[str], catalog: Catalog, *, trust: bool) -> list[ServedFlow]:
     from studio.credentials.trust import TrustStore
     from studio.flow.io import load_flow
-    from studio.flow.trust import needs_trust
+    from studio.flow.capabilities import needs_trust
 
     served = []
     store = TrustStore()
     for path in paths:
         flow = load_flow(path, catalog=catalog)
-        reasons = needs_trust(flow, catalog)
-        if reasons and not trust and not store.is_trusted(Path(path).read_bytes()):
+        reasons = needs_trust(flow, catalog, Path(path).resolve().parent)
+        try:
+            trusted = trust or not reasons or store.is_trusted(Path(path).read_bytes())
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read the file ({exc.strerror or type(exc).__name__})") from None
+        if not trusted:
             raise PermissionError(f"{path}: not trusted on this machine:\n  " + "\n  ".join(reasons)
                                   + "\nLook at what it would start, then pass --trust to allow it.")
         triggers = [n for n in flow.nodes if n.action in ("trigger.schedule", "trigger.webhook") and not n.disabled]
@@ -185,7 +201,7 @@ async def serve_async(args: argparse.Namespace, connect: Callable[[str | None], 
     history = RunHistory()
     history.mark_interrupted()
     server = Server(flows=flows, connect=connect, history=history, host=args.host, port=args.port,
-                    catalog=catalog, grace_s=getattr(args, "grace", 10.0))
+                    catalog=catalog, grace_s=getattr(args, "grace", 10.0), trusted=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -219,8 +235,10 @@ def serve_command(args: argparse.Namespace) -> int:
         finally:
             await connector.aclose()
 
+    from studio.flow.errors import FlowLoadError
+
     try:
         return asyncio.run(main())
-    except (PermissionError, ValueError) as exc:
+    except (PermissionError, ValueError, FlowLoadError) as exc:  # a bad flow file: exit 2, no traceback
         print(f"studio serve: {exc}", file=sys.stderr, flush=True)
         return 2

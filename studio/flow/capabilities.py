@@ -254,7 +254,7 @@ def _outside_folder(path: str, flow_dir: str | os.PathLike[str] | None) -> str |
             return str(pure)
         return None
     target = resolve_path(path, flow_dir)
-    return None if inside(target, Path(flow_dir)) else str(target)
+    return None if inside(target, Path(flow_dir)) else os.path.realpath(target)  # where a link leads
 
 
 # --- the analysis ---------------------------------------------------------------------------------
@@ -341,8 +341,8 @@ def _local_process(node: "Node", item: Any, refuse: Any, result: FlowCapabilitie
                f"is shown before it runs (got {clip(str(command_value))!r})")
         refused = True
     if _has_expression(args_value):
-        refuse("args", "must be written out, not computed by expressions: the arguments of a program a flow "
-               f"starts are shown before it runs (got {clip(str(args_value))!r})")
+        refuse("args", "must be written out, not computed by an expression: the arguments of a program a "
+               f"flow starts are shown before it runs (got {clip(str(args_value))!r})")
         refused = True
     if refused:
         return

@@ -86,6 +86,21 @@ def _rebuild(message: str, state: dict[str, Any]) -> FlowLoadError:
 
 SECRET_PREFIXES = ("sk-",)
 
+ECHO_LIMIT = 80
+"""Characters of a user's text a message repeats; the rest is cut (a flow file may hold 100 KB values)."""
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text`, or its first `limit` characters and how long it was."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def quote(text: Any, limit: int = ECHO_LIMIT) -> str:
+    """`repr(text)` for a message, cut like `clip`."""
+    text = str(text)
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text):,} characters)"
+
 
 def show_value(value: Any, limit: int = 40) -> str:
     """A short repr of a value for a message; anything that looks like a key is never echoed."""

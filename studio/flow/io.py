@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import FlowLoadError, Problem, show_value
+from .errors import ECHO_LIMIT, FlowLoadError, Problem, clip, show_value
 from .migrate import migrate
 from .models import Flow
 
@@ -52,10 +52,10 @@ def json_path(parts: tuple[Any, ...] | list[Any]) -> str:
     for part in parts:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
-        elif isinstance(part, str) and _IDENT.match(part):
+        elif isinstance(part, str) and _IDENT.match(part) and len(part) <= ECHO_LIMIT:
             out += f".{part}" if out else part
         else:
-            out += "[" + json.dumps(str(part), ensure_ascii=False) + "]"
+            out += "[" + json.dumps(clip(str(part)), ensure_ascii=False) + "]"
     return out
 
 

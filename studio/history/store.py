@@ -7,6 +7,8 @@ referenced by path (the files stay in the run's folder)."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -26,7 +28,9 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at   REAL NOT NULL,
     finished_at  REAL,
     usage        TEXT NOT NULL DEFAULT '{}',
-    error        TEXT
+    error        TEXT,
+    owner_pid    INTEGER,
+    owner_host   TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_flow ON runs(flow_id, started_at DESC);
 CREATE TABLE IF NOT EXISTS nodes (
@@ -54,6 +58,51 @@ CREATE TABLE IF NOT EXISTS pinned (
 """
 
 FINAL_STATUSES = ("succeeded", "failed", "cancelled", "waiting")
+
+MIGRATIONS = (
+    # (table, column, declaration): columns added after the first release; ALTER TABLE adds them.
+    ("runs", "owner_pid", "INTEGER"),  # the process recording the run (NULL: recorded before this column)
+    ("runs", "owner_host", "TEXT"),
+)
+
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
+
+
+def _host() -> str:
+    return socket.gethostname()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists on this machine (a process of another user counts)."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # pragma: no cover - os.kill(pid, 0) would terminate the process on Windows
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.GetLastError() == 5  # access denied: it exists
+        code = ctypes.c_ulong()
+        ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        kernel32.CloseHandle(handle)
+        return bool(ok) and code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def _make_private(path: Path, mode: int) -> None:
+    """chmod where the OS has POSIX modes (elsewhere the user's profile folder already is private)."""
+    if os.name == "posix":
+        try:
+            os.chmod(path, mode)
+        except FileNotFoundError:
+            pass
 
 
 def _dump(value: Any) -> str:
@@ -107,7 +156,19 @@ class RunHistory:
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.path.parent
+        if not folder.exists():
+            folder.mkdir(parents=True, mode=PRIVATE_DIR, exist_ok=True)
+            _make_private(folder, PRIVATE_DIR)
+        elif path is None:
+            _make_private(folder, PRIVATE_DIR)  # our own data folder: nobody else reads the history
+        # Payloads, node inputs and outputs are private: the file exists with mode 0600 before
+        # SQLite opens it (SQLite gives the -wal and -shm files the same mode).
+        try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
+        except FileExistsError:
+            pass
+        self._make_files_private()
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -115,6 +176,23 @@ class RunHistory:
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
             self._db.executescript(SCHEMA)  # executescript manages its own transaction
+            self._migrate()
+        self._make_files_private()
+
+    def _make_files_private(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            _make_private(self.path.with_name(self.path.name + suffix), PRIVATE_FILE)
+
+    def _migrate(self) -> None:
+        """Add the columns an older history file lacks (caller holds the lock)."""
+        for table, column, declaration in MIGRATIONS:
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                try:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                except sqlite3.OperationalError as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -150,8 +228,9 @@ class RunHistory:
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO runs (run_id, flow_id, flow_name, flow_path, trigger, payload,"
-                " status, started_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
-                (run_id, flow_id, flow_name, flow_path, trigger, _dump(payload), started_at or time.time()),
+                " status, started_at, owner_pid, owner_host) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                (run_id, flow_id, flow_name, flow_path, trigger, _dump(payload), started_at or time.time(),
+                 os.getpid(), _host()),
             )
 
     def record_node(self, run_id: str, node: NodeRecord) -> None:
@@ -186,12 +265,24 @@ class RunHistory:
                 raise KeyError(f"no run {run_id!r} in the history")
 
     def mark_interrupted(self) -> int:
-        """Runs still 'running' from a process that died are recorded as cancelled (at start-up)."""
+        """Runs still 'running' whose process died are recorded as cancelled; returns how many.
+
+        Only runs of this machine whose owner process is gone: a run another live process (another
+        terminal, the editor) is running stays 'running', and so does every run of this process.
+        Runs recorded before owners were (owner unknown) count as interrupted."""
+        host, me = _host(), os.getpid()
         with self._tx() as db:
-            return db.execute(
-                "UPDATE runs SET status='cancelled', finished_at=?, error=? WHERE status='running'",
-                (time.time(), _dump({"message": "the process running this flow stopped before it finished"})),
-            ).rowcount
+            dead = [
+                run_id for run_id, pid, owner_host in db.execute(
+                    "SELECT run_id, owner_pid, owner_host FROM runs WHERE status='running'").fetchall()
+                if pid is None or (owner_host == host and pid != me and not pid_alive(int(pid)))
+            ]
+            error = _dump({"message": "the process running this flow stopped before it finished"})
+            now = time.time()
+            for run_id in dead:
+                db.execute("UPDATE runs SET status='cancelled', finished_at=?, error=? WHERE run_id=? AND"
+                           " status='running'", (now, error, run_id))
+            return len(dead)
 
     # -- reading ---------------------------------------------------------------------------
 

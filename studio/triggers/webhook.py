@@ -7,18 +7,33 @@ output of a chosen node, whatever the flow's trigger says. Starlette routes, uvi
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
+import h11
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+HEADER_TIMEOUT_S = 10.0
+"""A client must finish a request's headers within this many seconds of connecting (or of its
+first byte on a kept-alive connection), or the connection is closed."""
+BODY_CHUNK_TIMEOUT_S = 10.0
+"""Longest wait for the next piece of a request body before answering 408."""
+BODY_TIMEOUT_S = 30.0
+"""Longest time to read a whole request body before answering 408."""
+
+ALWAYS_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+"""Caller credentials never put in a trigger payload (and so never in the run history)."""
+
+_CLOSE = {"connection": "close"}
 
 
 @dataclass(frozen=True)
@@ -38,11 +53,71 @@ class WebhookRoute:
     handler: WebhookHandler
     secret_header: str | None = None
     secret: str | None = None
+    sensitive_headers: tuple[str, ...] = ()  # more headers kept out of the payload
+
+    def dropped_headers(self) -> frozenset[str]:
+        names = {h.strip().lower() for h in self.sensitive_headers if h and h.strip()}
+        if self.secret_header:
+            names.add(self.secret_header.strip().lower())
+        return ALWAYS_SENSITIVE_HEADERS | names
+
+
+class _GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol plus a header-read timeout (uvicorn has none): a connection that has
+    not completed a request's headers `header_timeout` seconds after it opened (or after the first
+    byte of its next request) is closed. Also counts the bytes read, for the owner's statistics."""
+
+    def __init__(self, *args: Any, webhook: "WebhookServer", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._webhook = webhook
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def _arm_header_timer(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self._webhook.header_timeout, self._header_timed_out)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timed_out(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self._webhook.header_timeouts += 1
+            if self.conn.our_state is h11.IDLE and self.conn.trailing_data[0]:
+                self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n"
+                                     b"connection: close\r\n\r\n")
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        self._webhook.bytes_received += len(data)
+        if self.conn.their_state is h11.IDLE:
+            self._arm_header_timer()
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._cancel_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
 
 
 class WebhookServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, max_body_bytes: int = MAX_BODY_BYTES,
+                 header_timeout: float = HEADER_TIMEOUT_S, body_chunk_timeout: float = BODY_CHUNK_TIMEOUT_S,
+                 body_timeout: float = BODY_TIMEOUT_S) -> None:
         self.host, self.port = host, port
+        self.max_body_bytes = max_body_bytes
+        self.header_timeout = header_timeout
+        self.body_chunk_timeout = body_chunk_timeout
+        self.body_timeout = body_timeout
+        self.bytes_received = 0  # every byte read from every connection (statistics, tests)
+        self.header_timeouts = 0
         self._routes: dict[tuple[str, str], WebhookRoute] = {}
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task | None = None
@@ -66,28 +141,30 @@ class WebhookServer:
         route = self._routes.get(key)
         if route is None:
             allowed = sorted(m for (m, p) in self._routes if p == key[1])
+            # Answered without reading the body: close, so an unread body cannot keep the connection.
             if allowed:
-                return JSONResponse({"error": f"method {key[0]} not allowed here; use {', '.join(allowed)}"}, 405)
-            return JSONResponse({"error": f"no webhook at {key[1]}"}, 404)
+                return JSONResponse({"error": f"method {key[0]} not allowed here; use {', '.join(allowed)}"}, 405,
+                                    headers=_CLOSE)
+            return JSONResponse({"error": f"no webhook at {key[1]}"}, 404, headers=_CLOSE)
         if route.secret_header and route.secret is not None:
             given = request.headers.get(route.secret_header, "")
             if not hmac.compare_digest(given.encode(), route.secret.encode()):
-                return JSONResponse({"error": f"missing or wrong {route.secret_header} header"}, 401)
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "request body too large"}, 413)
+                return JSONResponse({"error": f"missing or wrong {route.secret_header} header"}, 401, headers=_CLOSE)
+        raw = await self._read_body(request)
+        if isinstance(raw, Response):
+            return raw
         body: Any
         text = raw.decode("utf-8", errors="replace")
         try:
             body = json.loads(text) if raw else None
         except ValueError:
             body = text
-        secret_name = (route.secret_header or "").lower()
+        dropped = route.dropped_headers()
         payload = {
             "method": key[0],
             "path": key[1],
             "query": dict(request.query_params),
-            "headers": {k: v for k, v in request.headers.items() if k.lower() != secret_name},
+            "headers": {k: v for k, v in request.headers.items() if k.lower() not in dropped},
             "body": body,
         }
         reply = await route.handler(payload)
@@ -95,10 +172,48 @@ class WebhookServer:
             return JSONResponse(reply.body, reply.status)
         return Response(str(reply.body), reply.status, media_type="text/plain; charset=utf-8")
 
+    async def _read_body(self, request: Request) -> bytes | Response:
+        """The request body, read piece by piece: never more than `max_body_bytes` is held, a
+        declared length over the limit is refused before reading, and a slow body gets 408."""
+        too_large = JSONResponse({"error": f"request body too large (limit {self.max_body_bytes} bytes)"}, 413,
+                                 headers=_CLOSE)
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            try:
+                if int(declared) > self.max_body_bytes:
+                    return too_large
+            except ValueError:
+                return JSONResponse({"error": "bad Content-Length header"}, 400, headers=_CLOSE)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout
+        stream = request.stream()
+        chunks, size = [], 0
+        try:
+            while True:
+                wait = min(self.body_chunk_timeout, deadline - loop.time())
+                try:
+                    if wait <= 0:
+                        raise asyncio.TimeoutError
+                    chunk = await asyncio.wait_for(stream.__anext__(), wait)
+                except StopAsyncIteration:
+                    break
+                except asyncio.TimeoutError:
+                    return JSONResponse({"error": "request body not received in time"}, 408, headers=_CLOSE)
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    return too_large
+                chunks.append(chunk)
+        except ClientDisconnect:
+            return Response(status_code=400, headers=_CLOSE)  # nobody is left to read it
+        finally:
+            await stream.aclose()
+        return b"".join(chunks)
+
     async def start(self) -> None:
         app = Starlette(routes=[Route("/{path:path}", self._dispatch,
                                       methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off",
+                                http=functools.partial(_GuardedH11Protocol, webhook=self))
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # the owner handles signals
         self._task = asyncio.create_task(self._server.serve())

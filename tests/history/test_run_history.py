@@ -36,8 +36,16 @@ def test_a_run_survives_a_restart(tmp_path):
 
 
 def test_runs_left_running_by_a_dead_process_become_cancelled(tmp_path):
+    import subprocess
+    import sys
+
     history = RunHistory(tmp_path / "h.sqlite3")
     history.record_started("run-2", flow_id="f", flow_name="F", flow_path=None, trigger="cli", payload={})
+    assert history.mark_interrupted() == 0  # this process is alive: its own runs stay running
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)  # a process that has exited (and been reaped)
+    with history._tx() as db:
+        db.execute("UPDATE runs SET owner_pid=? WHERE run_id='run-2'", (dead,))
     assert history.mark_interrupted() == 1
     run = history.get_run("run-2")
     assert run.status == "cancelled"

@@ -41,6 +41,10 @@ ACTIONS = [
             field("secret_header", "Secret Header", T.STRING,
                   "Optional header that must carry the shared secret (the secret itself comes from the "
                   "FLOW_STUDIO_WEBHOOK_SECRET environment variable, never from the flow file)."),
+            field("sensitive_headers", "Sensitive Headers", T.STRING_LIST,
+                  "Request headers kept out of the trigger's output and the run history, e.g. X-Api-Key. "
+                  "Authorization, Proxy-Authorization, Cookie and the Secret Header are always left out, "
+                  "so caller credentials never reach the flow or the run history."),
             field("response_mode", "Respond", description="Answer at once, or with a node's output when the run ends.",
                   options=[("immediate", "Immediately (202 Accepted)"), ("node", "With a node's output")],
                   default="immediate"),
