@@ -155,8 +155,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    return {name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name in action.choices}
+
+
+def _looks_like_file(arg: str) -> bool:
+    """A flow file rather than a mistyped command: it exists, names a .json file or a folder."""
+    from pathlib import Path
+
+    return arg.endswith(".json") or "/" in arg or "\\" in arg or Path(arg).exists()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in _commands(parser) and _looks_like_file(argv[0]):
+        argv.insert(0, "gui")  # `studio FILE.flow.json` opens the file in the editor
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
@@ -165,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def gui_main() -> int:
-    return main([])
+def gui_main(argv: list[str] | None = None) -> int:
+    """`flow-studio [FILE...]` (what the desktop entry runs): the editor with those files."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return main(["gui", *argv])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ import re
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
-from .errors import Problem, show_value
+from .capabilities import analyse
+from .errors import ECHO_LIMIT, Problem, clip, quote, show_value
+from .references import referenced_names
 
 if TYPE_CHECKING:
     from studio.catalog.catalog import Catalog
@@ -47,9 +49,9 @@ def _is_expression(value: Any) -> bool:
 def _sub(path: str, key: Any) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
-    if _IDENT.match(str(key)):
+    if _IDENT.match(str(key)) and len(str(key)) <= ECHO_LIMIT:
         return f"{path}.{key}" if path else str(key)
-    return f"{path}[{json.dumps(str(key), ensure_ascii=False)}]"
+    return f"{path}[{json.dumps(clip(str(key)), ensure_ascii=False)}]"
 
 
 def _find_secrets(value: Any, path: str, out: list[Problem]) -> None:
@@ -235,13 +237,13 @@ def validate_flow(flow: Flow, catalog: Catalog) -> list[Problem]:
         here = f"nodes[{i}]"
         first_of.setdefault(node.id, i)
         if id_count[node.id] > 1 and first_of[node.id] != i:
-            problems.append(Problem(f"{here}.id", f"{node.name}: the id {node.id!r} is already used by "
+            problems.append(Problem(f"{here}.id", f"{node.name}: the id {quote(node.id)} is already used by "
                                     f"nodes[{first_of[node.id]}]; expected ids to be unique"))
         if name_count[node.name] > 1 and [n.name for n in flow.nodes].index(node.name) != i:
             problems.append(Problem(f"{here}.name", f"the name {node.name!r} is used by more than one node; "
                                     "expected unique names (expressions refer to nodes by name)"))
         if node.action not in catalog:
-            problems.append(Problem(f"{here}.action", f"{node.name}: unknown action {node.action!r}"
+            problems.append(Problem(f"{here}.action", f"{node.name}: unknown action {quote(node.action)}"
                                     + _did_you_mean(node.action, action_ids)))
             continue
         action = catalog.get(node.action)
@@ -251,7 +253,7 @@ def validate_flow(flow: Flow, catalog: Catalog) -> list[Problem]:
     note_ids = Counter(n.id for n in flow.notes)
     for i, note in enumerate(flow.notes):
         if note_ids[note.id] > 1 and [n.id for n in flow.notes].index(note.id) != i:
-            problems.append(Problem(f"notes[{i}].id", f"the id {note.id!r} is used by more than one note; "
+            problems.append(Problem(f"notes[{i}].id", f"the id {quote(note.id)} is used by more than one note; "
                                     "expected ids to be unique"))
 
     triggers = [(i, n) for i, n in enumerate(flow.nodes) if n.id in actions and actions[n.id].kind == "trigger"]
@@ -264,11 +266,15 @@ def validate_flow(flow: Flow, catalog: Catalog) -> list[Problem]:
                                 "expected exactly one trigger"))
 
     problems.extend(_wire_problems(flow, actions, first_of))
+    problems.extend(_reference_problems(flow))
     loop, others = _cycle(flow, first_of)
     if loop:
         also = f" (also caught in it: {', '.join(others)})" if others else ""
         problems.append(Problem("wires", "the flow has a cycle through " + " -> ".join(loop) + also
                                 + "; expected wires that never loop back to an earlier node"))
+
+    # What the flow may never do on this machine (a program from data, a host from an expression).
+    problems.extend(analyse(flow, catalog).problems)
 
     for key in ("name", "description"):
         if _secret_text(getattr(flow, key)):
@@ -295,7 +301,7 @@ def _node_value_problems(node: Node, action: Action, here: str) -> list[Problem]
             continue
         spec = specs.get(key)
         if spec is None:
-            problems.append(Problem(where, f"{node.name}: {action.title} has no input {key!r}"
+            problems.append(Problem(where, f"{node.name}: {action.title} has no input {quote(key)}"
                                     + _did_you_mean(key, list(specs))
                                     + ("" if _closest(key, list(specs)) else
                                        f"; expected one of: {', '.join(specs) or '(none)'}")))
@@ -319,7 +325,7 @@ def _wire_problems(flow: Flow, actions: dict[str, Action], first_of: dict[str, i
         for end in ("source", "target"):
             ep = getattr(wire, end)
             if ep.node not in nodes:
-                problems.append(Problem(f"{here}.{end}.node", f"no node has the id {ep.node!r}; "
+                problems.append(Problem(f"{here}.{end}.node", f"no node has the id {quote(ep.node)}; "
                                         "expected the id of a node in this flow"))
                 ok = False
         if not ok:
@@ -337,7 +343,7 @@ def _wire_problems(flow: Flow, actions: dict[str, Action], first_of: dict[str, i
             outs = output_ports(src, src_action)
             if outs is not None and wire.source.port not in outs:
                 problems.append(Problem(f"{here}.source.port", f"{src.name} has no output port "
-                                        f"{wire.source.port!r}; expected one of: {', '.join(sorted(outs))}"))
+                                        f"{quote(wire.source.port)}; expected one of: {', '.join(sorted(outs))}"))
             for port in src_action.outputs:
                 if port.key == wire.source.port:
                     port_type = port.type
@@ -349,12 +355,12 @@ def _wire_problems(flow: Flow, actions: dict[str, Action], first_of: dict[str, i
             ins = input_ports(dst_action)
             if wire.target.port not in ins:
                 problems.append(Problem(f"{here}.target.port", f"{dst.name} has no input port "
-                                        f"{wire.target.port!r}; expected one of: {', '.join(ins)}"))
+                                        f"{quote(wire.target.port)}; expected one of: {', '.join(ins)}"))
                 continue
             spec = ins[wire.target.port]
             if spec is not None and spec.accepts != "any" and port_type not in ("any", spec.accepts):
                 problems.append(Problem(f"{here}.target.port", f"{dst.name}: '{spec.label}' takes {spec.accepts} wires, "
-                                        f"but {src.name}'s port {wire.source.port!r} carries {port_type}; "
+                                        f"but {src.name}'s port {quote(wire.source.port)} carries {port_type}; "
                                         f"expected a wire from a {spec.accepts} port"))
     return problems
 
@@ -403,3 +409,18 @@ def _cycle(flow: Flow, first_of: dict[str, int]) -> tuple[list[str], list[str]]:
     names = {n.id: n.name for n in flow.nodes}
     others = sorted(names[nid] for nid in stuck if nid not in order)
     return [names[nid] for nid in order], others
+
+
+def _reference_problems(flow: Flow) -> list[Problem]:
+    """An expression that reads a node no node of this flow is named (`nodes.Old.output` after a
+    rename or a delete): a problem on that field."""
+    problems: list[Problem] = []
+    names = [n.name for n in flow.nodes]
+    known = set(names)
+    for i, node in enumerate(flow.nodes):
+        for key, value in node.values.items():
+            for missing in sorted(referenced_names(value) - known):
+                problems.append(Problem(_sub(f"nodes[{i}].values", key),
+                                        f"{node.name}: {quote(key)} reads nodes.{clip(missing)}, but no node "
+                                        f"is named {quote(missing)}" + _did_you_mean(missing, names)))
+    return problems

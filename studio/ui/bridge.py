@@ -141,6 +141,7 @@ class RunController(QObject):
                     on_event=self.event.emit, services=services, start_at=start_at, only=only,
                     pinned_outputs=self._pins(flow, bool(start_at or only)),
                     trigger_payload=trigger_payload, run_id=run_id, run_dir=run_dir,
+                    trusted=True,  # the window asked about the flow's capabilities before (check_trust)
                 )
             except Exception as exc:  # noqa: BLE001 - a bad start node, a broken registry ...
                 self._active = False

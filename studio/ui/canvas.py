@@ -17,7 +17,21 @@ from NodeGraphQt import BaseNode, NodeGraph
 from NodeGraphQt.constants import ICON_NODE_BASE, NodeEnum, ViewerEnum
 from NodeGraphQt.qgraphics.node_base import NodeItem
 from qtpy.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from qtpy.QtGui import QBrush, QColor, QCursor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from qtpy.QtGui import (
+    QAction,
+    QBrush,
+    QColor,
+    QCursor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QUndoCommand,
+    QUndoStack,
+)
 from qtpy.QtWidgets import (
     QApplication,
     QGraphicsItem,
@@ -274,6 +288,21 @@ class StickyNote(QGraphicsRectItem):
             self.canvas.document.set_note(self.note_id, text=text)
 
 
+class _DiscardingUndoStack(QUndoStack):
+    """The undo stack handed to NodeGraphQt: its commands run at once and are never kept, so the
+    graph has no history of its own (the document's QUndoStack is the only one) and its Undo
+    action, which would claim Ctrl+Z too, never becomes enabled."""
+
+    def push(self, cmd: QUndoCommand) -> None:
+        cmd.redo()
+
+    def beginMacro(self, text: str) -> None:  # noqa: N802 - Qt's name
+        return
+
+    def endMacro(self) -> None:  # noqa: N802 - Qt's name
+        return
+
+
 class _Graph(NodeGraph):
     """Routes the viewer's gestures to the canvas instead of NodeGraphQt's own undo stack."""
 
@@ -325,7 +354,8 @@ class FlowCanvas(QObject):
         super().__init__(parent)
         self.document = document
         self.catalog = catalog
-        self.graph = _Graph()
+        self._graph_undo = _DiscardingUndoStack()
+        self.graph = _Graph(undo_stack=self._graph_undo)
         self.graph.bind(self)
         for cls in NODE_CLASSES.values():
             self.graph.register_node(cls)
@@ -333,6 +363,7 @@ class FlowCanvas(QObject):
         self.graph.set_acyclic(False)
         self.widget = self.graph.widget
         self.viewer = self.graph.viewer()
+        self._drop_graph_undo_actions()
         self._views: dict[str, BaseNode] = {}  # doc id -> graph node
         self._doc_ids: dict[str, str] = {}  # graph node id -> doc id
         self._badges: dict[str, _Badge] = {}
@@ -357,6 +388,27 @@ class FlowCanvas(QObject):
         document.reset.connect(self.rebuild)
         self.apply_theme(current_theme())
         self.rebuild()
+
+    def _drop_graph_undo_actions(self) -> None:
+        """NodeGraphQt puts its own Undo/Redo (bound to Ctrl+Z/Ctrl+Shift+Z) at the top of the
+        canvas context menu; they go, so the window's actions own those keys."""
+        menu = self.viewer.context_menus()["graph"]
+        for action in (self.viewer.qaction_for_undo(), self.viewer.qaction_for_redo()):
+            if action is not None:
+                action.setShortcuts([])
+                action.setEnabled(False)
+                menu.removeAction(action)
+        for action in menu.actions():
+            if action.isSeparator():
+                menu.removeAction(action)
+
+    def set_context_actions(self, actions: list[QAction | None]) -> None:
+        """The canvas context menu's entries (None = a separator), e.g. the document's Undo/Redo."""
+        menu = self.viewer.context_menus()["graph"]
+        for action in menu.actions():
+            menu.removeAction(action)
+        for action in actions:
+            menu.addSeparator() if action is None else menu.addAction(action)
 
     # -- theme -----------------------------------------------------------------------------
 

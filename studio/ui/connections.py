@@ -196,11 +196,31 @@ class ConnectionsDialog(QDialog):
         self.changed.emit()
         return True
 
+    def form_settings(self) -> Any:
+        """Connection settings from what the form holds now (not the saved entry): the typed base
+        URL, organization and key; an empty key field means the saved key of the connection named
+        in the form, else OPENAI_API_KEY. Raises CredentialError when there is no key."""
+        import os
+
+        from studio.connectors.openai.client import DEFAULT_BASE_URL
+
+        credentials = self.credentials
+        name = self.name_edit.text().strip()
+        if name == credentials.SIMULATED and not self.name_edit.isEnabled():
+            return credentials.resolve(credentials.SIMULATED)
+        key = self.key_edit.text().strip()
+        if not key and name and any(r.name == name for r in self.store.list()):
+            key = self.store.api_key(name) or ""
+        key = key or os.environ.get(credentials.ENV_KEY, "").strip()
+        if not key:
+            raise credentials.CredentialError("type the API key to test (no key is saved for this connection)")
+        return credentials.ConnectionSettings(name=name or "new connection",
+                                              base_url=self.url_edit.text().strip() or DEFAULT_BASE_URL,
+                                              api_key=key, organization=self.org_edit.text().strip() or None)
+
     def test_current(self) -> None:
-        item = self.list.currentItem()
-        name = item.data(256) if item else self.name_edit.text().strip()
         try:
-            settings = self.credentials.resolve(name or None)
+            settings = self.form_settings()
         except Exception as exc:  # noqa: BLE001
             self.result.setText(f"Cannot test: {exc}")
             return

@@ -118,6 +118,9 @@ class FlowDocument(QObject):
 
     def set_node_field(self, node_id: str, field: str, value: Any) -> None:
         """Set a node attribute other than its input values (name, disabled, on_error, retry)."""
+        if field == "name":
+            self.rename_node(node_id, value)
+            return
         node = self._flow.node(node_id)
         before = copy.deepcopy(getattr(node, field))
 
@@ -128,6 +131,32 @@ class FlowDocument(QObject):
             return run
 
         self.undo_stack.push(_Edit(f"Change {field}", apply(value), apply(before)))
+
+    def rename_node(self, node_id: str, name: str) -> None:
+        """Rename a node and every expression that reads it (`nodes.Old...` in any node's values)
+        as one undo step, so a rename never breaks the flow."""
+        from studio.flow.references import referenced_names, rename_in_value
+
+        old = self._flow.node(node_id).name
+        if name == old:
+            return
+        values_before = {n.id: copy.deepcopy(n.values) for n in self._flow.nodes
+                         if any(old in referenced_names(v) for v in n.values.values())}
+        values_after = {nid: {k: rename_in_value(v, old, name) for k, v in values.items()}
+                        for nid, values in values_before.items()}
+
+        def apply(new_name: str, values: dict[str, dict[str, Any]]) -> Callable[[], None]:
+            def run() -> None:
+                self._flow.node(node_id).name = new_name
+                for nid, vals in values.items():
+                    self._flow.node(nid).values = copy.deepcopy(vals)
+                for nid in dict.fromkeys([node_id, *values]):
+                    self.node_changed.emit(nid)
+            return run
+
+        count = len(values_after) - (node_id in values_after)
+        text = f"Rename {old} to {name}" + (f" (and {count} node{'s' if count != 1 else ''} reading it)" if count else "")
+        self.undo_stack.push(_Edit(text, apply(name, values_after), apply(old, values_before)))
 
     def node(self, node_id: str) -> Node:
         return self._flow.node(node_id)

@@ -72,6 +72,14 @@ def save_settings(settings: dict[str, Any]) -> None:
         log.warning("could not save editor settings", exc_info=True)
 
 
+def documents_dir() -> Path:
+    """The user's documents folder (the home folder when there is none)."""
+    from qtpy.QtCore import QStandardPaths
+
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(found) if found and Path(found).is_dir() else Path.home()
+
+
 def recovery_dir() -> Path:
     folder = _state_file("recovery")
     folder.mkdir(parents=True, exist_ok=True)
@@ -135,6 +143,9 @@ class MainWindow(QMainWindow):
         self.chat_panel.run = controller_runner(self.runs, lambda: self.document.path, before_start=self._before_chat_run)
 
         self._build_actions()
+        self.canvas.set_context_actions([self.act_undo, self.act_redo, None, self.act_copy, self.act_paste,
+                                         self.act_delete, self.act_select_all, None, self.act_quick_add,
+                                         self.act_note, self.act_layout])
         self._build_menus()
         self._build_toolbar()
         self.status_label = QLabel("")
@@ -235,6 +246,8 @@ class MainWindow(QMainWindow):
         self.act_light = self._action("&Light theme", lambda: self.set_theme("light"))
         self.act_fit = self._action("&Fit flow in view", self.canvas.fit, "F")
         self.act_welcome = self._action("&Welcome page", lambda: self.central.setCurrentWidget(self.welcome))
+        self.act_rename_flow = self._action("&Rename flow…", self.rename_flow_dialog,
+                                            tip="Change the flow's name (what the file, its runs and exports show)")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -257,6 +270,8 @@ class MainWindow(QMainWindow):
         for a in (self.act_undo, self.act_redo, None, self.act_copy, self.act_paste, self.act_delete, self.act_select_all,
                   None, self.act_quick_add, self.act_note, self.act_layout):
             m.addSeparator() if a is None else m.addAction(a)
+        m = bar.addMenu("F&low")
+        m.addAction(self.act_rename_flow)
         m = bar.addMenu("&Run")
         for a in (self.act_run, self.act_run_from, self.act_run_only, self.act_stop):
             m.addAction(a)
@@ -330,6 +345,24 @@ class MainWindow(QMainWindow):
     def _show_canvas(self) -> None:
         self.central.setCurrentWidget(self.canvas.widget)
 
+    def rename_flow_dialog(self) -> bool:
+        """Flow > Rename flow…: one undoable edit of the flow's name."""
+        from qtpy.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getText(self, "Rename flow", "Flow name:", text=self.document.flow.name)
+        return ok and self.rename_flow(name)
+
+    def rename_flow(self, name: str) -> bool:
+        name = " ".join(str(name).split())
+        if not name:
+            self.show_message("A flow needs a name.")
+            return False
+        if name == self.document.flow.name:
+            return False
+        self.document.set_flow_name(name)
+        self.show_message(f"Flow renamed to {name}")
+        return True
+
     def _update_title(self) -> None:
         name = self.document.path.name if self.document.path else self.document.flow.name
         dirty = self.document.dirty
@@ -396,13 +429,19 @@ class MainWindow(QMainWindow):
             self.ask("Cannot open flow", f"{path}: {exc}", ["OK"])
             return False
         self._drop_recovery()
-        self.document.load(flow, path)
+        example = self._is_example(path)
+        # A bundled example opens as a new, unsaved copy (by any route: Open, Open Recent, the
+        # command line), so Save never overwrites it; its data files stay reachable.
+        self.document.load(flow, None if example else path)
+        if example:
+            self.origin_dir = path.resolve().parent
         self._set_trust_source(flow, data)
         self.canvas.clear_statuses()
         self.runs.last_outputs.clear()
         self._show_canvas()
         QTimer.singleShot(0, self.canvas.fit)
-        self._add_recent(path)
+        if not example:
+            self._add_recent(path)
         problems = self.refresh_side_panels()
         if problems:
             self.problems_dock.show()
@@ -413,12 +452,12 @@ class MainWindow(QMainWindow):
         return True
 
     def save(self) -> bool:
-        if self.document.path is None:
+        if self.document.path is None or self._is_example(self.document.path):
             return self.save_as()
         return self._write(self.document.path)
 
     def save_as(self) -> bool:
-        suggested = str(Path(self._last_dir()) / (self._slug(self.document.flow.name) + ".flow.json"))
+        suggested = str(self._save_dir() / (self._slug(self.document.flow.name) + ".flow.json"))
         path, _ = QFileDialog.getSaveFileName(self, "Save flow", suggested, FILE_FILTER)
         if not path:
             return False
@@ -510,20 +549,34 @@ class MainWindow(QMainWindow):
         self._show_canvas()
         return [n.id for n in nodes]
 
-    def export_dialog(self) -> None:
+    def export_dialog(self) -> bool:
         from studio.flow.io import save_flow
 
-        path, _ = QFileDialog.getSaveFileName(self, "Export flow", self._slug(self.document.flow.name) + ".flow.json",
-                                              FILE_FILTER)
-        if path:
+        suggested = str(self._save_dir() / (self._slug(self.document.flow.name) + ".flow.json"))
+        path, _ = QFileDialog.getSaveFileName(self, "Export flow", suggested, FILE_FILTER)
+        if not path:
+            return False
+        try:
             save_flow(self.document.flow, path)
-            self.show_message(f"Exported {path}")
+        except Exception as exc:  # noqa: BLE001 - disk full, permissions ...: said, not swallowed
+            log.warning("export failed", exc_info=True)
+            self.ask("Cannot export", f"{path}: {exc}", ["OK"])
+            return False
+        self.show_message(f"Exported {path}")
+        return True
 
-    def export_bundle_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export bundle", self._slug(self.document.flow.name) + ".zip",
-                                              "Zip files (*.zip)")
-        if path:
+    def export_bundle_dialog(self) -> bool:
+        suggested = str(self._save_dir() / (self._slug(self.document.flow.name) + ".zip"))
+        path, _ = QFileDialog.getSaveFileName(self, "Export bundle", suggested, "Zip files (*.zip)")
+        if not path:
+            return False
+        try:
             self.export_bundle(path)
+        except Exception as exc:  # noqa: BLE001 - disk full, permissions ...: said, not swallowed
+            log.warning("export failed", exc_info=True)
+            self.ask("Cannot export bundle", f"{path}: {exc}", ["OK"])
+            return False
+        return True
 
     def export_bundle(self, path: str | Path) -> Path:
         """A zip with the flow, its example inputs and how to run it headless."""
@@ -539,12 +592,17 @@ class MainWindow(QMainWindow):
         readme = (f"{self.document.flow.name}\n\n{self.document.flow.description}\n\n"
                   f"Run it headless:\n  studio run {slug}.flow.json {args}\n\n"
                   "Connections are named, never stored: set OPENAI_API_KEY or save a connection in the editor.\n")
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr(f"{slug}/{slug}.flow.json", dump_flow(self.document.flow))
-            z.writestr(f"{slug}/inputs.json", json.dumps(inputs, indent=2))
-            z.writestr(f"{slug}/README.txt", readme)
-            for relative, source in self._bundled_files():
-                z.write(source, f"{slug}/{relative}")
+        z = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED)
+        try:
+            with z:
+                z.writestr(f"{slug}/{slug}.flow.json", dump_flow(self.document.flow))
+                z.writestr(f"{slug}/inputs.json", json.dumps(inputs, indent=2))
+                z.writestr(f"{slug}/README.txt", readme)
+                for relative, source in self._bundled_files():
+                    z.write(source, f"{slug}/{relative}")
+        except BaseException:
+            path.unlink(missing_ok=True)  # no half-written zip left behind
+            raise
         self.show_message(f"Exported bundle {path}")
         return path
 
@@ -574,8 +632,26 @@ class MainWindow(QMainWindow):
         return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "flow"
 
     def _last_dir(self) -> str:
-        recent = self.settings.get("recent", [])
-        return str(Path(recent[0]).parent) if recent else str(Path.home())
+        recent = [p for p in self.settings.get("recent", []) if not self._is_example(p)]
+        return str(Path(recent[0]).parent) if recent else str(documents_dir())
+
+    def _save_dir(self) -> Path:
+        """Where Save As and Export start: the flow's own folder, else the user's documents
+        folder (never the bundled examples)."""
+        path = self.document.path
+        if path is not None and not self._is_example(path):
+            return Path(path).resolve().parent
+        return documents_dir()
+
+    @staticmethod
+    def _is_example(path: str | Path) -> bool:
+        """True for a file in the bundled examples folder (read-only to the editor)."""
+        from studio import resources
+
+        try:
+            return Path(path).resolve().is_relative_to(resources.examples_dir().resolve())
+        except (OSError, ValueError):
+            return False
 
     def _add_recent(self, path: Path) -> None:
         recent = [str(Path(path).resolve())] + [p for p in self.settings.get("recent", []) if p != str(Path(path).resolve())]
@@ -595,9 +671,10 @@ class MainWindow(QMainWindow):
         """Examples open as new, unsaved flows so the bundled file is never overwritten."""
         if not self.open_file(path):
             return
-        self.document.path = None
-        self.origin_dir = Path(path).resolve().parent  # its data files stay reachable
-        self.document.path_changed.emit()
+        if self.document.path is not None:  # an example from somewhere else than the bundle
+            self.document.path = None
+            self.origin_dir = Path(path).resolve().parent  # its data files stay reachable
+            self.document.path_changed.emit()
         if run:
             index = self.run_on.findData(self._simulated_name())
             if index >= 0:
@@ -631,6 +708,8 @@ class MainWindow(QMainWindow):
         if not self.document.flow.nodes:
             self.show_message("Nothing to run: add a trigger and some nodes first.")
             return False
+        if not self._ready_to_run():
+            return False
         if trigger_payload is None and start_at is None and only is None:
             self.run_inputs.set_flow(self.document.flow)  # the fields as they are now
             if self.run_inputs.editors:
@@ -653,6 +732,19 @@ class MainWindow(QMainWindow):
         if ok:
             self.show_message("Running…" + (f" (on {self._run_connection()})" if self._run_connection() else ""))
         return ok
+
+    def _ready_to_run(self) -> bool:
+        """False, with the Problems panel shown, while the flow has errors (warnings do not
+        stop a run): Problems says the flow will not run until they are fixed, so it does not."""
+        problems = self.problems.validate(self.document.flow, self.catalog, self.document)
+        errors = [p for p in problems if getattr(p, "severity", "error") != "warning"]
+        if not errors:
+            return True
+        self.problems_dock.show()
+        self.problems_dock.raise_()
+        self.show_message(f"Not run: {len(errors)} problem{'s' if len(errors) != 1 else ''} to fix first "
+                          f"(see Problems): {errors[0]}")
+        return False
 
     def run_selected(self, from_here: bool) -> bool:
         ids = self.canvas.selected_ids()
@@ -857,9 +949,9 @@ class MainWindow(QMainWindow):
     def _set_trust_source(self, flow: Flow, data: bytes, add: bool = False) -> None:
         """Remember where content that would start something came from; content that starts
         nothing needs no trust, so later additions by the user are theirs."""
-        from studio.flow.trust import needs_trust
+        from studio.flow.capabilities import needs_trust
 
-        if not needs_trust(flow, self.catalog):
+        if not needs_trust(flow, self.catalog, self._flow_dir()):
             if not add:
                 self._trust_data = None
             return
@@ -869,10 +961,18 @@ class MainWindow(QMainWindow):
         """Before a run: asks once about an imported flow that starts a process or opens a port."""
         if self._trust_data is None:
             return True
-        if ensure_trusted(self, self.document.flow, self._trust_data, catalog=self.catalog):
+        if ensure_trusted(self, self.document.flow, self._trust_data, catalog=self.catalog,
+                          flow_dir=self._flow_dir()):
             self._trust_data = None
             return True
         return False
+
+    def _flow_dir(self) -> Path | None:
+        """The folder the flow's relative paths are read from (its file's, or an example's)."""
+        if self.document.path is not None:
+            return Path(self.document.path).resolve().parent
+        base = self.runs.base_dir() if self.runs.base_dir is not None else None
+        return Path(base).resolve() if base is not None else None
 
     def _before_chat_run(self, flow: Flow) -> bool:
         if not self.check_trust():

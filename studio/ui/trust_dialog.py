@@ -30,7 +30,7 @@ from studio.flow.models import Flow
 
 TRUST_BUTTON = "Trust and run"
 CANCEL_BUTTON = "Cancel"
-KIND_WORDS = {PROCESS: "a local process", PORT: "a local port", FILE: "reads a file", HOST: "connects to"}
+KIND_WORDS = {PROCESS: "starts a process", PORT: "opens a local port", FILE: "reads a file", HOST: "connects to"}
 
 
 @dataclass

@@ -30,7 +30,8 @@ EDITOR = textwrap.dedent("""
 
 
 def test_unsaved_edits_survive_a_kill(window, tmp_path):
-    example = examples_dir() / "chat-then-moderation.flow.json"
+    example = tmp_path / "chat-then-moderation.flow.json"  # the user's own file (an example opens as a copy)
+    example.write_bytes((examples_dir() / example.name).read_bytes())
     proc = subprocess.Popen([sys.executable, "-c", EDITOR, str(example)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     try:

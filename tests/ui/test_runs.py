@@ -84,7 +84,8 @@ def test_run_only_a_node_reuses_earlier_outputs(window, server, run_async):
 def test_failed_node_shows_the_error_with_the_key_redacted(window, server, run_async):
     window.runs.base_url = server.base_url
     flow = small_flow()
-    flow.nodes[1].values["temperature"] = "{{ nodes.Nope.output }}"
+    # a node that exists but has not run yet (a missing node is a problem: the run would not start)
+    flow.nodes[1].values["temperature"] = "{{ nodes.Check.output }}"
     window.document.load(flow)
     window.run_flow()
     result = run_async(window.runs.wait())
@@ -93,7 +94,7 @@ def test_failed_node_shows_the_error_with_the_key_redacted(window, server, run_a
     assert window.canvas.status(write) == "failed"
     inspector = window.run_panel.inspector
     assert inspector.tabs.currentWidget() is inspector.error_view
-    assert "Nope" in inspector.error_view.toPlainText()
+    assert "Check" in inspector.error_view.toPlainText()
 
 
 def test_redaction_of_request_details():
