@@ -120,7 +120,10 @@ def print_json(document: dict[str, Any], stream: TextIO | None = None) -> None:
 
 def result_document(result: Any, *, run_dir: Path | None = None) -> dict[str, Any]:
     """The `--json` document: the run's status and usage, and per node (by name) its status,
-    duration, output and error; waiting runs list their pending approval requests."""
+    duration, output and error (and an agent's `steps`, when this process ran it); waiting runs
+    list their pending approval requests."""
+    from .steps import steps_of
+
     nodes: dict[str, Any] = {}
     for node in result.nodes.values():
         entry: dict[str, Any] = {
@@ -135,6 +138,9 @@ def result_document(result: Any, *, run_dir: Path | None = None) -> dict[str, An
             entry["attempts"] = node.attempts
         if node.usage:
             entry["usage"] = dict(node.usage)
+        steps = steps_of(result.run_id, node.node_name)
+        if steps:
+            entry["steps"] = steps
         nodes[node.node_name] = entry
     document: dict[str, Any] = {
         "run_id": result.run_id,
@@ -350,8 +356,17 @@ def _with_key(settings: Any, key: str) -> Any:
 
 
 def _progress_callback(printer: ProgressPrinter) -> Any:
+    from .steps import log_for, step_line
+
     def on_event(event: Any) -> None:
         kind = event.type
+        # Agent steps (tool calls and results, handoffs, approvals, model calls, warnings): a line
+        # each, and kept for the node's `steps` in the result document.
+        step = log_for(event.run_id).add(event)
+        if step is not None and kind != "node_waiting":  # pending requests are listed at the end
+            text = step_line(step)
+            if text:
+                printer.line(f"{event.node_name}: {text}")
         if not kind.startswith("node_") or event.node_name is None:
             return
         status = kind[len("node_"):]

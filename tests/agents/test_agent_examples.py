@@ -79,7 +79,7 @@ async def test_hosted_tools_example_sends_its_tools(server):
 
 
 def test_mcp_example_asks_for_trust_for_its_npx_command():
-    reasons = needs_trust(load_flow(EXAMPLES / "agent-mcp-servers.flow.json"))
-    assert len(reasons) == 2
-    assert "would start a local process: npx -y @modelcontextprotocol/server-filesystem" in reasons[0]
-    assert "would connect to http://127.0.0.1:8000" in reasons[1]
+    (reason,) = needs_trust(load_flow(EXAMPLES / "agent-mcp-servers.flow.json"))
+    assert "would start a local process: npx -y @modelcontextprotocol/server-filesystem" in reason
+    (remote,) = needs_trust(load_flow(EXAMPLES / "agent-mcp-remote-server.flow.json"))
+    assert "would connect to http://127.0.0.1:8000" in remote

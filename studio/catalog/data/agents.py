@@ -131,6 +131,12 @@ ACTIONS = [
         inputs=[
             field("server_label", "Server Label", T.STRING, "Unique identifier for the MCP server", required=True),
             field("server_url", "Server URL", T.STRING, "URL endpoint for the MCP server", required=True),
+            field("transport", "Transport",
+                  description="How the server speaks MCP over HTTP: Streamable HTTP (the current standard, "
+                              "usually a URL ending in /mcp) or the older SSE transport (Server-Sent Events, "
+                              "usually a URL ending in /sse). The server's documentation says which.",
+                  options=[("streamable_http", "Streamable HTTP"), ("sse", "SSE (Server-Sent Events)")],
+                  default="streamable_http"),
             field("headers", "Headers", T.KEY_VALUE,
                   "HTTP headers for authentication or other needs. Key = header name, Value = header value"),
             field("tool_filter", "Tool Filter", T.STRING_LIST, TOOL_FILTER_HELP),

@@ -297,13 +297,16 @@ async def add_remote_mcp_server(ctx: NodeContext) -> dict[str, Any]:
         ctx.grant().check_origin(url, f"{ctx.node.name}: 'Server URL'")
     except NotPermitted as exc:
         raise NodeError(str(exc), retryable=False) from None
+    transport = str(ctx.inputs.get("transport") or "streamable_http").strip()
+    if transport not in ("streamable_http", "sse"):
+        raise InputError(f"{ctx.node.name}: 'Transport' must be streamable_http or sse, got {clip(transport)!r}")
     try:
         headers = key_values(ctx.inputs.get("headers"))
     except ValueError as exc:
         raise InputError(f"{ctx.node.name}: 'Headers' {exc}") from None
     return {
         "type": "mcp_server",
-        "transport": "streamable_http",
+        "transport": transport,
         "label": label,
         "url": url,
         "headers": hide_secret_headers(ctx, headers),

@@ -15,7 +15,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from .run import RESUME_SERVICE
+from .run import RESUME_SERVICE, UNTOUCHED
 
 
 class ResumeError(Exception):
@@ -143,8 +143,22 @@ def resume_hook(record: dict[str, Any], args: argparse.Namespace) -> int:
     except (asyncio.CancelledError, KeyboardInterrupt):
         printer.line("interrupted")
         return h.EXIT_INTERRUPTED
+    node = result.nodes.get(entry["node_id"])
+    error = (node.error if node is not None else None) or {}
+    if result.status == "failed" and node is not None and node.status == "failed" \
+            and (error.get("details") or {}).get(UNTOUCHED):
+        # Nothing happened (the API was unreachable, answered 500 ...): the run still waits, with
+        # its approvals, record and history entry as they were, and can be resumed again.
+        printer.line(f"resume failed before anything ran: {error.get('message')}")
+        printer.line(f"run {run_id} still waits for approval; nothing was changed. Try again with: "
+                     f"studio resume {run_id} " + " ".join(
+                         f"--{'approve' if d['approved'] else 'reject'} {i}" for i, d in decisions.items()))
+        if getattr(args, "json", False):
+            h.print_json({**(record.get("result") or {}), "resume_error": error})
+        return h.EXIT_FAILED
     document = h.result_document(result, run_dir=run_dir)
     _keep_other_waiting(record, entry, result, document)
+    _record_in_history(printer, flow, flow_path, entry, result)
     try:
         h.save_run_record(run_dir, flow_path, result, document)
     except OSError as exc:
@@ -163,6 +177,48 @@ def resume_hook(record: dict[str, Any], args: argparse.Namespace) -> int:
             text = output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False, default=str)
             print(f"{name}: {text}")
     return h.exit_code_for(result.status)
+
+
+def _add_usage(*usages: Any) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for usage in usages:
+        for key, value in (usage or {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+    return total
+
+
+def _record_in_history(printer: Any, flow: Any, flow_path: Path, entry: dict[str, Any], result: Any) -> None:
+    """The resumed run's outcome in the run history, under the same run id: its status, error and
+    usage (the first part's plus this one's) and the nodes that ran now; pinned nodes keep the
+    records of the run that produced their outputs."""
+    from studio.engine import headless as h
+    from studio.engine.serve import node_records
+
+    history = h._open_history(printer)
+    if history is None:
+        return
+    try:
+        try:
+            before = history.get_run(result.run_id)
+        except KeyError:  # the history was cleared since: record the run from here
+            before = None
+            history.record_started(result.run_id, flow_id=flow.id, flow_name=flow.name,
+                                   flow_path=str(flow_path.resolve()), trigger="cli", payload=None)
+        old = {n.node_id: n for n in (before.nodes if before else [])}
+        nodes = []
+        for rec in node_records(result):
+            if result.nodes[rec.node_id].reason == "pinned" and rec.node_id in old:
+                continue
+            if rec.node_id == entry.get("node_id") and rec.node_id in old:
+                rec.usage = _add_usage(old[rec.node_id].usage, rec.usage)
+            nodes.append(rec)
+        history.record_finished(result.run_id, result.status, usage=_add_usage(before.usage if before else {}, result.usage),
+                                error=result.error, nodes=nodes, finished_at=result.finished_at)
+    except Exception as exc:  # noqa: BLE001 - the run is over; say why it is not recorded
+        printer.line(f"could not record the run in the history: {type(exc).__name__}: {str(exc)[:200]}")
+    finally:
+        history.close()
 
 
 def _keep_other_waiting(record: dict[str, Any], entry: dict[str, Any], result: Any, document: dict[str, Any]) -> None:

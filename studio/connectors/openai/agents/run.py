@@ -35,7 +35,18 @@ from studio.connectors.openai.actions._common import (
 from studio.engine.context import NodeContext, NodeError, Routed, WaitingForApproval
 from studio.engine.handlers import register
 
-from .build import BuildContext, ClientProvider, JsonSchemaOutput, build_agent, build_agents, connect_servers
+from .build import (
+    BuildContext,
+    ClientProvider,
+    JsonSchemaOutput,
+    build_agent,
+    build_agents,
+    check_tool_filters,
+    connect_servers,
+    default_model,
+    describe_mcp_failure,
+    mcp_timeout,
+)
 from .config import _configs, agent_config, agent_configs
 
 RESUME_SERVICE = "agent_resume"
@@ -105,11 +116,17 @@ class AgentSession:
         self.servers: list[Any] = []
         self.agent = build_agents(main, handoffs, self.bc, self.servers)
         self.stack = AsyncExitStack()
+        # Whether this run did anything a retry would repeat: a model answered, or a tool ran
+        # (approved human-approval calls, which only return the decision, do not count).
+        self.worked = False
+        self.harmless_calls: set[str] = set()
 
     async def __aenter__(self) -> "AgentSession":
         await self.stack.__aenter__()
         try:
-            await connect_servers(self.stack, self.servers, self.ctx.node.name)
+            timeout = mcp_timeout(self.ctx.services)
+            await connect_servers(self.stack, self.servers, self.ctx.node.name, timeout)
+            await check_tool_filters(self.servers, self.ctx.emit, timeout)
         except BaseException:
             await self.stack.aclose()
             raise
@@ -121,13 +138,13 @@ class AgentSession:
     async def run(self, run_input: Any, *, max_turns: int, previous_response_id: str | None = None) -> Any:
         ctx = self.ctx
         client = await ctx.connect(ctx.inputs.get("connection") or None)
-        config = RunConfig(model_provider=ClientProvider(client.sdk), tracing_disabled=True,
+        config = RunConfig(model_provider=ClientProvider(client.sdk, default_model(ctx.services)), tracing_disabled=True,
                            workflow_name=f"{ctx.flow.name} / {ctx.node.name}")
         result = None
         try:
             result = Runner.run_streamed(self.agent, run_input, max_turns=max_turns, run_config=config,
                                          previous_response_id=previous_response_id or None)
-            await stream_events(ctx, result)
+            await stream_events(ctx, result, self)
         except asyncio.CancelledError:
             if result is not None:
                 result.cancel()  # stop the SDK's own background task too
@@ -142,10 +159,12 @@ class AgentSession:
             raise NodeError(f"{ctx.node.name}: {type(exc).__name__}: {exc}", retryable=False) from exc
         except openai.OpenAIError as exc:
             raise mapped_error(ctx, exc) from exc
+        except ExceptionGroup as exc:  # a task group of the SDK or an MCP client: say what is inside
+            raise NodeError(f"{ctx.node.name}: {describe_mcp_failure(exc, None, mcp_timeout(ctx.services))}") from exc
         return result
 
 
-async def stream_events(ctx: NodeContext, result: Any) -> None:
+async def stream_events(ctx: NodeContext, result: Any, session: "AgentSession | None" = None) -> None:
     """Report the run's steps as engine events while it streams."""
     agent_name = result.current_agent.name if getattr(result, "current_agent", None) else None
     async for event in result.stream_events():
@@ -154,6 +173,18 @@ async def stream_events(ctx: NodeContext, result: Any) -> None:
             data = event.data
             if getattr(data, "type", "") == "response.output_text.delta" and getattr(data, "delta", ""):
                 ctx.emit("delta", text=data.delta, agent=agent_name)
+            elif getattr(data, "type", "") == "response.completed":
+                if session is not None:
+                    session.worked = True
+                # Token usage per model call (the node's usage is their sum).
+                response = getattr(data, "response", None)
+                used = getattr(response, "usage", None)
+                if used is not None:
+                    ctx.emit("usage", agent=agent_name, model=getattr(response, "model", None),
+                             response_id=getattr(response, "id", None),
+                             usage={"input_tokens": int(getattr(used, "input_tokens", 0) or 0),
+                                    "output_tokens": int(getattr(used, "output_tokens", 0) or 0),
+                                    "total_tokens": int(getattr(used, "total_tokens", 0) or 0)})
         elif kind == "agent_updated_stream_event":
             agent_name = event.new_agent.name
         elif kind == "run_item_stream_event":
@@ -163,8 +194,15 @@ async def stream_events(ctx: NodeContext, result: Any) -> None:
                 ctx.emit("tool_call", agent=agent_name, call_id=_get(raw, "call_id") or _get(raw, "id"),
                          tool=_get(raw, "name") or _get(raw, "type"), arguments=_args(_get(raw, "arguments")))
             elif event.name == "tool_output":
-                ctx.emit("tool_result", agent=agent_name, call_id=_get(raw, "call_id") or _get(raw, "id"),
-                         output=_clip(item.output))
+                if session is not None and str(_get(raw, "call_id") or _get(raw, "id")) not in session.harmless_calls:
+                    session.worked = True
+                call_id = _get(raw, "call_id") or _get(raw, "id")
+                failure = session.bc.failed_calls.get(str(call_id)) if session is not None else None
+                if failure:
+                    ctx.emit("tool_result", agent=agent_name, call_id=call_id, ok=False, error=failure,
+                             output=_clip(item.output))
+                else:
+                    ctx.emit("tool_result", agent=agent_name, call_id=call_id, ok=True, output=_clip(item.output))
             elif event.name == "handoff_occured":
                 ctx.emit("handoff", from_agent=item.source_agent.name, to_agent=item.target_agent.name)
                 agent_name = item.target_agent.name
@@ -192,8 +230,7 @@ def approval_request(item: ToolApprovalItem) -> dict[str, Any]:
 
 def finish(ctx: NodeContext, result: Any, agent: Agent) -> dict[str, Any]:
     """The node's output, or WaitingForApproval when a tool call needs a person first."""
-    usage = _usage(result)
-    ctx.emit("usage", usage=usage)
+    usage = _usage(result)  # usage events were emitted per model call while the run streamed
     if result.interruptions:
         requests = [approval_request(i) for i in result.interruptions]
         state = {"kind": STATE_KIND, "agent": agent.name, "run_state": result.to_state().to_json(),
@@ -261,22 +298,47 @@ async def resume_session(ctx: NodeContext, session: AgentSession, saved: Any,
     except Exception as exc:  # a state from another agent setup or a damaged file
         raise NodeError(f"{where}: the saved run state does not fit this agent configuration: {exc}",
                         retryable=False) from exc
+    # The node's Max Turns counts from here: the SDK would otherwise keep the limit saved with
+    # the state, and the "raise 'Max Turns'" advice could not take effect.
+    state._max_turns = int(getattr(state, "_current_turn", 0) or 0) + max_turns
     pending = state.get_interruptions()
     known = {str(approval_request(item)["id"]) for item in pending}
+    session.harmless_calls.update(str(approval_request(item)["id"]) for item in pending
+                                  if approval_request(item)["tool"] in session.bc.approval_tools)
     unknown = sorted(set(decisions) - known)
     if unknown:
         raise InputError(f"{where}: no pending approval request {', '.join(unknown)} "
                          f"(pending: {', '.join(sorted(known)) or 'none'})")
     for item in pending:
-        decision = decisions.get(str(approval_request(item)["id"]))
+        request = approval_request(item)
+        decision = decisions.get(str(request["id"]))
         if decision is None:
             continue
+        ctx.emit("approval", id=request["id"], tool=request["tool"], agent=request.get("agent"),
+                 approved=bool(decision["approved"]), message=decision.get("message") or None)
         if decision["approved"]:
             state.approve(item)
         else:
             state.reject(item, rejection_message=decision.get("message") or None)
     result = await session.run(state, max_turns=max_turns)
     return finish(ctx, result, session.agent)
+
+
+# NodeError details flag: the resume failed before anything happened (no model answered, no tool
+# ran), so the run may stay waiting with its approvals and be resumed again (`studio resume`).
+UNTOUCHED = "resume_untouched"
+
+
+async def resume_keeping_state(ctx: NodeContext, main: dict[str, Any], handoffs: list[dict[str, Any]],
+                               state: Any, decisions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    session: AgentSession | None = None
+    try:
+        async with AgentSession(ctx, main, handoffs) as session:
+            return await resume_session(ctx, session, state, decisions, _max_turns(ctx))
+    except NodeError as exc:
+        if session is None or not session.worked:
+            exc.details = {**(exc.details or {}), UNTOUCHED: True}
+        raise
 
 
 def _resume_request(ctx: NodeContext) -> dict[str, Any] | None:
@@ -292,9 +354,9 @@ async def run_agent(ctx: NodeContext) -> dict[str, Any]:
     main = agent_config(ctx)
     handoffs = agent_configs(ctx, "handoff_agents")
     resume = _resume_request(ctx)
+    if resume is not None:
+        return await resume_keeping_state(ctx, main, handoffs, resume["state"], resume["decisions"])
     async with AgentSession(ctx, main, handoffs) as session:
-        if resume is not None:
-            return await resume_session(ctx, session, resume["state"], resume["decisions"], _max_turns(ctx))
         run_input = user_items(ctx)
         result = await session.run(run_input, max_turns=_max_turns(ctx),
                                    previous_response_id=ctx.inputs.get("previous_response_id") or None)
@@ -311,8 +373,7 @@ async def resume_run(ctx: NodeContext) -> dict[str, Any]:
     else:
         state = required(ctx, "run_state")
         decisions = decisions_from(ctx.inputs.get("approval_responses"), ctx.node.name)
-    async with AgentSession(ctx, main, handoffs) as session:
-        return await resume_session(ctx, session, state, decisions, _max_turns(ctx))
+    return await resume_keeping_state(ctx, main, handoffs, state, decisions)
 
 
 CLASSIFY_INSTRUCTIONS = (
