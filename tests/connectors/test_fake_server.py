@@ -161,3 +161,148 @@ def test_two_servers_run_side_by_side():
         get(one, "/models")
         assert len(one.requests) == 1 and two.requests == []
     assert not one.running
+
+
+# --- the simulated model (the "Simulated (offline)" connection's answerer) ----------------------------
+
+RICH_SCHEMA = {
+    "type": "object",
+    "$defs": {"Line": {"type": "object", "properties": {"sku": {"type": "string"},
+                                                        "quantity": {"type": "integer", "minimum": 1, "maximum": 9}},
+                       "required": ["sku", "quantity"], "additionalProperties": False}},
+    "properties": {
+        "order_id": {"type": "string"},
+        "amount": {"type": "number", "minimum": 0},
+        "currency": {"type": "string", "enum": ["EUR", "USD"]},
+        "email": {"type": "string", "format": "email"},
+        "express": {"type": "boolean"},
+        "lines": {"type": "array", "items": {"$ref": "#/$defs/Line"}, "minItems": 2},
+        "note": {"anyOf": [{"type": "string", "maxLength": 40}, {"type": "null"}]},
+        "city": {"type": "string"},
+    },
+    "required": ["order_id", "amount", "currency", "email", "express", "lines", "note", "city"],
+    "additionalProperties": False,
+}
+ORDER_TEXT = "Please refund order 1234 from Lyon: 50 EUR, it arrived broken."
+
+
+@pytest.fixture
+def simulated(fake_server):
+    from studio.connectors.openai.simulated import simulated_answer
+
+    fake_server.answerer = simulated_answer
+    try:
+        yield fake_server
+    finally:
+        fake_server.answerer = None
+
+
+def test_simulated_model_calls_an_offered_tool_with_arguments_from_its_schema(simulated):
+    import jsonschema
+
+    tools = [{"type": "function", "name": "get_weather", "description": "Weather of a city",
+              "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}, "strict": False},
+             {"type": "function", "name": "refund_order", "description": "Refund an order", "parameters": RICH_SCHEMA,
+              "strict": True}]
+    body = {"model": "gpt-4.1", "input": [{"role": "user", "content": ORDER_TEXT}], "tools": tools}
+    answer = post(simulated, "/responses", body).json()
+    [call] = answer["output"]
+    assert call["type"] == "function_call" and call["name"] == "refund_order"  # the tool that fits the request
+    arguments = json.loads(call["arguments"])
+    jsonschema.validate(arguments, RICH_SCHEMA)
+    assert arguments["order_id"] == "1234" and arguments["amount"] == 50 and arguments["city"] == "Lyon"
+    assert len(arguments["lines"]) == 2
+    # Deterministic: the same request gets the same call, id included.
+    again = post(simulated, "/responses", body).json()["output"][0]
+    assert (again["call_id"], again["arguments"]) == (call["call_id"], call["arguments"])
+    # After the tool's result, a text answer that uses it.
+    body["input"] += [{"type": "function_call", "call_id": call["call_id"], "name": call["name"],
+                       "arguments": call["arguments"]},
+                      {"type": "function_call_output", "call_id": call["call_id"], "output": "refund R-77 issued"}]
+    [message] = post(simulated, "/responses", body).json()["output"]
+    assert message["type"] == "message" and "refund R-77 issued" in message["content"][0]["text"]
+
+
+def test_simulated_model_speaks_chat_completions_tool_calls_too(simulated):
+    import jsonschema
+
+    tools = [{"type": "function", "function": {"name": "refund_order", "parameters": RICH_SCHEMA}}]
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "Refund when asked."},
+                                                 {"role": "user", "content": ORDER_TEXT}], "tools": tools}
+    choice = post(simulated, "/chat/completions", body).json()["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    [call] = choice["message"]["tool_calls"]
+    jsonschema.validate(json.loads(call["function"]["arguments"]), RICH_SCHEMA)
+    body["messages"] += [{"role": "assistant", "content": None, "tool_calls": [call]},
+                         {"role": "tool", "tool_call_id": call["id"], "content": "refund R-77 issued"}]
+    choice = post(simulated, "/chat/completions", body).json()["choices"][0]
+    assert choice["finish_reason"] == "stop" and "refund R-77 issued" in choice["message"]["content"]
+    # tool_choice "none": no call.
+    body["messages"] = body["messages"][:2]
+    body["tool_choice"] = "none"
+    assert "tool_calls" not in post(simulated, "/chat/completions", body).json()["choices"][0]["message"]
+
+
+def test_simulated_model_streams_its_tool_calls(simulated):
+    tools = [{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {
+        "id": {"type": "integer"}}, "required": ["id"]}, "strict": False}]
+    body = {"model": "gpt-4.1", "input": "look up 42", "tools": tools, "stream": True}
+    with httpx.stream("POST", simulated.base_url + "/responses", json=body,
+                      headers={"Authorization": "Bearer sk-test"}, timeout=10) as response:
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    done = [e for e in events if e["type"] == "response.function_call_arguments.done"]
+    assert done and json.loads(done[0]["arguments"]) == {"id": 42}
+
+
+def test_simulated_model_structured_output_validates_and_picks_fitting_enum_values(simulated):
+    import jsonschema
+
+    branches = {"type": "object", "properties": {"branch": {"type": "string", "enum": ["billing", "bug", "sales"]},
+                                                 "reason": {"type": "string"}},
+                "required": ["branch", "reason"], "additionalProperties": False}
+    instructions = ("Pick the branch.\n\nBranches:\n- billing: Invoices, charges, payments and refunds\n"
+                    "- bug: Something in the product is broken\n- sales: Buying more seats, plans or upgrades")
+    picked = {}
+    for text in ("I was charged twice this month.", "The export button is broken.", "We want to buy ten more seats."):
+        body = {"model": "gpt-4.1-mini", "instructions": instructions, "input": text,
+                "text": {"format": {"type": "json_schema", "name": "route", "schema": branches, "strict": True}}}
+        out = json.loads(post(simulated, "/responses", body).json()["output"][0]["content"][0]["text"])
+        jsonschema.validate(out, branches)
+        picked[text] = out["branch"]
+    assert list(picked.values()) == ["billing", "bug", "sales"]
+    # Chat Completions' response_format, with a richer schema.
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": ORDER_TEXT}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "order", "schema": RICH_SCHEMA}}}
+    out = json.loads(post(simulated, "/chat/completions", body).json()["choices"][0]["message"]["content"])
+    jsonschema.validate(out, RICH_SCHEMA)
+
+
+def test_simulated_model_leaves_scripts_and_plain_chat_alone(simulated):
+    tools = [{"type": "function", "name": "lookup", "parameters": {"type": "object"}, "strict": False}]
+    simulated.script("responses", "scripted answer")
+    first = post(simulated, "/responses", {"model": "m", "input": "hi", "tools": tools}).json()
+    assert first["output"][0]["content"][0]["text"] == "scripted answer"  # scripts come first
+    plain = post(simulated, "/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    assert plain.json()["choices"][0]["message"]["content"] == "Echo: hi"  # no tools, no schema: the echo
+
+
+def test_without_an_answerer_the_fake_server_echoes_even_when_tools_are_offered(fake_server):
+    tools = [{"type": "function", "name": "lookup", "parameters": {"type": "object"}, "strict": False}]
+    answer = post(fake_server, "/responses", {"model": "m", "input": "hi", "tools": tools}).json()
+    assert answer["output"][0]["content"][0]["text"] == "Echo: hi"
+
+
+def test_the_simulated_connection_answers_like_a_model():
+    from studio.connectors.openai import simulated
+
+    try:
+        url = simulated.ensure_simulated_server()
+        simulated.simulated_server().latency_ms = 0
+        tools = [{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {
+            "q": {"type": "string"}}, "required": ["q"]}, "strict": False}]
+        answer = httpx.post(url + "/responses", json={"model": "m", "input": "find cats", "tools": tools},
+                            headers={"Authorization": f"Bearer {simulated.SIMULATED_API_KEY}"}, timeout=10).json()
+        assert answer["output"][0]["type"] == "function_call"
+        assert json.loads(answer["output"][0]["arguments"]) == {"q": "find cats"}
+    finally:
+        simulated.stop_simulated_server()

@@ -1,11 +1,18 @@
-"""Every example flow runs green end to end with `studio run` against the fake OpenAI server, and
-the checked-in files are exactly what the generator writes (so they stay valid documents)."""
+"""Every example flow runs end to end with `studio run --trust` (a real subprocess) against a fake
+OpenAI server answering like the "Simulated (offline)" connection does, and ends as it should:
+succeeded, or waiting for the approval example. Agent examples that use tools really call them
+(the server saw their results). The checked-in files of the generated examples are exactly what
+the generator writes (so they stay valid documents)."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,13 +23,101 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(examples_dir().glob("*.flow.json"))
 NON_AGENT = [p for p in EXAMPLES if not p.name.startswith("agent-")]
 
+# How an example ends (default: succeeded, exit 0).
+WAITING = {"agent-refund-with-approval.flow.json"}
+# The function tools each example's agents must call (their results must reach the model).
+TOOLS_CALLED = {
+    "agent-flow-tool.flow.json": {"city_facts"},
+    "agent-mcp-servers.flow.json": {"list_directory"},
+    "agent-handoff-structured.flow.json": {"transfer_to_billing"},
+    "agent-mcp-remote-server.flow.json": {"word_count", "list_tools_here"},  # either one
+}
+NPX_EXAMPLES = {"agent-mcp-servers.flow.json"}
+REMOTE_SERVER_EXAMPLES = {"agent-mcp-remote-server.flow.json"}
+FILESYSTEM_SERVER = "@modelcontextprotocol/server-filesystem"
+
 
 @pytest.fixture(scope="module")
 def server():
     from studio.connectors.openai.fake_server import FakeOpenAIServer
+    from studio.connectors.openai.simulated import simulated_answer
 
-    with FakeOpenAIServer(latency_ms=0) as fake:
+    with FakeOpenAIServer(latency_ms=0, answerer=simulated_answer) as fake:
         yield fake
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env["FLOW_STUDIO_MCP_TIMEOUT_S"] = "120"  # a cold npx cache may take a while to start a server
+    return env
+
+
+def studio(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "studio.cli", *args], capture_output=True, text=True,
+                          env=_env(), timeout=300, cwd=cwd)
+
+
+def called_tools(server) -> dict[str, list[str]]:
+    """{tool name: outputs the model got back}, from the recorded Responses and Chat requests."""
+    names: dict[str, str] = {}
+    outputs: dict[str, list[str]] = {}
+    for request in server.requests:
+        body = request.json if isinstance(request.json, dict) else {}
+        items = body.get("input") if request.api_path == "/responses" else body.get("messages")
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            if item.get("type") == "function_call":
+                names[item["call_id"]] = item["name"]
+            for call in item.get("tool_calls") or []:
+                names[call["id"]] = call["function"]["name"]
+            if item.get("type") == "function_call_output" or item.get("role") == "tool":
+                call_id = item.get("call_id") or item.get("tool_call_id")
+                out = item.get("output", item.get("content"))
+                outputs.setdefault(names.get(call_id, "?"), []).append(out if isinstance(out, str) else json.dumps(out))
+    return outputs
+
+
+@pytest.fixture
+def remote_mcp_server():
+    """The server the remote-MCP example names (127.0.0.1:8000), started for the test."""
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("remote_mcp_server.py"))],
+                            stdout=subprocess.PIPE, text=True, env=_env())
+    try:
+        line = proc.stdout.readline().strip()
+        if line != "READY":
+            pytest.skip("port 8000 (the remote MCP example's server URL) is taken on this machine")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", 8000), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def npx_filesystem_server(tmp_path_factory):
+    """The reference filesystem MCP server in npx's cache (fetched once; it exits at end of input)."""
+    npx = shutil.which("npx")
+    if npx is None:
+        pytest.skip("npx (Node.js) is not installed: the local MCP example needs it")
+    folder = tmp_path_factory.mktemp("npx-warm")
+    try:
+        done = subprocess.run([npx, "-y", FILESYSTEM_SERVER, str(folder)], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        pytest.skip(f"npx could not fetch {FILESYSTEM_SERVER} in time")
+    if "running on stdio" not in done.stderr:
+        pytest.skip(f"npx could not fetch {FILESYSTEM_SERVER}: {done.stderr[-500:]}")
+    return npx
 
 
 def test_the_issue_examples_exist():
@@ -30,6 +125,12 @@ def test_the_issue_examples_exist():
     for expected in ("chat-then-moderation", "image-then-vision", "speech-then-transcription",
                      "file-upload-list-delete", "raw-request", "fan-out-fan-in"):
         assert f"{expected}.flow.json" in names
+
+
+def test_every_example_has_an_expected_outcome_here():
+    agent_examples = {p.name for p in EXAMPLES if p.name.startswith("agent-")}
+    assert set(TOOLS_CALLED) | WAITING <= agent_examples
+    assert {"agent-refund-with-approval.flow.json", "agent-mcp-servers.flow.json"} <= agent_examples
 
 
 def test_checked_in_examples_match_the_generator(tmp_path, monkeypatch):
@@ -43,29 +144,60 @@ def test_checked_in_examples_match_the_generator(tmp_path, monkeypatch):
         assert on_disk == flow.model_dump(mode="json"), f"{slug}: run packaging/make_examples.py"
 
 
-@pytest.mark.parametrize("path", NON_AGENT, ids=lambda p: p.name)
-def test_example_runs_green_with_studio_run(path: Path, server, tmp_path):
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_runs_with_studio_run(path: Path, server, tmp_path, request):
+    if path.name in NPX_EXAMPLES:
+        request.getfixturevalue("npx_filesystem_server")
+    if path.name in REMOTE_SERVER_EXAMPLES:
+        request.getfixturevalue("remote_mcp_server")
     server.reset()
-    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENAI_API_KEY"}
-    done = subprocess.run(
-        [sys.executable, "-m", "studio.cli", "run", str(path), "--base-url", server.base_url, "--json"],
-        capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr + done.stdout
+    (tmp_path / "hello.txt").write_text("hello\n", encoding="utf-8")  # something for the filesystem server
+    done = studio("run", str(path), "--trust", "--base-url", server.base_url, "--json", cwd=tmp_path)
+    waiting = path.name in WAITING
+    assert done.returncode == (3 if waiting else 0), done.stderr[-4000:] + done.stdout[-2000:]
     result = json.loads(done.stdout)
-    assert result["status"] == "succeeded"
+    assert result["status"] == ("waiting" if waiting else "succeeded")
     flow = json.loads(path.read_text(encoding="utf-8"))
     states = {name: node["status"] for name, node in result["nodes"].items()}
-    assert states == {n["name"]: "succeeded" for n in flow["nodes"]}
+    assert set(states) == {n["name"] for n in flow["nodes"]}
+    # Nodes end succeeded, but those on the branches Classify and Branch did not take.
+    assert {s for s in states.values()} <= {"succeeded", "skipped", "waiting"}, states
     # The run is in the history, node by node, like a run started in the editor.
     from studio.history import RunHistory
 
     recorded = RunHistory().get_run(result["run_id"])
-    assert recorded.status == "succeeded" and recorded.trigger == "cli"
+    assert recorded.status == result["status"] and recorded.trigger == "cli"
     assert {n.node_name for n in recorded.nodes} == set(states)
     # Every API node really reached the server (triggers make no request).
     api_nodes = [n for n in flow["nodes"] if not n["action"].startswith("trigger.")]
-    assert len(server.requests) >= len(api_nodes)
+    assert len(server.requests) >= (1 if path.name.startswith("agent-") else len(api_nodes))
+    wanted = TOOLS_CALLED.get(path.name)
+    if wanted:
+        called = called_tools(server)
+        assert wanted & set(called), f"none of {wanted} was called: {called}"
+    if path.name == "agent-mcp-servers.flow.json":
+        assert "hello.txt" in " ".join(called_tools(server)["list_directory"])  # the folder it ran in
+        assert "hello.txt" in json.dumps(result["nodes"]["Run"]["output"]["final_output"])
+
+
+def test_approval_example_waits_then_resumes_to_the_refund(server, tmp_path):
+    server.reset()
+    path = examples_dir() / "agent-refund-with-approval.flow.json"
+    done = studio("run", str(path), "--trust", "--base-url", server.base_url, "--json", cwd=tmp_path)
+    assert done.returncode == 3, done.stderr[-4000:]
+    result = json.loads(done.stdout)
+    [pending] = [r for p in result["pending"] for r in p["requests"]]
+    assert pending["tool"] == "approve_refund"
+    assert pending["arguments"]["amount"] == 50  # taken from "... refund the 50 EUR."
+    assert "broken" in pending["arguments"]["reason"]
+    assert "approve_refund" not in called_tools(server)  # nothing ran before the decision
+    resumed = studio("resume", result["run_id"], "--approve", pending["id"], "--base-url", server.base_url,
+                     "--json", "--trust", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    final = json.loads(resumed.stdout)
+    assert final["status"] == "succeeded"
+    assert "approve_refund" in called_tools(server)  # the approved call's result reached the model
+    assert "approve_refund" in final["nodes"]["Run"]["output"]["final_output"]
 
 
 def test_fan_out_branches_overlap(server, tmp_path):
@@ -73,11 +205,8 @@ def test_fan_out_branches_overlap(server, tmp_path):
     server.reset()
     server.latency_ms = 300
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "studio.cli", "run", str(examples_dir() / "fan-out-fan-in.flow.json"),
-             "--base-url", server.base_url, "--json"],
-            capture_output=True, text=True, timeout=120, cwd=tmp_path,
-        )
+        done = studio("run", str(examples_dir() / "fan-out-fan-in.flow.json"), "--base-url", server.base_url,
+                      "--json", cwd=tmp_path)
     finally:
         server.latency_ms = 0
     assert done.returncode == 0, done.stderr

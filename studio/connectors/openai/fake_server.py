@@ -36,6 +36,12 @@ of the two asks next; a kind's own queue is used first). Each queued output answ
   - any other dict or list: its JSON text (structured output).
 Streaming requests stream scripted outputs the same way. `server.scripted` shows what is left.
 
+Answerer: `FakeOpenAIServer(answerer=fn)` (or `server.answerer = fn`) answers chat/responses
+requests nothing is scripted for: `fn(kind, body)` returns an output as above, or None for the
+default answer. The "Simulated (offline)" connection and this module's CLI use
+`studio.connectors.openai.simulated.simulated_answer`, a model-like answerer (calls offered tools
+with schema-generated arguments, answers from tool results, fills JSON schemas).
+
 Faults: `server.fail_next(status=429, count=1, retry_after=None, retry_after_ms=None, path=None)`
 queues failures (status 0 drops the connection; `path` limits them to requests whose path contains
 it); `server.faults = FaultRates(rate_429=.1, ..., seed=1)` fails requests at random at set rates
@@ -76,7 +82,7 @@ import time
 import uuid
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import uvicorn
 from starlette.applications import Starlette
@@ -373,8 +379,11 @@ def _pieces(text: str) -> list[str]:
 
 class FakeOpenAIServer:
     def __init__(self, latency_ms: float = 0, *, host: str = "127.0.0.1", port: int = 0,
-                 invalid_keys: set[str] | frozenset[str] | None = None, stream_chunk_delay_ms: float = 0) -> None:
+                 invalid_keys: set[str] | frozenset[str] | None = None, stream_chunk_delay_ms: float = 0,
+                 answerer: Callable[[str, dict[str, Any]], Any] | None = None) -> None:
         self.host, self.port = host, port
+        # Answers unscripted chat/responses requests (see the module docstring); None: echo.
+        self.answerer = answerer
         self.latency_ms = latency_ms
         self.stream_chunk_delay_ms = stream_chunk_delay_ms
         self.invalid_keys: set[str] = set(DEFAULT_INVALID_KEYS if invalid_keys is None else invalid_keys)
@@ -538,6 +547,10 @@ class FakeOpenAIServer:
         self.runs: dict[str, dict[str, Any]] = {}
         self.run_steps: dict[str, list[dict[str, Any]]] = {}
         self.images: dict[str, tuple[bytes, str]] = {}
+
+    def _answer(self, kind: str, body: dict[str, Any]) -> _Reply | None:
+        output = self.answerer(kind, body) if self.answerer is not None else None
+        return None if output is None else _Reply.of(output)
 
     def _next_script(self, kind: str) -> _Reply | None:
         with self._lock:
@@ -788,6 +801,9 @@ class FakeOpenAIServer:
         scripted = self._next_script("chat") if index == 0 else None
         if scripted is not None:
             return scripted
+        answered = self._answer("chat", body)
+        if answered is not None:
+            return answered
         echo = last_user_text(body.get("messages"))
         fmt = body.get("response_format") or {}
         if fmt.get("type") == "json_object":
@@ -869,6 +885,9 @@ class FakeOpenAIServer:
         scripted = self._next_script("responses")
         if scripted is not None:
             return scripted
+        answered = self._answer("responses", body)
+        if answered is not None:
+            return answered
         raw_input = body.get("input")
         echo = last_user_text(raw_input) if not isinstance(raw_input, str) else raw_input
         fmt = (body.get("text") or {}).get("format") or {}
@@ -1349,12 +1368,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free port)")
     parser.add_argument("--latency-ms", type=float, default=0, help="delay before every answer")
     parser.add_argument("--stream-chunk-delay-ms", type=float, default=0, help="delay between streamed chunks")
+    parser.add_argument("--echo", action="store_true",
+                        help="answer every chat/responses request with an echo instead of the simulated model "
+                             "(which calls offered tools and fills JSON schemas)")
     args = parser.parse_args(argv)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    server = FakeOpenAIServer(latency_ms=args.latency_ms, port=args.port,
-                              stream_chunk_delay_ms=args.stream_chunk_delay_ms).start()
+    # The importable module's classes, also when this file runs as __main__ (the simulated
+    # model's ToolCall answers are instances of the module's ToolCall).
+    from studio.connectors.openai import fake_server as module
+
+    answerer = None
+    if not args.echo:
+        from studio.connectors.openai.simulated import simulated_answer as answerer
+    server = module.FakeOpenAIServer(latency_ms=args.latency_ms, port=args.port,
+                              stream_chunk_delay_ms=args.stream_chunk_delay_ms, answerer=answerer).start()
     print(server.base_url, flush=True)
     try:
         while not stop.wait(0.2):
