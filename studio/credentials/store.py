@@ -46,19 +46,74 @@ class KeyringStatus:
     available: bool
     backend: str
     message: str
+    kind: str = "system"  # "system" (an OS keyring), "encrypted" (the passphrase file) or "none"
 
 
-def _usable_backend(backend: Any) -> bool:
-    """False for keyring's fail/null backends and for a chainer that holds no real backend."""
-    name = f"{type(backend).__module__}.{type(backend).__name__}"
-    if name.startswith(("keyring.backends.fail", "keyring.backends.null")):
-        return False
-    if name == "keyring.backends.chainer.ChainerBackend":
-        return bool(getattr(backend, "backends", []))
+# Backends that keep secrets in the operating system's own keyring.
+SYSTEM_BACKEND_MODULES = (
+    "keyring.backends.SecretService", "keyring.backends.libsecret", "keyring.backends.kwallet",
+    "keyring.backends.macOS", "keyring.backends.Windows",
+)
+# Backends that are no system keyring: keyring's fail/null ones, and files (keyrings.alt and
+# keyrings.cryptfile) that would ask for a password with getpass on a terminal, or keep plain text.
+NOT_SYSTEM_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt", "keyrings.cryptfile")
+NOT_SYSTEM_PARTS = ("null", "fail")  # a module or class named so (keyring's own, or alike)
+NOT_SYSTEM_WORDS = ("plaintext", "cryptfile", "crypted")  # inside any part of the name
+CHAINER = "keyring.backends.chainer.ChainerBackend"
+
+
+def _qualname(backend: Any) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def _positive_priority(backend: Any) -> bool:
     try:
         return float(getattr(backend, "priority", 1)) > 0
     except Exception:  # noqa: BLE001 - a backend whose priority property itself fails is unusable
         return False
+
+
+def _chain_children(backend: Any) -> list[Any]:
+    try:
+        return list(getattr(backend, "backends", []) or [])
+    except Exception:  # noqa: BLE001 - discovering the chain's backends can fail like any plugin
+        return []
+
+
+def system_backend(backend: Any) -> Any | None:
+    """The backend of `backend` that keeps keys in an OS keyring, or None. keyring's chainer counts
+    only through a child that is a real OS keyring (and that child is used alone: the chain's file
+    backends would prompt on a terminal and its last one writes plain text)."""
+    name = _qualname(backend)
+    if name == CHAINER:
+        for child in _chain_children(backend):
+            if type(child).__module__ in SYSTEM_BACKEND_MODULES and _positive_priority(child):
+                return child
+        return None
+    parts = name.lower().split(".")
+    if (name.startswith(NOT_SYSTEM_MODULES) or any(p in NOT_SYSTEM_PARTS for p in parts)
+            or any(word in p for p in parts for word in NOT_SYSTEM_WORDS)):
+        return None
+    return backend if _positive_priority(backend) else None
+
+
+def _usable_backend(backend: Any) -> bool:
+    """True when `backend` is (or chains) a real system keyring."""
+    return system_backend(backend) is not None
+
+
+def _describe(backend: Any) -> str:
+    """What keyring offers instead of a system keyring, for the message."""
+    name = type(backend).__name__
+    if _qualname(backend) == CHAINER:
+        children = [type(c).__name__ for c in _chain_children(backend)]
+        return f"{name} of {', '.join(children)}" if children else f"{name} with no backend"
+    return name
+
+
+def _refuse_terminal_prompt(*_args: Any, **_kwargs: Any) -> Any:
+    raise CredentialError("passphrase: the encrypted key file is locked; unlock it in Connections "
+                          "(the passphrase is never asked on a terminal)")
 
 
 class ConnectionStore:
@@ -136,20 +191,28 @@ class ConnectionStore:
         return self._backend
 
     def keyring_status(self) -> KeyringStatus:
-        backend = self._keyring()
-        name = type(backend).__name__
-        if _usable_backend(backend):
-            return KeyringStatus(True, name, f"API keys are kept in the system keyring ({name}).")
         if self._encrypted is not None:
-            return KeyringStatus(True, "encrypted file", f"API keys are kept in an encrypted file ({self._encrypted_path()}).")
+            return KeyringStatus(True, "encrypted file",
+                                 f"API keys are kept in an encrypted file ({self._encrypted_path()}).", "encrypted")
+        backend = self._keyring()
+        system = system_backend(backend)
+        if system is not None:
+            name = type(system).__name__
+            return KeyringStatus(True, name, f"API keys are kept in the system keyring ({name}).", "system")
         return KeyringStatus(
-            False, name,
-            "No system keyring was found. Choose an encrypted key file unlocked by a passphrase, "
-            "or set the OPENAI_API_KEY environment variable. Keys are never stored in plain text.",
+            False, type(backend).__name__,
+            f"No system keyring was found (keyring offers {_describe(backend)}: files, not a system keyring). "
+            "Choose an encrypted key file unlocked by a passphrase, or set the OPENAI_API_KEY environment "
+            "variable. Keys are never stored in plain text.",
+            "none",
         )
 
     def _encrypted_path(self) -> Path:
         return self.folder / ENCRYPTED_FILE
+
+    def encrypted_file_exists(self) -> bool:
+        """True when an encrypted key file was made before (its passphrase unlocks it)."""
+        return self._encrypted_path().exists()
 
     def use_encrypted_file(self, passphrase: str) -> None:
         """Keep keys in an encrypted file (keyrings.cryptfile, Argon2 + AES) unlocked by `passphrase`."""
@@ -163,6 +226,18 @@ class ConnectionStore:
 
         backend = CryptFileKeyring()
         backend.file_path = str(self._encrypted_path())
+        # cryptfile asks with getpass on the terminal whenever it has no key (a new file, a lock
+        # after a wrong passphrase): with no terminal that blocks or fails without a word. This
+        # instance refuses instead; the editor asks for the passphrase in a dialog.
+        backend._get_new_password = _refuse_terminal_prompt
+        unlock = backend._unlock
+
+        def _unlock() -> None:
+            if backend._keyring_key is None:
+                _refuse_terminal_prompt()
+            unlock()
+
+        backend._unlock = _unlock
         try:  # setting the key unlocks an existing file: a wrong passphrase fails here, not later
             backend.keyring_key = passphrase
         except Exception:  # noqa: BLE001 - cryptfile raises ValueError or its own errors
@@ -172,16 +247,19 @@ class ConnectionStore:
     def _secret_backend(self) -> Any:
         if self._encrypted is not None:
             return self._encrypted
-        backend = self._keyring()
-        if _usable_backend(backend):
-            return backend
-        return None
+        return system_backend(self._keyring())
 
     def _set_secret(self, name: str, api_key: str) -> None:
         backend = self._secret_backend()
         if backend is None:
             raise CredentialError(self.keyring_status().message)
-        backend.set_password(SERVICE, name, api_key)
+        try:
+            backend.set_password(SERVICE, name, api_key)
+        except CredentialError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a locked or broken keyring: say which and why
+            reason = str(exc).strip() or type(exc).__name__
+            raise CredentialError(f"the key could not be saved in {type(backend).__name__}: {reason}") from None
 
     def _delete_secret(self, name: str) -> None:
         backend = self._secret_backend()

@@ -130,11 +130,17 @@ class ConnectionsDialog(QDialog):
 
     @staticmethod
     def _status_text(status: Any) -> str:
+        if getattr(status, "kind", "system") == "encrypted":
+            return "API keys are stored in an encrypted file unlocked by your passphrase."
         if status.available:
             return f"API keys are stored in the system keyring ({status.backend})."
-        return (f"No system keyring is available ({status.message}). Choose an encrypted key file "
-                "unlocked by a passphrase, or set the OPENAI_API_KEY environment variable. "
-                "Keys are never written to a plain file.")
+        return status.message  # no system keyring: why, and the two choices (never a plain file)
+
+    @staticmethod
+    def _reason(exc: BaseException) -> str:
+        """Why saving failed, in words even when the exception carries none (EOFError ...)."""
+        text = str(exc).strip()
+        return text or f"{type(exc).__name__} while storing the key"
 
     def reload(self, select: str | None = None) -> None:
         self.list.clear()
@@ -188,11 +194,14 @@ class ConnectionsDialog(QDialog):
             record = self.credentials.ConnectionRecord(**fields)
             self.store.save(record, api_key=self.key_edit.text().strip() or None)
         except Exception as exc:  # noqa: BLE001 - the store explains (no keyring, bad URL ...)
-            self.result.setText(f"Not saved: {exc}")
+            self.result.setText(f"Not saved: {self._reason(exc)}")
+            status = self.store.keyring_status()
+            self.keyring_label.setText(self._status_text(status))
+            self.encrypted_button.setVisible(not status.available)
             return False
         self.key_edit.clear()
-        self.result.setText(f"Saved '{name}'.")
         self.reload(select=name)
+        self.result.setText(f"Saved '{name}'.")  # after reload, which shows the entry afresh
         self.changed.emit()
         return True
 
@@ -245,10 +254,20 @@ class ConnectionsDialog(QDialog):
                                               QLineEdit.EchoMode.Password)
         if not ok or not passphrase:
             return
+        exists = getattr(self.store, "encrypted_file_exists", lambda: True)()
+        if not exists:  # a new file: a mistyped passphrase would lock its keys away for good
+            again, ok = QInputDialog.getText(self, "Encrypted key file", "Type the new passphrase again:",
+                                             QLineEdit.EchoMode.Password)
+            if not ok:
+                return
+            if again != passphrase:
+                QMessageBox.warning(self, "Encrypted key file", "The two passphrases differ; nothing was changed.")
+                return
         try:
             self.store.use_encrypted_file(passphrase)
         except Exception as exc:  # noqa: BLE001
             QMessageBox.warning(self, "Encrypted key file", str(exc))
             return
-        self.keyring_label.setText("API keys are stored in an encrypted file unlocked by your passphrase.")
+        self.keyring_label.setText(self._status_text(self.store.keyring_status()))
         self.encrypted_button.hide()
+        self.result.setText("Encrypted key file unlocked: keys you save now go there.")

@@ -268,6 +268,18 @@ class OutputInspector(QWidget):
         else:
             self.tabs.setCurrentWidget(self.json_tree)
 
+    def clear(self) -> None:
+        """Back to "select a node": no output, no error, no approval card (a new flow is shown)."""
+        self.value = None
+        self.title.setText("Select a node to see its output")
+        self.copy_button.setEnabled(False)
+        self.json_tree.clear()
+        self.text_view.clear()
+        self._show_media(None)
+        self.error_view.clear()
+        self._show_approvals("", "", [])
+        self.tabs.setCurrentWidget(self.json_tree)
+
     def show_stream(self, name: str, text: str) -> None:
         """A running node's text as it streams in (the whole output replaces it when done)."""
         self.title.setText(f"{name} — streaming")
@@ -381,6 +393,9 @@ class RunPanel(QWidget):
         self.tokens = 0
         self.run_status = ""
         self.current: str | None = None  # the node the inspector shows
+        self.current_name: str | None = None
+        self.run_id: str | None = None  # the run whose events the panel shows
+        self._ignored_runs: set[str] = set()  # runs of a flow no longer shown (after New or Open)
         # Engine events wait here until the next flush: a run of 200 requests sends 800 events
         # in bursts, and handling each alone (a row, a scroll, a badge, the summary) kept the
         # Qt loop busy for 370 ms at a time.
@@ -398,10 +413,34 @@ class RunPanel(QWidget):
         self.started_at = None  # the run_started event's time
         self.tokens = 0
         self.run_status = "running"
+        self.run_id = None
         self.summary.setText("Running…")
+        if self.current is not None:  # the last run's output and approval cards are gone
+            self.show_node(self.current, self.current_name)
+
+    def clear(self) -> None:
+        """Forget the shown run and node (another flow is shown: New, Open). Events still coming
+        from a run of the previous flow (until it ends) are not shown."""
+        if self.run_id and self.run_status == "running":
+            self._ignored_runs.add(self.run_id)
+        self.reset()
+        self.run_status = ""
+        self.current = self.current_name = None
+        self.summary.setText("No run yet. Press Run (F5) to run the flow.")
+        self.inspector.clear()
+
+    def refresh(self) -> None:
+        """Redraw the inspector for the node it shows (the run's state changed under it)."""
+        if self.current is not None:
+            self.show_node(self.current, self.current_name)
 
     def queue_event(self, ev: Any) -> None:
         """Take an engine event now, show it at the next flush (at most FLUSH_MS later)."""
+        if ev.run_id in self._ignored_runs:
+            return
+        self.run_id = ev.run_id
+        if ev.type == "run_started":  # also a resumed run, which comes without reset()
+            self.run_status = "running"
         self._pending.append(ev)
         if not self._flush_timer.isActive():
             self._flush_timer.start()
@@ -419,6 +458,9 @@ class RunPanel(QWidget):
         self.on_events([ev])
 
     def on_events(self, events: list[Any]) -> None:
+        events = [ev for ev in events if ev.run_id not in self._ignored_runs]
+        if events:
+            self.run_id = events[-1].run_id
         items: list[QTreeWidgetItem] = []
         badges: dict[str, list[Any]] = {}  # node id -> [latest status, latest preview or None]
         streamed: set[str] = set()  # nodes whose streamed text grew in this batch
@@ -452,6 +494,8 @@ class RunPanel(QWidget):
         """Fold one event into the run's state; its row for the list."""
         if self.started_at is None or ev.type == "run_started":
             self.started_at = ev.ts
+        if ev.type == "run_started":
+            self.run_status = "running"
         data = ev.data or {}
         details = ""
         if ev.node_id:
@@ -459,6 +503,14 @@ class RunPanel(QWidget):
             status = STATUS_OF_EVENT.get(ev.type)
             if status:
                 state["status"] = status
+                if status != "waiting":  # its approval requests were answered (or never came)
+                    state.pop("waiting", None)
+            if ev.type == "node_started":  # a new attempt (or a resumed run): the last one's results go
+                for key in ("output", "error", "streamed"):
+                    state.pop(key, None)
+                state["usage"] = {}
+            elif ev.type in ("node_succeeded", "node_failed", "node_waiting") and isinstance(data.get("usage"), dict):
+                state["usage"] = data["usage"]
             preview = None
             if ev.type == "node_succeeded":
                 preview = preview_of(data.get("output_preview", ""))
@@ -503,7 +555,11 @@ class RunPanel(QWidget):
         return item
 
     def on_finished(self, result: Any) -> None:
+        if getattr(result, "run_id", None) in self._ignored_runs:
+            self._ignored_runs.discard(result.run_id)  # a run of the flow shown before New or Open
+            return
         self.flush()  # the run's last events before its result
+        self.run_id = getattr(result, "run_id", None) or self.run_id
         self.run_status = result.status
         for nid, node in result.nodes.items():
             state = self.nodes.setdefault(nid, {"name": node.node_name, "usage": {}})
@@ -518,6 +574,8 @@ class RunPanel(QWidget):
         focus = (waiting or failed or [None])[0]
         if focus:
             self.show_node(focus)
+        else:  # the inspected node's whole output, usage and (no longer) approvals
+            self.refresh()
 
     def _summarise(self, duration_ms: float | None = None) -> None:
         counts: dict[str, int] = {}
@@ -533,6 +591,7 @@ class RunPanel(QWidget):
     def show_node(self, node_id: str, name: str | None = None) -> bool:
         self.current = node_id
         state = self.nodes.get(node_id)
+        self.current_name = (state or {}).get("name") or name
         if state is None:
             self.inspector.show_result(name or "This node", "not run yet")
             return False
