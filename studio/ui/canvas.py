@@ -10,13 +10,16 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import re
 from collections import defaultdict
-from typing import Any
+from typing import Any, Callable
 
 from NodeGraphQt import BaseNode, NodeGraph
-from NodeGraphQt.constants import ICON_NODE_BASE, NodeEnum, ViewerEnum
+from NodeGraphQt.constants import ICON_NODE_BASE, NodeEnum, PortTypeEnum, ViewerEnum
+from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.node_base import NodeItem
-from qtpy.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from NodeGraphQt.qgraphics.port import PortItem
+from qtpy.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, QSizeF, Qt, Signal
 from qtpy.QtGui import (
     QAction,
     QBrush,
@@ -24,6 +27,7 @@ from qtpy.QtGui import (
     QCursor,
     QFont,
     QFontMetrics,
+    QKeySequence,
     QPainter,
     QPainterPath,
     QPen,
@@ -34,11 +38,21 @@ from qtpy.QtGui import (
 )
 from qtpy.QtWidgets import (
     QApplication,
+    QFrame,
     QGraphicsItem,
     QGraphicsRectItem,
     QGraphicsSimpleTextItem,
     QGraphicsTextItem,
+    QGraphicsView,
+    QHBoxLayout,
     QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QToolButton,
+    QVBoxLayout,
 )
 
 from studio.catalog.catalog import Catalog
@@ -55,6 +69,9 @@ CLIPBOARD_MIME = "application/x-flow-studio-nodes"
 PORT_COLORS = {"any": "#9aa3ad", "agent": "#b57cf2", "tool": "#2bb5a5", "mcp_server": "#e08a3c"}
 PREVIEW_CHARS = 60
 LAYOUT_DX, LAYOUT_DY = 300.0, 150.0
+ZOOM_STEP = 1.2
+ZOOM_MIN_SCALE, ZOOM_MAX_SCALE = 0.05, 3.0  # NodeGraphQt's own wheel limits
+PLACE_GAP = 40.0  # free space kept around a node placed by the editor
 
 
 class _FlowNodeItem(NodeItem):
@@ -343,12 +360,247 @@ class _Graph(NodeGraph):
         return unique
 
 
+class _InlineRename(QLineEdit):
+    """Rename a node in place (F2, or the node menu's Rename): Enter or leaving the field renames
+    it through the document (so expressions reading it follow), Escape cancels."""
+
+    def __init__(self, canvas: "FlowCanvas") -> None:
+        super().__init__(canvas.viewer)
+        self.canvas = canvas
+        self.node_id: str | None = None
+        self.setObjectName("inline_rename")
+        self.hide()
+        self.editingFinished.connect(self.commit)
+
+    def start(self, nid: str) -> None:
+        view = self.canvas._views[nid].view
+        rect = self.canvas.viewer.mapFromScene(view.sceneBoundingRect()).boundingRect()
+        self.node_id = nid
+        self.setText(self.canvas.document.node(nid).name)
+        self.setGeometry(rect.left(), max(0, rect.top() - 2), max(rect.width(), 160), self.sizeHint().height())
+        self.show()
+        self.raise_()
+        self.selectAll()
+        self.setFocus()
+
+    def commit(self) -> None:
+        nid, self.node_id = self.node_id, None
+        if nid is None:
+            return
+        self.hide()
+        if nid in self.canvas._views:
+            self.canvas.rename(nid, self.text())
+        self.canvas.viewer.setFocus()
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Escape:
+            self.node_id = None
+            self.hide()
+            self.canvas.viewer.setFocus()
+            return
+        super().keyPressEvent(event)
+
+
+class _FindBox(QFrame):
+    """Ctrl+F on the canvas: matches node names and action titles as you type; Enter (or a click)
+    selects the match and centres the view on it; Escape closes."""
+
+    def __init__(self, canvas: "FlowCanvas") -> None:
+        super().__init__(canvas.viewer)
+        self.canvas = canvas
+        self.setObjectName("find_box")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Find node (name or action)…")
+        self.search.setClearButtonEnabled(True)
+        self.results = QListWidget()
+        self.results.setMaximumHeight(170)
+        layout.addWidget(self.search)
+        layout.addWidget(self.results)
+        self.setFixedWidth(300)
+        self.search.textChanged.connect(self.refill)
+        self.search.returnPressed.connect(self.choose)
+        self.results.itemActivated.connect(lambda _i: self.choose())
+        self.results.itemClicked.connect(lambda _i: self.choose())
+        self.search.installEventFilter(self)
+        self.hide()
+
+    def open(self) -> None:
+        self.refill(self.search.text())
+        self.show()
+        self.raise_()
+        self.search.selectAll()
+        self.search.setFocus()
+
+    def refill(self, text: str) -> None:
+        self.results.clear()
+        for nid in self.canvas.find_nodes(text):
+            node = self.canvas.document.node(nid)
+            action = self.canvas._action(node)
+            item = QListWidgetItem(f"{node.name}   ·  {action.title if action else node.action}")
+            item.setData(Qt.ItemDataRole.UserRole, nid)
+            self.results.addItem(item)
+        if self.results.count():
+            self.results.setCurrentRow(0)
+        elif text.strip():
+            item = QListWidgetItem("No node matches")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.results.addItem(item)
+        rows = min(self.results.count(), 8)
+        self.results.setFixedHeight(rows * max(self.results.sizeHintForRow(0), 16) + 2 * self.results.frameWidth())
+        self.results.setVisible(bool(text.strip()))
+        self.adjustSize()
+
+    def choose(self) -> str | None:
+        item = self.results.currentItem()
+        nid = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if nid is None:
+            return None
+        self.canvas.select([nid])
+        self.canvas.centre_on(nid)
+        self.close_box()
+        return nid
+
+    def close_box(self) -> None:
+        self.hide()
+        self.canvas.viewer.setFocus()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if obj is self.search and event.type() == QEvent.Type.KeyPress:
+            if event.key() == Qt.Key.Key_Escape:
+                self.close_box()
+                return True
+            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up) and self.results.count():
+                row = self.results.currentRow() + (1 if event.key() == Qt.Key.Key_Down else -1)
+                self.results.setCurrentRow(max(0, min(self.results.count() - 1, row)))
+                return True
+        return super().eventFilter(obj, event)
+
+
+class _ZoomBar(QFrame):
+    """−, percent, +, fit: bottom-right of the canvas."""
+
+    def __init__(self, canvas: "FlowCanvas") -> None:
+        super().__init__(canvas.viewer)
+        self.setObjectName("zoom_bar")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(2, 2, 2, 2)
+        row.setSpacing(2)
+        self.out_button = QToolButton(text="−", toolTip="Zoom out (Ctrl+-)")
+        self.in_button = QToolButton(text="+", toolTip="Zoom in (Ctrl++)")
+        self.fit_button = QToolButton(text="Fit", toolTip="Fit the flow in view (F)")
+        self.label = QLabel("100%")
+        self.label.setObjectName("zoom_percent")
+        self.label.setMinimumWidth(44)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setToolTip("Zoom (click to reset to 100%)")
+        for w in (self.out_button, self.label, self.in_button, self.fit_button):
+            row.addWidget(w)
+        self.out_button.clicked.connect(lambda: canvas.zoom_by(1 / ZOOM_STEP))
+        self.in_button.clicked.connect(lambda: canvas.zoom_by(ZOOM_STEP))
+        self.fit_button.clicked.connect(canvas.fit)
+        self.label.mousePressEvent = lambda _e: canvas.set_zoom_percent(100)
+        self.adjustSize()
+
+
+class _Minimap(QGraphicsView):
+    """The whole flow, small, over the same scene, with the visible part outlined; click or drag
+    to move the view there. Nodes are drawn as plain boxes (no item painting), so it costs little
+    on large flows."""
+
+    def __init__(self, canvas: "FlowCanvas") -> None:
+        super().__init__(canvas.viewer.scene(), canvas.viewer)
+        self.canvas = canvas
+        self.setObjectName("minimap")
+        self.setFixedSize(180, 110)
+        self.setInteractive(False)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+        self.setToolTip("Minimap: click to move the view")
+        self._area = QRectF()
+        self._flow = QRectF()  # the flow's extent when the boxes were last drawn
+        self._boxes: QPixmap | None = None  # the node boxes, drawn again only when the flow changed
+        self.rects: dict[str, QRectF] = {}  # node id -> rect drawn
+
+    def refresh(self, content: bool = False) -> None:
+        """Follow the main view; `content`: the flow changed (nodes added, moved, removed)."""
+        if not self.isVisible():
+            return
+        if content or self._boxes is None:
+            self._flow = self.canvas.flow_rect()
+            self._boxes = None
+        area = self._flow.united(self.canvas.visible_rect()).adjusted(-40, -40, 40, 40)
+        if area != self._area:
+            self._area = area
+            self._boxes = None
+            self.setSceneRect(area)
+            self.fitInView(area, Qt.AspectRatioMode.KeepAspectRatio)
+        self.viewport().update()
+
+    def _draw_boxes(self) -> QPixmap:
+        pixmap = QPixmap(self.viewport().size())
+        pixmap.fill(QColor(self.canvas.theme.canvas).darker(115))
+        painter = QPainter(pixmap)
+        painter.setTransform(self.viewportTransform())
+        painter.setPen(Qt.PenStyle.NoPen)
+        note = QColor(self.canvas.theme.note)
+        note.setAlpha(140)
+        painter.setBrush(note)
+        for item in self.canvas._notes.values():
+            painter.drawRect(item.sceneBoundingRect())
+        views, brushes = self.canvas._views, {k: QColor(c) for k, c in KIND_COLORS.items()}
+        self.rects = {}
+        for node in self.canvas.document.flow.nodes:  # one pass: document.node() per node would be quadratic
+            view = views.get(node.id)
+            if view is not None:
+                action = self.canvas._action(node)
+                painter.setBrush(brushes.get(action.kind if action else "action", QColor("#888888")))
+                rect = self.rects[node.id] = view.view.sceneBoundingRect()
+                painter.drawRect(rect)
+        painter.end()
+        return pixmap
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        """The cached boxes, then the visible part outlined (a run's badges cost nothing here)."""
+        if self._boxes is None or self._boxes.size() != self.viewport().size():
+            self._boxes = self._draw_boxes()
+        painter = QPainter(self.viewport())
+        painter.drawPixmap(0, 0, self._boxes)
+        painter.setTransform(self.viewportTransform())
+        pen = QPen(QColor("#ffffff"), 0)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.setBrush(QColor(255, 255, 255, 30))
+        painter.drawRect(self.canvas.visible_rect())
+        painter.end()
+
+    def mousePressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.canvas.pan_to(self.mapToScene(event.pos()))
+
+    def mouseMoveEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.canvas.pan_to(self.mapToScene(event.pos()))
+
+    def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        event.accept()
+
+
 class FlowCanvas(QObject):
     """Owns the graph widget; `widget` goes into the main window."""
 
     selection_changed = Signal(list)  # doc node ids
     message = Signal(str)  # for the status bar (a refused connection ...)
     node_activated = Signal(str)  # double-click: open its output
+    run_from_requested = Signal(str)  # node menu: Run from here
+    run_only_requested = Signal(str)  # node menu: Run only this node
+    pin_requested = Signal(str, bool)  # node menu: Pin output (True) / Unpin (False)
 
     def __init__(self, document: FlowDocument, catalog: Catalog, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -386,8 +638,17 @@ class FlowCanvas(QObject):
         document.wires_changed.connect(self._sync_wires)
         document.notes_changed.connect(self._sync_notes)
         document.reset.connect(self.rebuild)
+        # (pinned, has an output to pin) of a node, for the node menu; the window supplies it.
+        self.pin_info: Callable[[str], tuple[bool, bool]] | None = None
+        self.context_menu: QMenu | None = None
+        self._context_actions: list[QAction | None] = []
+        self._add_next_from: tuple[str, str] | None = None
         self.apply_theme(current_theme())
         self.rebuild()
+        self._build_canvas_actions()
+        self._build_overlays()
+        self._hook_live_wire()
+        self.viewer.viewport().installEventFilter(self)
 
     def _drop_graph_undo_actions(self) -> None:
         """NodeGraphQt puts its own Undo/Redo (bound to Ctrl+Z/Ctrl+Shift+Z) at the top of the
@@ -404,6 +665,7 @@ class FlowCanvas(QObject):
 
     def set_context_actions(self, actions: list[QAction | None]) -> None:
         """The canvas context menu's entries (None = a separator), e.g. the document's Undo/Redo."""
+        self._context_actions = list(actions)
         menu = self.viewer.context_menus()["graph"]
         for action in menu.actions():
             menu.removeAction(action)
@@ -423,6 +685,7 @@ class FlowCanvas(QObject):
             if preview is not None:
                 preview.setBrush(QColor(theme.muted))
         self._sync_notes()
+        self._minimap_dirty = True
         self.viewer.viewport().update()
 
     def _node_colors(self, kind: str) -> tuple[tuple, tuple, tuple]:
@@ -740,23 +1003,14 @@ class FlowCanvas(QObject):
             self.document.move_nodes(positions)
 
     def _gesture_renamed(self, graph_id: str, name: str) -> None:
-        import re
-
         nid = self._doc_ids.get(graph_id)
-        if nid is None:
-            return
-        node = self.document.node(nid)
-        if name != node.name and re.match(NAME_PATTERN, name) and name not in {n.name for n in self.document.flow.nodes}:
-            self.document.set_node_field(nid, "name", name)
-        else:
-            if name != node.name:
-                self.message.emit(f"'{name}' cannot be used as a node name (letters, digits, spaces, - and _; unique).")
-            self._on_node_changed(nid)
+        if nid is not None:
+            self.rename(nid, name)
 
     def _on_drop(self, mime: Any, pos: Any) -> None:
         action_id = action_from_mime(mime)
         if action_id and action_id in self.catalog:
-            self.add_action(action_id, (pos.x(), pos.y()))
+            self.add_action(action_id, (pos.x(), pos.y()), free=True)
 
     def _on_double_clicked(self, view: BaseNode) -> None:
         nid = self._doc_ids.get(view.id)
@@ -767,34 +1021,69 @@ class FlowCanvas(QObject):
         if obj is self.viewer and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Tab:
             self.show_quick_add()
             return True
+        if obj is self.viewer and event.type() == QEvent.Type.Resize:
+            self._place_overlays()
+        elif obj is self.viewer.viewport():
+            kind = event.type()
+            if kind == QEvent.Type.ContextMenu:
+                self.show_context_menu(event.pos())
+                return True
+            if kind == QEvent.Type.Paint:
+                self._after_paint()
         return super().eventFilter(obj, event)
 
     # -- commands the window calls ---------------------------------------------------------------
 
-    def add_action(self, action_id: str, pos: tuple[float, float] | None = None) -> str:
-        """Add a node for `action_id` at scene `pos` (default: the view's centre); returns its id."""
+    def add_action(self, action_id: str, pos: tuple[float, float] | None = None, *, free: bool = False) -> str:
+        """Add a node for `action_id` at scene `pos`; returns its id. Without `pos` it goes at the
+        cursor (over the canvas), else beside the selected node, else mid-view, and like `free`
+        moves down until it overlaps no other node (still one undo step)."""
         action = self.catalog.get(action_id)
         if pos is None:
-            centre = self.viewer.mapToScene(self.viewer.viewport().rect().center())
-            pos = (centre.x() + 20 * (len(self.document.flow.nodes) % 5), centre.y())
+            at = self._placement()
+            pos, free = (at.x(), at.y()), True
         node = Node(action=action_id, name=self.document.unique_name(action.title.replace("Agent: ", "")),
                     position=Position(x=pos[0], y=pos[1]))
-        self.document.add_node(node)
+        if not free:
+            self.document.add_node(node)
+        else:
+            stack = self.document.undo_stack
+            stack.beginMacro(f"Add {node.name}")
+            try:
+                self.document.add_node(node)
+                spot = self.free_spot(node.id, QPointF(*pos))
+                if spot != (node.position.x, node.position.y):
+                    self.document.move_nodes({node.id: spot})
+            finally:
+                stack.endMacro()
         self.select([node.id])
         return node.id
 
-    def show_quick_add(self) -> None:
+    def show_quick_add(self, at: QPointF | None = None, from_port: tuple[str, str] | None = None) -> None:
+        """The quick-add popup: at the cursor, or at scene point `at` (the canvas menu's Add node
+        here, a wire dropped on empty canvas). With `from_port` (node id, output port) the new
+        node is wired from that port."""
         if self._quick_add is None:
             self._quick_add = QuickAdd(self.catalog, self.viewer)
             self._quick_add.chosen.connect(self._quick_add_chosen)
-        self._quick_add_scene_pos = self.viewer.mapToScene(self.viewer.mapFromGlobal(QCursor.pos()))
-        if not self.viewer.rect().contains(self.viewer.mapFromGlobal(QCursor.pos())):
-            self._quick_add_scene_pos = self.viewer.mapToScene(self.viewer.viewport().rect().center())
-        self._quick_add.popup(QCursor.pos())
+        self._add_next_from = from_port
+        if at is not None:
+            self._quick_add_scene_pos = QPointF(at)
+            where = self.viewer.viewport().mapToGlobal(self.viewer.mapFromScene(at))
+        else:
+            where = QCursor.pos()
+            self._quick_add_scene_pos = self.viewer.mapToScene(self.viewer.mapFromGlobal(where))
+            if not self.viewer.rect().contains(self.viewer.mapFromGlobal(where)):
+                self._quick_add_scene_pos = self.viewer.mapToScene(self.viewer.viewport().rect().center())
+        self._quick_add.popup(where)
 
     def _quick_add_chosen(self, action_id: str) -> None:
         p = self._quick_add_scene_pos
-        self.add_action(action_id, (p.x(), p.y()))
+        source, self._add_next_from = self._add_next_from, None
+        if source is not None and source[0] in self._views:
+            self.add_next(source, action_id, p)
+        else:
+            self.add_action(action_id, (p.x(), p.y()), free=True)
 
     def add_note(self, text: str = "") -> str:
         centre = self.viewer.mapToScene(self.viewer.viewport().rect().center())
@@ -883,8 +1172,9 @@ class FlowCanvas(QObject):
         del data
         return True
 
-    def paste(self) -> list[str]:
-        """Paste nodes copied from this or another flow: new ids and names, offset a little."""
+    def paste(self, at: QPointF | None = None) -> list[str]:
+        """Paste nodes copied from this or another flow: new ids and names, at scene point `at`
+        (default: the cursor when it is over the canvas, else offset a little from the originals)."""
         mime = QApplication.clipboard().mimeData()
         if mime is None or not mime.hasFormat(CLIPBOARD_MIME):
             return []
@@ -895,6 +1185,19 @@ class FlowCanvas(QObject):
         except Exception as exc:  # noqa: BLE001 - a foreign clipboard must not crash the editor
             self.message.emit(f"Nothing to paste: {exc}")
             return []
+        return self._insert_copies(nodes, wires, at=at if at is not None else self.cursor_scene_pos())
+
+    def _insert_copies(self, nodes: list[Node], wires: list[Wire], at: QPointF | None = None,
+                       text: str = "Paste") -> list[str]:
+        """Add copies of `nodes` (new ids, unique names) with the wires among them, their top-left
+        at `at` or 40 px down-right of the originals; one undo step; the copies are selected."""
+        if not nodes:
+            return []
+        if at is not None:
+            dx = at.x() - min(n.position.x for n in nodes)
+            dy = at.y() - min(n.position.y for n in nodes)
+        else:
+            dx = dy = 40.0
         mapping: dict[str, str] = {}
         fresh: list[Node] = []
         taken = {n.name for n in self.document.flow.nodes}
@@ -903,21 +1206,21 @@ class FlowCanvas(QObject):
             new.id = new_id()
             name = node.name
             if name in taken:
+                name = re.sub(r" \d+$", "", name) or name  # a copy of "Write 2" is "Write 3"
                 i = 2
                 while f"{name} {i}" in taken and len(f"{name} {i}") <= 80:
                     i += 1
                 name = f"{name} {i}"
             taken.add(name)
             new.name = name
-            new.position = Position(x=node.position.x + 40, y=node.position.y + 40)
+            new.position = Position(x=node.position.x + dx, y=node.position.y + dy)
             mapping[node.id] = new.id
             fresh.append(new)
         new_wires = [Wire(source=Endpoint(node=mapping[w.source.node], port=w.source.port),
                           target=Endpoint(node=mapping[w.target.node], port=w.target.port))
                      for w in wires if w.source.node in mapping and w.target.node in mapping]
-        if fresh:
-            self.document.add_nodes(fresh, new_wires, text="Paste")
-            self.select([n.id for n in fresh])
+        self.document.add_nodes(fresh, new_wires, text=text)
+        self.select([n.id for n in fresh])
         return [n.id for n in fresh]
 
     # -- run state ---------------------------------------------------------------------------------
@@ -948,3 +1251,354 @@ class FlowCanvas(QObject):
             self._badges[nid].set_status("")
             self._previews[nid].setVisible(False)
         self._statuses.clear()
+
+    # -- context menus, shortcuts and overlays ------------------------------------------------------
+
+    def _build_canvas_actions(self) -> None:
+        """Keys that work while the canvas (or a widget on it) has focus."""
+
+        def make(text: str, slot: Callable[[], Any], keys: Any, tip: str) -> QAction:
+            action = QAction(text, self.viewer)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(lambda _checked=False: slot())
+            self.viewer.addAction(action)
+            return action
+
+        self.act_rename = make("Re&name node", self.rename_selected, "F2", "Rename the selected node (F2)")
+        self.act_duplicate = make("D&uplicate", self.duplicate_selected, "Ctrl+D",
+                                  "Duplicate the selected nodes with the wires between them (Ctrl+D)")
+        self.act_toggle_disabled = make("Disable / &Enable", self.toggle_disabled, "D",
+                                        "Disable the selected nodes, or enable them again (D)")
+        self.act_find = make("&Find node…", self.show_find, "Ctrl+F", "Find a node by name or action (Ctrl+F)")
+        self.act_zoom_in = make("Zoom &in", lambda: self.zoom_by(ZOOM_STEP), QKeySequence.StandardKey.ZoomIn, "Zoom in")
+        self.act_zoom_out = make("Zoom &out", lambda: self.zoom_by(1 / ZOOM_STEP), QKeySequence.StandardKey.ZoomOut,
+                                 "Zoom out")
+        self.act_minimap = QAction("&Minimap", self.viewer)
+        self.act_minimap.setCheckable(True)
+        self.act_minimap.setChecked(True)
+        self.act_minimap.toggled.connect(self.set_minimap_visible)
+
+    def _build_overlays(self) -> None:
+        self._rename_box = _InlineRename(self)
+        self.find_box = _FindBox(self)
+        self.zoom_bar = _ZoomBar(self)
+        self.minimap = _Minimap(self)
+        self._minimap_dirty = True
+        self._last_visible = QRectF()
+        for signal in (self.document.node_added, self.document.node_removed, self.document.reset,
+                       self.document.notes_changed):
+            signal.connect(self._mark_minimap)
+        self.document.node_changed.connect(self._node_moved_maybe)
+        self._place_overlays()
+
+    def _mark_minimap(self, *_args: Any) -> None:
+        self._minimap_dirty = True
+
+    def _node_moved_maybe(self, nid: str) -> None:
+        """A value edit (typing in a field) leaves the minimap alone; a move or resize redraws it."""
+        view = self._views.get(nid)
+        if view is not None and self.minimap.rects.get(nid) != view.view.sceneBoundingRect():
+            self._minimap_dirty = True
+
+    def _place_overlays(self) -> None:
+        w, h = self.viewer.width(), self.viewer.height()
+        self.zoom_bar.adjustSize()
+        self.zoom_bar.move(w - self.zoom_bar.width() - 10, h - self.zoom_bar.height() - 10)
+        self.minimap.move(w - self.minimap.width() - 10, self.zoom_bar.y() - self.minimap.height() - 6)
+        self.find_box.move(10, 10)
+        for widget in (self.minimap, self.zoom_bar, self.find_box):
+            widget.raise_()
+
+    def _after_paint(self) -> None:
+        """The viewer painted: the zoom may have changed, or the view moved."""
+        text = f"{self.zoom_percent()}%"
+        if self.zoom_bar.label.text() != text:
+            self.zoom_bar.label.setText(text)
+        visible = self.visible_rect()
+        if self._minimap_dirty or visible != self._last_visible:
+            content, self._minimap_dirty = self._minimap_dirty, False
+            self._last_visible = visible
+            self.minimap.refresh(content)
+
+    def set_minimap_visible(self, visible: bool) -> None:
+        self.minimap.setVisible(visible)
+        self.minimap.refresh(True)
+
+    def node_at(self, viewport_pos: QPoint) -> str | None:
+        """The document id of the node under a viewport point (its title, body or a port)."""
+        for item in self.viewer.items(viewport_pos):
+            while item is not None and not isinstance(item, AbstractNodeItem):
+                item = item.parentItem()
+            if item is not None and item.id in self._doc_ids:
+                return self._doc_ids[item.id]
+        return None
+
+    def show_context_menu(self, viewport_pos: QPoint) -> QMenu:
+        """Right-click: the node's menu over a node, else the canvas menu (non-blocking popup)."""
+        self.viewer.RMB_state = False  # NodeGraphQt's own contextMenuEvent would reset it
+        nid = self.node_at(viewport_pos)
+        menu = self.node_menu(nid) if nid else self.canvas_menu(self.viewer.mapToScene(viewport_pos))
+        if self.context_menu is not None:
+            self.context_menu.deleteLater()
+        self.context_menu = menu
+        menu.popup(self.viewer.viewport().mapToGlobal(viewport_pos))
+        return menu
+
+    @staticmethod
+    def _menu_action(menu: QMenu, text: str, slot: Callable[[], Any], enabled: bool = True, tip: str = "") -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(lambda _checked=False: slot())
+        action.setEnabled(enabled)
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        return action
+
+    def node_menu(self, nid: str) -> QMenu:
+        """Rename, Duplicate, Disable/Enable, Run from here, Run only, Pin/Unpin, Copy, Delete.
+        Right-clicking a node outside the selection selects just that node first."""
+        if nid not in self.selected_ids():
+            self.select([nid])
+        ids = self.selected_ids()
+        one = len(ids) == 1
+        menu = QMenu(self.viewer)
+        menu.setToolTipsVisible(True)
+        add = self._menu_action
+        add(menu, "Rename…\tF2", lambda: self.start_rename(nid))
+        add(menu, "Duplicate\tCtrl+D", self.duplicate_selected)
+        all_disabled = all(self.document.node(i).disabled for i in ids)
+        add(menu, ("Enable" if all_disabled else "Disable") + "\tD", self.toggle_disabled)
+        menu.addSeparator()
+        add(menu, "Run from here\tShift+F6", lambda: self.run_from_requested.emit(nid), one,
+            "Run this node and everything after it, reusing the last outputs of the nodes before it")
+        add(menu, "Run only this node\tF6", lambda: self.run_only_requested.emit(nid), one,
+            "Run just this node with the last outputs of the nodes before it")
+        pinned, has_output = self.pin_info(nid) if self.pin_info is not None else (False, False)
+        if pinned:
+            add(menu, "Unpin output", lambda: self.pin_requested.emit(nid, False), one,
+                "Later runs run this node again")
+        else:
+            add(menu, "Pin output", lambda: self.pin_requested.emit(nid, True), one and has_output,
+                "Later runs reuse this node's last output instead of running it"
+                if has_output else "Run the node first: there is no output to pin yet")
+        menu.addSeparator()
+        add(menu, "Copy\tCtrl+C", self.copy_selected)
+        add(menu, "Delete\tDel", self.delete_selected)
+        return menu
+
+    def canvas_menu(self, scene_pos: QPointF) -> QMenu:
+        """Add node here, Paste here, Select all, Fit to view, then the window's entries."""
+        menu = QMenu(self.viewer)
+        add = self._menu_action
+        at = QPointF(scene_pos)
+        add(menu, "Add node here…\tTab", lambda: self.show_quick_add(at=at))
+        mime = QApplication.clipboard().mimeData()
+        add(menu, "Paste here\tCtrl+V", lambda: self.paste(at=at),
+            mime is not None and mime.hasFormat(CLIPBOARD_MIME))
+        add(menu, "Select all\tCtrl+A", self.select_all)
+        add(menu, "Fit to view\tF", self.fit)
+        if self._context_actions:
+            menu.addSeparator()
+        for action in self._context_actions:
+            menu.addSeparator() if action is None else menu.addAction(action)
+        return menu
+
+    # -- node commands ------------------------------------------------------------------------------
+
+    def rename(self, nid: str, name: str) -> bool:
+        """Rename through the document (expressions that read the node follow); False, with a
+        message, when the name is not allowed or taken."""
+        name = name.strip()
+        node = self.document.node(nid)
+        if name == node.name:
+            self._on_node_changed(nid)
+            return False
+        if re.match(NAME_PATTERN, name) and name not in {n.name for n in self.document.flow.nodes}:
+            self.document.rename_node(nid, name)
+            return True
+        self.message.emit(f"'{name}' cannot be used as a node name (letters, digits, spaces, - and _; unique).")
+        self._on_node_changed(nid)
+        return False
+
+    def start_rename(self, nid: str) -> None:
+        if nid in self._views:
+            self._rename_box.start(nid)
+
+    def rename_selected(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1:
+            self.start_rename(ids[0])
+        else:
+            self.message.emit("Select one node to rename.")
+
+    def duplicate_selected(self) -> list[str]:
+        ids = set(self.selected_ids())
+        flow = self.document.flow
+        nodes = [n for n in flow.nodes if n.id in ids]
+        wires = [w for w in flow.wires if w.source.node in ids and w.target.node in ids]
+        if not nodes:
+            return []
+        group = QRectF()
+        for nid in ids:
+            group = group.united(self._views[nid].view.sceneBoundingRect())
+        # the copies go below the originals, clear of every node
+        x, y = self._free_rect(group.size(), QPointF(group.left(), group.bottom() + PLACE_GAP))
+        at = QPointF(min(n.position.x for n in nodes) + x - group.left(), min(n.position.y for n in nodes) + y - group.top())
+        return self._insert_copies(nodes, wires, at=at, text="Duplicate")
+
+    def toggle_disabled(self) -> None:
+        """Disable the selected nodes (a run skips them), or enable them when all are disabled;
+        one undo step."""
+        ids = self.selected_ids()
+        if not ids:
+            return
+        target = not all(self.document.node(i).disabled for i in ids)
+        stack = self.document.undo_stack
+        stack.beginMacro(f"{'Disable' if target else 'Enable'} {len(ids)} node{'s' if len(ids) != 1 else ''}")
+        try:
+            for nid in ids:
+                if self.document.node(nid).disabled != target:
+                    self.document.set_node_field(nid, "disabled", target)
+        finally:
+            stack.endMacro()
+
+    def select_all(self) -> None:
+        for view in self._views.values():
+            view.set_selected(True)
+        self.selection_changed.emit(self.selected_ids())
+
+    # -- find ---------------------------------------------------------------------------------------
+
+    def find_nodes(self, query: str) -> list[str]:
+        """Ids of nodes whose name or action title holds every word of `query`; names that
+        start with it first."""
+        q = " ".join(query.lower().split())
+        if not q:
+            return []
+        found = []
+        for index, node in enumerate(self.document.flow.nodes):
+            action = self._action(node)
+            name = node.name.lower()
+            text = f"{name} {(action.title if action else node.action).lower()}"
+            if all(w in text for w in q.split()):
+                found.append((0 if name.startswith(q) else 1 if q in name else 2, index, node.id))
+        return [nid for *_rest, nid in sorted(found)]
+
+    def show_find(self) -> None:
+        self._place_overlays()
+        self.find_box.open()
+
+    # -- view: centre, pan, zoom ------------------------------------------------------------------------
+
+    def visible_rect(self) -> QRectF:
+        return self.viewer.mapToScene(self.viewer.viewport().rect()).boundingRect()
+
+    def flow_rect(self) -> QRectF:
+        rect = QRectF()
+        for view in self._views.values():
+            rect = rect.united(view.view.sceneBoundingRect())
+        for note in self._notes.values():
+            rect = rect.united(note.sceneBoundingRect())
+        return rect
+
+    def pan_to(self, scene_point: QPointF) -> None:
+        """Move the view (same zoom) so `scene_point` is in the middle."""
+        scene_range = self.viewer._scene_range
+        scene_range.translate(QPointF(scene_point) - scene_range.center())
+        self.viewer._update_scene()
+
+    def centre_on(self, nid: str) -> None:
+        self.pan_to(self._views[nid].view.sceneBoundingRect().center())
+
+    def zoom_percent(self) -> int:
+        return round(self.viewer.transform().m11() * 100)
+
+    def zoom_by(self, factor: float) -> None:
+        current = self.viewer.transform().m11()
+        wanted = min(ZOOM_MAX_SCALE, max(ZOOM_MIN_SCALE, current * factor))
+        if current > 0 and abs(wanted - current) > 1e-6:
+            self.viewer.scale(wanted / current, wanted / current)
+
+    def set_zoom_percent(self, percent: float) -> None:
+        current = self.viewer.transform().m11()
+        if current > 0:
+            self.zoom_by(percent / 100 / current)
+
+    # -- placement --------------------------------------------------------------------------------------
+
+    def cursor_scene_pos(self) -> QPointF | None:
+        """Where the mouse is on the canvas, or None when it is elsewhere."""
+        viewport = self.viewer.viewport()
+        if not viewport.isVisible():
+            return None
+        local = viewport.mapFromGlobal(QCursor.pos())
+        return self.viewer.mapToScene(local) if viewport.rect().contains(local) else None
+
+    def _placement(self) -> QPointF:
+        """Where a node added without a position goes: at the cursor when it is over the canvas,
+        else right of the one selected node, else the middle of the view."""
+        at = self.cursor_scene_pos()
+        if at is not None:
+            return at
+        selected = [self._views[i] for i in self.selected_ids() if i in self._views]
+        if len(selected) == 1:
+            rect = selected[0].view.sceneBoundingRect()
+            return QPointF(rect.right() + 2 * PLACE_GAP, rect.top())
+        return self.viewer.mapToScene(self.viewer.viewport().rect().center())
+
+    def free_spot(self, nid: str, pos: QPointF) -> tuple[float, float]:
+        """The nearest place at or below `pos` where node `nid` overlaps no other node or note."""
+        size = self._views[nid].view.sceneBoundingRect().size() if nid in self._views else QSizeF(200, 90)
+        return self._free_rect(size, pos, {nid})
+
+    def _free_rect(self, size: QSizeF, pos: QPointF, exclude: set[str] = frozenset()) -> tuple[float, float]:
+        others = [v.view.sceneBoundingRect() for k, v in self._views.items() if k not in exclude]
+        others += [n.sceneBoundingRect() for n in self._notes.values()]
+        cand = QRectF(QPointF(pos), size)
+        g = PLACE_GAP / 2
+        for _ in range(len(others) + 1):
+            hit = next((r for r in others if r.adjusted(-g, -g, g, g).intersects(cand)), None)
+            if hit is None:
+                break
+            cand.moveTop(hit.bottom() + PLACE_GAP)
+        return cand.x(), cand.y()
+
+    # -- add next (drag a wire from an output into empty canvas) -------------------------------------------
+
+    def _hook_live_wire(self) -> None:
+        viewer = self.viewer
+        original = viewer.sceneMouseReleaseEvent
+
+        def release(event: Any) -> None:
+            start = viewer._start_port if viewer._LIVE_PIPE.isVisible() else None
+            detached = viewer._detached_port
+            pos = QPointF(event.scenePos())
+            empty = not any(isinstance(i, (PortItem, AbstractNodeItem)) for i in viewer.scene().items(pos))
+            original(event)
+            if (start is not None and detached is None and empty and event.button() == Qt.MouseButton.LeftButton
+                    and start.port_type == PortTypeEnum.OUT.value):
+                endpoint = self._endpoint(start)
+                if endpoint is not None:
+                    self.show_quick_add(at=pos, from_port=(endpoint[0], endpoint[1]))
+
+        viewer.sceneMouseReleaseEvent = release
+
+    def add_next(self, source: tuple[str, str], action_id: str, pos: QPointF) -> str:
+        """Add a node at `pos` wired from output `source` (node id, port) into its first input that
+        takes what the port carries; one undo step."""
+        action = self.catalog.get(action_id)
+        node = Node(action=action_id, name=self.document.unique_name(action.title.replace("Agent: ", "")),
+                    position=Position(x=pos.x(), y=pos.y()))
+        src = self.document.node(source[0])
+        carries = dict(output_ports(self._action(src), src)).get(source[1], "any")
+        port = next((k for k, accepts, _m in input_ports(action) if accepts == carries), None)
+        wires = [Wire(source=Endpoint(node=source[0], port=source[1]), target=Endpoint(node=node.id, port=port))] \
+            if port else []
+        self.document.add_nodes([node], wires, text=f"Add {node.name}")
+        if not port:
+            self.message.emit(f"{node.name} has no input that takes '{carries}'; added without a wire.")
+        self.select([node.id])
+        return node.id

@@ -143,9 +143,8 @@ class MainWindow(QMainWindow):
         self.chat_panel.run = controller_runner(self.runs, lambda: self.document.path, before_start=self._before_chat_run)
 
         self._build_actions()
-        self.canvas.set_context_actions([self.act_undo, self.act_redo, None, self.act_copy, self.act_paste,
-                                         self.act_delete, self.act_select_all, None, self.act_quick_add,
-                                         self.act_note, self.act_layout])
+        # (the canvas menu puts Add node here, Paste here, Select all and Fit to view above these)
+        self.canvas.set_context_actions([self.act_undo, self.act_redo, None, self.act_note, self.act_layout])
         self._build_menus()
         self._build_toolbar()
         self.status_label = QLabel("")
@@ -158,6 +157,10 @@ class MainWindow(QMainWindow):
         self.canvas.selection_changed.connect(self._on_selection)
         self.canvas.message.connect(self.show_message)
         self.canvas.node_activated.connect(self.inspect_node)
+        self.canvas.run_from_requested.connect(lambda nid: self.run_flow(start_at=nid))
+        self.canvas.run_only_requested.connect(lambda nid: self.run_flow(only=nid))
+        self.canvas.pin_requested.connect(self.pin_node_output)
+        self.canvas.pin_info = self._pin_info
         self.document.changed.connect(self._update_title)
         self.document.path_changed.connect(self._update_title)
         self.document.node_added.connect(lambda _nid: self._show_canvas())
@@ -171,6 +174,7 @@ class MainWindow(QMainWindow):
         self.history_panel.rerun_requested.connect(lambda payload: self.run_flow(trigger_payload=payload))
         self.document.reset.connect(self._forget_trust_source)
         self.document.reset.connect(self.refresh_side_panels)
+        self.document.reset.connect(self.run_panel.clear)  # New, Open: the last flow's run is not this one's
         self._side_timer = QTimer(self)
         self._side_timer.setSingleShot(True)
         self._side_timer.setInterval(300)
@@ -268,7 +272,8 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_quit)
         m = bar.addMenu("&Edit")
         for a in (self.act_undo, self.act_redo, None, self.act_copy, self.act_paste, self.act_delete, self.act_select_all,
-                  None, self.act_quick_add, self.act_note, self.act_layout):
+                  None, self.act_quick_add, self.act_note, self.act_layout, None, self.canvas.act_find,
+                  self.canvas.act_duplicate, self.canvas.act_rename, self.canvas.act_toggle_disabled):
             m.addSeparator() if a is None else m.addAction(a)
         m = bar.addMenu("F&low")
         m.addAction(self.act_rename_flow)
@@ -276,7 +281,8 @@ class MainWindow(QMainWindow):
         for a in (self.act_run, self.act_run_from, self.act_run_only, self.act_stop):
             m.addAction(a)
         m = bar.addMenu("&View")
-        for a in (self.act_dark, self.act_light, None, self.act_fit, self.act_welcome):
+        for a in (self.act_dark, self.act_light, None, self.act_fit, self.canvas.act_zoom_in, self.canvas.act_zoom_out,
+                  self.canvas.act_minimap, self.act_welcome):
             m.addSeparator() if a is None else m.addAction(a)
         m.addSeparator()
         for dock in (self.palette_dock, self.panel_dock, self.run_dock, self.problems_dock, self.history_dock,
@@ -782,6 +788,38 @@ class MainWindow(QMainWindow):
         else:
             self.show_message(f"{verb}. The run continues once every request of this node has an answer.")
 
+    def _node_output(self, node_id: str) -> tuple[bool, Any]:
+        """(has one, output) of a node's last successful run: this session's, or a past run shown."""
+        if node_id in self.runs.last_outputs:
+            return True, self.runs.last_outputs[node_id]
+        state = self.run_panel.nodes.get(node_id) or {}
+        return state.get("status") == "succeeded", state.get("output")
+
+    def _pin_info(self, node_id: str) -> tuple[bool, bool]:
+        if self.history_panel.flow_id != self.document.flow.id:
+            self.refresh_side_panels()
+        return node_id in self.history_panel.pinned(), self._node_output(node_id)[0]
+
+    def pin_node_output(self, node_id: str, pin: bool = True) -> bool:
+        """The canvas's Pin output / Unpin: the same pins as the History tab's buttons."""
+        if self.history_panel.flow_id != self.document.flow.id:
+            self.refresh_side_panels()
+        name = self.document.node(node_id).name
+        if not pin:
+            done = self.history_panel.unpin(node_id)
+            if done:
+                self.show_message(f"Unpinned {name}: later runs run it again")
+            return done
+        has, output = self._node_output(node_id)
+        if not has:
+            self.show_message(f"{name} has no output to pin yet: run it first.")
+            return False
+        self.history_panel.history.pin_output(self.document.flow.id, node_id, output)
+        self.history_panel.refresh()
+        self.history_panel.pins_changed.emit(self.history_panel.pinned())
+        self.show_message(f"Pinned the output of {name}: later runs reuse it")
+        return True
+
     def inspect_node(self, node_id: str) -> None:
         self.run_dock.show()
         self.run_panel.show_node(node_id, self.document.node(node_id).name)
@@ -924,6 +962,7 @@ class MainWindow(QMainWindow):
         self.run_panel.tokens = total if isinstance(total, int) else 0
         duration = (run.finished_at - run.started_at) * 1000 if run.finished_at else None
         self.run_panel._summarise(duration_ms=duration)
+        self.run_panel.refresh()  # the inspected node as it was in that run
         self.run_dock.show()
         self.show_message(f"Showing the {run.trigger} run of "
                           f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started_at))} ({run.status})")
