@@ -34,16 +34,17 @@ def only(server, path, method="POST"):
 async def test_chat_defaults_stream_deltas_and_send_the_documented_defaults(fake_server, client, tmp_path):
     output, events = await run_action("chat.create_completion", {}, tmp_path, client)
     sent = only(fake_server, "/chat/completions").json
-    # the catalog's defaults: n8n's example conversation, gpt-3.5-turbo, temperature/top_p 1, n 1, streamed
-    assert sent["model"] == "gpt-3.5-turbo"
-    assert sent["messages"][-1] == {"role": "user", "content": "Where was it played?"}
-    assert len(sent["messages"]) == 4
+    # the catalog's defaults: a system prompt and the node's input, gpt-4.1-mini (deliberately not the
+    # documented World Series sample and gpt-3.5-turbo), temperature/top_p 1, n 1, streamed
+    assert sent["model"] == "gpt-4.1-mini"
+    assert sent["messages"] == [{"role": "system", "content": "You are a helpful assistant."},
+                                {"role": "user", "content": ""}]  # `{{ input | string }}`: no input here
     assert sent["temperature"] == 1 and sent["top_p"] == 1 and sent["n"] == 1
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
     content = output["choices"][0]["message"]["content"]
-    assert content == "Echo: Where was it played?"
+    assert content.startswith("Echo:")
     deltas = [e["text"] for e in events.of("delta")]
-    assert len(deltas) > 1 and "".join(deltas) == content
+    assert deltas and "".join(deltas) == content
     assert output["usage"]["total_tokens"] == output["usage"]["prompt_tokens"] + output["usage"]["completion_tokens"]
     assert events.of("usage")[0]["usage"]["total_tokens"] == output["usage"]["total_tokens"]
     assert output["choices"][0]["finish_reason"] == "stop"

@@ -10,7 +10,7 @@ from studio.flow.models import Flow, Node
 from studio.ui.document import FlowDocument
 from studio.ui.panel.models_source import ModelSource
 from studio.ui.panel.property_panel import PropertyPanel
-from studio.ui.panel.widgets import EditorContext, EDITORS
+from studio.ui.panel.widgets import EditorContext, editor_class
 
 
 async def _models(_connection):
@@ -53,7 +53,7 @@ def test_every_action_gets_an_editor_per_input_with_the_documented_default(panel
         assert set(panel.fields) == {i.key for i in action.inputs}, action.id
         for spec in action.inputs:
             editor = panel.editor(spec.key)
-            assert isinstance(editor, EDITORS[spec.type]), (action.id, spec.key)
+            assert isinstance(editor, editor_class(spec)), (action.id, spec.key)
             assert panel.fields[spec.key].label.text().endswith(" *") == spec.required
             if spec.default is None:
                 continue

@@ -54,8 +54,8 @@ ACTIONS = [
         sources=src("bytechef", "Create speech") + src("n8n", "Audio: Generate"),
         inputs=[
             connection(),
-            field("model", "Model", description="Text-to-Speech model which will generate the audio.",
-                  options=["tts-1", "tts-1-hd", "gpt-4o-mini-tts"], default="tts-1"),
+            model("tts-1", description="Text-to-Speech model which will generate the audio (tts-1, tts-1-hd, "
+                  "gpt-4o-mini-tts)."),
             field("input", "Input", T.TEXT, "The text to generate audio for.", aliases=("Text Input",), required=True),
             field("voice", "Voice", description="The voice to use when generating the audio.",
                   options=["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer",

@@ -1,15 +1,27 @@
 """Chat completions, the Responses API, vision and moderation."""
 
+import json
+
 from studio.catalog.models import Action
 
-from .common import T, connection, field, model, simplify, src, timeout
+from .common import MODEL_HELP, T, connection, field, model, simplify, src, timeout
 
-DEFAULT_MESSAGES = [
+# The connector documents' default is a sample conversation about the 2020 World Series (n8n's
+# example) and gpt-3.5-turbo; a new node instead answers what arrives on its `in` port, with a
+# current model. The documented defaults stay in the help text (tests/catalog/test_seed_coverage.py
+# lists them as deliberate departures).
+DOCUMENTED_MESSAGES = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "Who won the world series in 2020?"},
     {"role": "assistant", "content": "The Los Angeles Dodgers won the World Series in 2020."},
     {"role": "user", "content": "Where was it played?"},
 ]
+DEFAULT_MESSAGES = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "{{ input | string }}"},
+]
+DOCUMENTED_CHAT_MODEL = "gpt-3.5-turbo"
+DEFAULT_CHAT_MODEL = "gpt-4.1-mini"
 
 FREQ_HELP = ("Number between -2.0 and 2.0. Positive values penalize new tokens based on their existing frequency in "
              "the text so far, decreasing the model's likelihood to repeat the same line verbatim.")
@@ -63,9 +75,12 @@ ACTIONS = [
         + src("n8n", "Text: Message a Model"),
         inputs=[
             connection(),
-            model("gpt-3.5-turbo", aliases=("ID of the model to use",)),
+            model(DEFAULT_CHAT_MODEL, aliases=("ID of the model to use",),
+                  description=f"{MODEL_HELP} Documented default: {DOCUMENTED_CHAT_MODEL}."),
             field("messages", "Messages", T.JSON,
-                  "A list of messages comprising the conversation so far: {role: system|user|assistant, content}.",
+                  "A list of messages comprising the conversation so far: {role, content}. The default answers "
+                  "the node's input. Documented default: a sample conversation about the 2020 World Series: "
+                  + json.dumps(DOCUMENTED_MESSAGES),
                   default=DEFAULT_MESSAGES, required=True),
             *sampling_options(temperature_default=1, top_p_default=1, n_default=1),
             field("json_output", "Output Content as JSON", T.BOOLEAN,

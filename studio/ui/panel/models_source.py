@@ -92,3 +92,65 @@ class ModelSource(QObject):
 
     def wait_idle(self) -> bool:  # for tests and shutdown
         return not self._in_flight
+
+
+# --- which models a node can use -----------------------------------------------------------------
+
+# What kind of model each action's Model field takes; actions not named here take chat models,
+# and None (Get Model by ID) lists every model of the connection.
+ACTION_MODEL_KINDS: dict[str, str | None] = {
+    "image.generate": "image",
+    "agent.create_image_generation_tool": "image",
+    "audio.speech": "speech",
+    "audio.transcribe": "transcription",
+    "audio.translate": "translation",
+    "model.get": None,
+}
+# Shown in an empty Model field: a current model of that kind.
+MODEL_PLACEHOLDERS: dict[str | None, str] = {
+    "chat": "gpt-4.1-mini",
+    "image": "gpt-image-1",
+    "speech": "gpt-4o-mini-tts",
+    "transcription": "gpt-4o-transcribe",
+    "translation": "whisper-1",
+    "embedding": "text-embedding-3-small",
+    "moderation": "omni-moderation-latest",
+    None: "Model id",
+}
+_KIND_MARKERS: dict[str, tuple[str, ...]] = {
+    "image": ("dall-e", "gpt-image", "image"),
+    "speech": ("tts",),
+    "transcription": ("whisper", "transcribe"),
+    "translation": ("whisper",),
+    "embedding": ("embedding",),
+    "moderation": ("moderation",),
+}
+# Families that are never chat models (besides the kinds above).
+_NOT_CHAT = ("davinci", "babbage", "sora", "realtime", "search-api", "codex-mini-latest")
+
+
+def model_kind(action_id: str | None) -> str | None:
+    if action_id is None:
+        return "chat"
+    if action_id in ACTION_MODEL_KINDS:
+        return ACTION_MODEL_KINDS[action_id]
+    if "embedding" in action_id:
+        return "embedding"
+    if action_id.startswith("moderation."):
+        return "moderation"
+    return "chat"
+
+
+def models_of_kind(ids: list[str], kind: str | None) -> list[str]:
+    """The ids of `kind`, sorted. Chat is everything that is none of the other kinds. When the
+    server names its models in a way none of this recognises (a local server), every id is kept
+    rather than an empty list."""
+    ids = sorted({str(i) for i in ids})
+    if kind is None:
+        return ids
+    if kind == "chat":
+        others = tuple(m for markers in _KIND_MARKERS.values() for m in markers) + _NOT_CHAT
+        found = [i for i in ids if not any(m in i.lower() for m in others)]
+    else:
+        found = [i for i in ids if any(m in i.lower() for m in _KIND_MARKERS.get(kind, ()))]
+    return found or ids

@@ -11,6 +11,7 @@ from typing import Any
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
+    QMenu,
     QComboBox,
     QCompleter,
     QFormLayout,
@@ -31,6 +32,7 @@ from studio.catalog.models import Action, Input, ValueType
 from studio.flow.models import NAME_PATTERN
 
 from ..document import FlowDocument
+from .expression_editor import ExpressionEditorDialog, RunData, RunDataProvider
 from .widgets import EditorContext, ValueEditor, create_editor
 
 EXPR = re.compile(r"\{\{.*\}\}", re.S)
@@ -85,18 +87,37 @@ class Field(QWidget):
         self.expr_button.setCheckable(True)
         self.expr_button.setToolTip("Use an expression: read the trigger or an upstream node's output")
         self.expr_button.toggled.connect(self._toggle_expression)
+        # Optional inputs revealed through "Add option" can be removed again (back to the default).
+        self.remove_button = QToolButton()
+        self.remove_button.setText("✕")
+        self.remove_button.setAutoRaise(True)
+        self.remove_button.setToolTip("Remove this option: it goes back to its default")
+        self.remove_button.clicked.connect(lambda: panel.remove_option(spec.key))
+        self.remove_button.setVisible(False)
         top.addWidget(self.label, 1)
         top.addWidget(self.expr_button)
+        top.addWidget(self.remove_button)
         layout.addLayout(top)
 
         self.stack = QStackedWidget()
-        self.editor: ValueEditor = create_editor(spec, context)
+        self.editor: ValueEditor = create_editor(spec, context, action_id=panel.action.id if panel.action else None)
         self.editor.edited.connect(self._edited)
+        self.expression_page = QWidget()
+        row = QHBoxLayout(self.expression_page)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
         self.expression = QLineEdit()
         self.expression.setPlaceholderText("{{ nodes.Name.output }}")
         self.expression.editingFinished.connect(self._expression_edited)
+        self.open_editor_button = QToolButton()
+        self.open_editor_button.setText("⤢")
+        self.open_editor_button.setToolTip("Open the expression editor: several lines, the resolved value of "
+                                           "the last run, completion of node names and fields")
+        self.open_editor_button.clicked.connect(lambda: self.open_expression_editor())
+        row.addWidget(self.expression, 1)
+        row.addWidget(self.open_editor_button)
         self.stack.addWidget(self.editor)
-        self.stack.addWidget(self.expression)
+        self.stack.addWidget(self.expression_page)
         self.stack.setCurrentIndex(0)
         layout.addWidget(self.stack)
 
@@ -114,6 +135,11 @@ class Field(QWidget):
             self.help.setProperty("role", "muted")
             self.help.setToolTip(tip)
             layout.addWidget(self.help)
+        if spec.port:
+            note = QLabel(f"Can also come from a wire into this node's '{spec.key}' port.")
+            note.setProperty("role", "muted")
+            note.setWordWrap(True)
+            layout.addWidget(note)
         self.error = QLabel()
         self.error.setProperty("role", "error")
         self.error.setWordWrap(True)
@@ -155,6 +181,25 @@ class Field(QWidget):
             text = self.expression.text().strip()
             self.panel.write(self.spec.key, text or None)
 
+    def open_expression_editor(self) -> ExpressionEditorDialog:
+        """The multi-line expression editor for this field (non-blocking; OK writes the value)."""
+        current = self.panel.current_value(self.spec.key)
+        if self.expr_button.isChecked() and self.expression.text().strip():
+            text = self.expression.text()
+        else:
+            text = current if is_expression(current) else "{{ input }}"
+        dialog = ExpressionEditorDialog(self.panel.document, self.panel.node_id, self.spec.label, text,
+                                        self.panel.run_data(), self)
+        dialog.accepted.connect(lambda: self._expression_from_dialog(dialog.text()))
+        dialog.finished.connect(dialog.deleteLater)
+        self.panel.expression_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _expression_from_dialog(self, text: str) -> None:
+        self.panel.write(self.spec.key, text or None)
+        self.show_value(self.panel.current_value(self.spec.key))
+
     def _toggle_expression(self, on: bool) -> None:
         if self._loading:
             return
@@ -185,6 +230,14 @@ class PropertyPanel(QScrollArea):
         self.action: Action | None = None
         self.fields: dict[str, Field] = {}
         self._problems: list[Any] = []
+        # Where the expression editor reads the last run's outputs (read-only). The main window may
+        # set it; otherwise it is looked up on the window (its run controller and pins).
+        self.run_data_provider: RunDataProvider | None = None
+        self.expression_dialog: ExpressionEditorDialog | None = None
+        # Optional inputs revealed with "Add option", per node, for as long as the window lives.
+        self._revealed: dict[str, set[str]] = {}
+        self._group_headings: dict[str, QLabel] = {}
+        self.add_option_button: QToolButton | None = None
         self._validate_timer = QTimer(self)
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(250)
@@ -240,25 +293,30 @@ class PropertyPanel(QScrollArea):
         layout.addWidget(self.node_error)
         layout.addWidget(self._node_settings(node))
         group = None
+        self._group_headings = {}
         for spec in self.action.inputs if self.action else []:
-            if spec.group != group and spec.group:
+            if spec.group != group and spec.group and spec.group not in self._group_headings:
                 heading = QLabel(spec.group)
                 heading.setProperty("role", "heading")
                 layout.addWidget(heading)
+                self._group_headings[spec.group] = heading
             group = spec.group
             field = Field(self, spec, self.context)
             self.fields[spec.key] = field
             layout.addWidget(field)
-            if spec.port:
-                note = QLabel("Can also come from a wire into this node's " f"'{spec.key}' port.")
-                note.setProperty("role", "muted")
-                note.setWordWrap(True)
-                layout.addWidget(note)
+        self.add_option_button = QToolButton()
+        self.add_option_button.setText("Add option")
+        self.add_option_button.setToolTip("Show an optional field; the others keep their defaults")
+        self.add_option_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.add_option_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.add_option_button.setMenu(QMenu(self.add_option_button))
+        layout.addWidget(self.add_option_button)
         layout.addStretch(1)
         self.setWidget(body)
         # Connection first so Model fields know which list to fetch.
         for spec in sorted(self.action.inputs if self.action else [], key=lambda s: s.type is not ValueType.CONNECTION):
             self.fields[spec.key].show_value(node.values.get(spec.key))
+        self.update_options()
         self.validate()
 
     def _node_settings(self, node: Any) -> QWidget:
@@ -291,6 +349,106 @@ class PropertyPanel(QScrollArea):
         form.addRow("Tries", self.retry_spin)
         form.addRow("", self.disabled_check)
         return box
+
+    # optional inputs ------------------------------------------------------------------------------
+
+    def is_shown_always(self, spec: Input) -> bool:
+        """Required inputs, the connection and the model, inputs set to something other than their
+        default, and ports with a wire in are always shown; the rest wait behind "Add option"."""
+        if spec.required or spec.type in (ValueType.CONNECTION, ValueType.MODEL):
+            return True
+        if self.node_id is None:
+            return True
+        values = self.document.node(self.node_id).values
+        if spec.key in values and values[spec.key] is not None and values[spec.key] != spec.default:
+            return True
+        return spec.port and any(w.target.port == spec.key for w in self.document.flow.incoming(self.node_id))
+
+    def option_keys(self) -> list[str]:
+        """Keys of the inputs folded behind "Add option" now."""
+        return [key for key, f in self.fields.items() if f.isHidden()]
+
+    def update_options(self) -> None:
+        """Show what must be seen, fold the rest, and list the folded inputs in "Add option"."""
+        if self.node_id is None or self.add_option_button is None:
+            return
+        revealed = self._revealed.setdefault(self.node_id, set())
+        for key, field in self.fields.items():
+            always = self.is_shown_always(field.spec)
+            if always and not field.spec.required and field.spec.type not in (ValueType.CONNECTION, ValueType.MODEL):
+                revealed.add(key)  # set once: stays until removed, even if set back to the default
+            shown = always or key in revealed
+            field.setVisible(shown)
+            field.remove_button.setVisible(shown and key in revealed and not field.spec.required
+                                           and field.spec.type not in (ValueType.CONNECTION, ValueType.MODEL))
+        for group, heading in self._group_headings.items():
+            heading.setVisible(any(not f.isHidden() for f in self.fields.values() if f.spec.group == group))
+        menu = self.add_option_button.menu()
+        menu.clear()
+        group: Any = object()
+        folded = [f for f in self.fields.values() if f.isHidden()]
+        for field in folded:
+            if field.spec.group != group:
+                group = field.spec.group
+                if group:
+                    menu.addSection(group)
+            action = menu.addAction(field.spec.label)
+            action.setToolTip(field.spec.description)
+            action.setData(field.spec.key)
+            action.triggered.connect(lambda _checked=False, key=field.spec.key: self.add_option(key))
+        self.add_option_button.setText(f"Add option ({len(folded)})" if folded else "Add option")
+        self.add_option_button.setVisible(bool(folded))
+
+    def add_option(self, key: str) -> None:
+        """Reveal a folded input (its value stays the default until edited)."""
+        if self.node_id is None or key not in self.fields:
+            return
+        self._revealed.setdefault(self.node_id, set()).add(key)
+        self.update_options()
+        self.ensureWidgetVisible(self.fields[key])
+        self.fields[key].editor.setFocus()
+
+    def remove_option(self, key: str) -> None:
+        """Fold an input again and reset it to its default (one undoable edit when it was set)."""
+        if self.node_id is None or key not in self.fields:
+            return
+        self._revealed.setdefault(self.node_id, set()).discard(key)
+        field = self.fields[key]
+        if field.editor.has_pending_edit():
+            field.editor._commit_timer.stop()
+        self.write(key, None)
+        field.show_value(None)
+        self.update_options()
+
+    def show_all_options(self) -> None:
+        for key in list(self.fields):
+            self._revealed.setdefault(self.node_id or "", set()).add(key)
+        self.update_options()
+
+    # the last run, for the expression editor ------------------------------------------------------
+
+    def run_data(self) -> RunData | None:
+        """The last run's outputs (pins win, as in a run), read-only; None when unknown."""
+        try:
+            if self.run_data_provider is not None:
+                return self.run_data_provider()
+            return self._window_run_data()
+        except Exception:  # noqa: BLE001 - a preview must not break editing
+            return None
+
+    def _window_run_data(self) -> RunData | None:
+        runs = getattr(self.window(), "runs", None)
+        if runs is None:
+            return None
+        outputs = dict(getattr(runs, "last_outputs", None) or {})
+        pinned = getattr(runs, "pinned_outputs", None)
+        if pinned is not None:
+            try:
+                outputs.update(pinned(self.document.flow) or {})
+            except Exception:  # noqa: BLE001 - no history: no pins
+                pass
+        last = getattr(runs, "last_result", None)
+        return RunData(outputs=outputs, trigger=getattr(last, "trigger", None), run_id=getattr(last, "run_id", None))
 
     # reading and writing -------------------------------------------------------------------------
 
@@ -349,6 +507,7 @@ class PropertyPanel(QScrollArea):
         node = self.document.node(node_id)
         for key, field in self.fields.items():
             field.show_value(node.values.get(key))
+        self.update_options()
         if not self.name_edit.hasFocus():
             self.name_edit.setText(node.name)
         for widget, value in ((self.disabled_check, node.disabled),):
@@ -369,6 +528,7 @@ class PropertyPanel(QScrollArea):
         """Show the flow validator's problems for this node next to the fields they concern."""
         if self.node_id is None or self.action is None:
             return
+        self.update_options()  # a wire into a port input shows that input
         try:
             problems = self.document.problems(self.catalog)
         except Exception as exc:  # noqa: BLE001 - a validator bug must not break editing
