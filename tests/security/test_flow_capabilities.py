@@ -31,18 +31,6 @@ from security_testkit import RecordingServer, flow, marking_program, node, save,
 SECRET = "TOP-SECRET-file-content-4242"
 
 
-@pytest.fixture(scope="module")
-def fake():
-    with FakeOpenAIServer(latency_ms=0) as server:
-        yield server
-
-
-@pytest.fixture
-def server(fake):
-    fake.reset()
-    yield fake
-
-
 def sent_anything_containing(server: FakeOpenAIServer, text: str) -> bool:
     return any(text.encode() in r.content for r in server.requests)
 
