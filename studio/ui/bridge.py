@@ -139,7 +139,7 @@ class RunController(QObject):
                 self.handle = start_run(
                     flow, catalog=self.catalog, registry=default_registry(), connect=connect,
                     on_event=self.event.emit, services=services, start_at=start_at, only=only,
-                    pinned_outputs=self._pins(flow, bool(start_at or only)),
+                    pinned_outputs=self._pins(flow, start_at or only),
                     trigger_payload=trigger_payload, run_id=run_id, run_dir=run_dir,
                     trusted=True,  # the window asked about the flow's capabilities before (check_trust)
                 )
@@ -236,14 +236,29 @@ class RunController(QObject):
                                         pending=[dict(w) for w in waiting])
         return waiting
 
-    def _pins(self, flow: Flow, partial: bool) -> dict[str, Any] | None:
-        """Pins from the history win over the last outputs a partial run reuses."""
+    def _pins(self, flow: Flow, start: str | None) -> dict[str, Any] | None:
+        """Pins from the history win over the last outputs a partial run reuses. The last outputs
+        of the start node and everything after it are not reused: those nodes run again."""
         try:
             pins = dict(self.pinned_outputs(flow)) if self.pinned_outputs else {}
         except Exception:  # noqa: BLE001 - an unreadable history must not stop the run
             log.exception("could not read the pinned outputs")
             pins = {}
-        return {**self.last_outputs, **pins} if partial else (pins or None)
+        if not start:
+            return pins or None
+        ids = {n.name: n.id for n in flow.nodes}
+        rerun = {ids.get(start, start)}
+        frontier = list(rerun)
+        while frontier:
+            here = frontier.pop()
+            for wire in flow.wires:
+                if wire.source.node == here and wire.target.node not in rerun:
+                    rerun.add(wire.target.node)
+                    frontier.append(wire.target.node)
+        names = {n.id: n.name for n in flow.nodes}
+        reused = {k: v for k, v in self.last_outputs.items() if k not in rerun and ids.get(k) not in rerun
+                  and names.get(k, k) not in {names.get(r) for r in rerun}}
+        return {**reused, **pins}
 
     def stop(self) -> None:
         if self.handle is not None:

@@ -153,6 +153,7 @@ def test_node_menu_runs_and_pins(window, qtbot, server, run_async):
     result = run_async(window.runs.wait())
     assert result.status == "succeeded" and result.nodes[write].status == "succeeded"
     assert result.nodes[doc.flow.node_by_name("Start").id].status == "skipped"
+    assert result.nodes[check].status == "succeeded"  # after the start node: run again, not reused
 
     # Pin output: the same pins the History tab shows, used by later runs; then Unpin
     _click_entry(_right_click(canvas, qtbot, _node_point(canvas, write)), qtbot, "Pin output")
