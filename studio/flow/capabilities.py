@@ -28,7 +28,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import urlsplit
 
-from .errors import Problem
+from .errors import Problem, clip
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.catalog import Catalog
@@ -68,12 +68,6 @@ def _has_expression(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_expression(v) for v in value)
     return False
-
-
-def clip(text: str, limit: int = 120) -> str:
-    """A value shown in a message: long values are cut, with their full length."""
-    text = str(text)
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -338,11 +332,11 @@ def _local_process(node: "Node", item: Any, refuse: Any, result: FlowCapabilitie
     refused = False
     if _has_expression(command_value):
         refuse("command", "must be written out, not computed by an expression: the program a flow starts "
-               f"is shown before it runs (got {clip(str(command_value))!r})")
+               f"is shown before it runs (got {clip(str(command_value), 120)!r})")
         refused = True
     if _has_expression(args_value):
         refuse("args", "must be written out, not computed by an expression: the arguments of a program a "
-               f"flow starts are shown before it runs (got {clip(str(args_value))!r})")
+               f"flow starts are shown before it runs (got {clip(str(args_value), 120)!r})")
         refused = True
     if refused:
         return
@@ -356,15 +350,15 @@ def _remote_host(node: "Node", item: Any, refuse: Any, result: FlowCapabilities)
     if url in (None, ""):
         return
     if not isinstance(url, str):
-        refuse("server_url", f"must be an http(s) URL, got {clip(json.dumps(url))}")
+        refuse("server_url", f"must be an http(s) URL, got {clip(json.dumps(url), 120)}")
         return
     origin = written_origin(url)
     if origin is None:
         if is_expression(url):
             refuse("server_url", "must write out the server's address (scheme, host and port); an expression "
-                   f"may fill only the path after it (got {clip(url)!r})")
+                   f"may fill only the path after it (got {clip(url, 120)!r})")
         else:
-            refuse("server_url", f"must be an http(s) URL, got {clip(url)!r}")
+            refuse("server_url", f"must be an http(s) URL, got {clip(url, 120)!r}")
         return
     result.items.append(item(HOST, "server_url", origin, written=url if is_expression(url) else ""))
 

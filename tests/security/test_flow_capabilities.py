@@ -351,7 +351,7 @@ def test_validation_messages_cut_long_values(tmp_path):
     path = save(flow("long", [start, mcp], [wire(start, mcp)]), tmp_path)
     checked = studio("validate", str(path))
     assert checked.returncode == 2
-    assert "(100015 characters)" in checked.stderr and len(checked.stderr) < 5_000
+    assert "(100,015 characters)" in checked.stderr and len(checked.stderr) < 5_000
 
 
 def test_a_remote_server_header_from_a_trigger_input_is_never_stored(server, tmp_path):

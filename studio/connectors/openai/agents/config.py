@@ -20,14 +20,14 @@ from studio.connectors.openai.actions._common import (
     required,
     string_list,
 )
-from studio.connectors.openai.client import SECRET_HEADERS
 from studio.engine.context import NodeContext, NodeError
-from studio.flow.capabilities import DEFAULT_COMMAND, NotPermitted, arg_list, clip
+from studio.engine.redaction import SECRET_HEADER_NAMES
+from studio.flow.capabilities import DEFAULT_COMMAND, NotPermitted, arg_list
+from studio.flow.errors import clip
 from studio.engine.handlers import register
 
-# Headers whose values are credentials: kept out of node outputs (which are saved with runs);
-# the value stays in this run's memory and the output holds a reference to it.
-SECRET_HEADER_NAMES = SECRET_HEADERS | {"cookie", "x-auth-token", "x-access-token"}
+# Credential header values (SECRET_HEADER_NAMES, the same list the run records redact) are kept
+# out of node outputs: the value stays in this run's memory, the output holds a reference to it.
 SECRETS_SERVICE = "agent_secrets"
 
 DEFAULT_APPROVAL_SCHEMA: dict[str, Any] = {
