@@ -31,10 +31,13 @@ WEBHOOK_SECRET_ENV = "FLOW_STUDIO_WEBHOOK_SECRET"
 
 
 def node_records(result: RunResult) -> list[NodeRecord]:
+    """The history rows of a run's nodes, with the agent steps this process logged for them."""
+    from studio.engine.steps import steps_of
+
     return [
         NodeRecord(node_id=r.node_id, node_name=r.node_name, status=r.status, inputs=r.inputs, output=r.output,
                    error=r.error, started_at=r.started_at, finished_at=r.finished_at, duration_ms=r.duration_ms,
-                   attempts=r.attempts, usage=dict(r.usage))
+                   attempts=r.attempts, usage=dict(r.usage), steps=steps_of(result.run_id, r.node_name))
         for r in result.nodes.values()
     ]
 

@@ -3,7 +3,8 @@ results, handoffs, approvals asked and answered, token usage per model call and 
 
 `StepLog.add(event)` turns one event into a compact step (or None for events that are not
 steps); the headless runner prints a line per step and puts each node's list in its result
-document (`steps`). Only secrets are redacted (API keys, Authorization values), nothing else."""
+document (`steps`) and the run history (the node's `steps`); the editor's run panel keeps its
+own log to show them live. Only secrets are redacted (API keys, Authorization values)."""
 
 from __future__ import annotations
 
@@ -140,8 +141,8 @@ def step_line(step: dict[str, Any]) -> str | None:
     return None
 
 
-# The step logs of the runs this process runs from a terminal, by run id (`studio run` and
-# `studio resume` run one flow per process).
+# The step logs of the runs this process runs, by run id: `studio run` and `studio resume` run
+# one flow per process; the editor forgets a run's log once the run is recorded.
 _LOGS: dict[str, StepLog] = {}
 
 
@@ -155,3 +156,8 @@ def log_for(run_id: str) -> StepLog:
 def steps_of(run_id: str, node_name: str) -> list[dict[str, Any]] | None:
     log = _LOGS.get(run_id)
     return log.steps(node_name) if log is not None else None
+
+
+def forget(run_id: str) -> None:
+    """Drop a run's log (the editor, once the run's history and record are written)."""
+    _LOGS.pop(run_id, None)

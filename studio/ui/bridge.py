@@ -132,13 +132,20 @@ class RunController(QObject):
             start_at, extra = resume["node_id"], {"run_id": resume["run_id"]}
         from studio.engine.headless import runs_root
 
+        from studio.engine.steps import forget, log_for
+
         run_id = extra.pop("run_id", None) or uuid.uuid4().hex
         run_dir = runs_root() / run_id  # artifacts, and the record `studio resume` reads
+        steps = log_for(run_id)  # agent steps, for the history and the run record
+
+        def on_event(ev: Any) -> None:
+            steps.add(ev)
+            self.event.emit(ev)
         try:
             try:
                 self.handle = start_run(
                     flow, catalog=self.catalog, registry=default_registry(), connect=connect,
-                    on_event=self.event.emit, services=services, start_at=start_at, only=only,
+                    on_event=on_event, services=services, start_at=start_at, only=only,
                     pinned_outputs=self._pins(flow, start_at or only),
                     trigger_payload=trigger_payload, run_id=run_id, run_dir=run_dir,
                     trusted=True,  # the window asked about the flow's capabilities before (check_trust)
@@ -148,22 +155,29 @@ class RunController(QObject):
                 self.failed_to_start.emit(str(exc))
                 return None
             self.started.emit(self.handle.run_id)
-            if self.record_history:
+            if self.record_history and resume is None:
                 history = self._history_start(flow, flow_path, trigger_payload)
             result = await self.handle.result()
+            if resume is not None and self._keep_waiting_after(result, resume):
+                self._active = False
+                self.finished.emit(result)
+                return result
             for nid, node in result.nodes.items():
                 if node.status == "succeeded" or (node.status == "skipped" and node.reason == "pinned"):
                     if node.status == "succeeded":
                         self.last_outputs[nid] = node.output
             self.last_result = result
-            if result.status == "waiting":
+            if result.status == "waiting" or resume is not None:  # a resumed run's record is no longer waiting
                 self._keep_waiting_record(flow, flow_path, result, run_dir)
             if history is not None:
                 self._history_finish(history, result)
+            elif resume is not None and self.record_history:
+                self._history_resumed(flow, flow_path, resume, result)
             self._active = False
             self.finished.emit(result)
             return result
         finally:
+            forget(run_id)
             self._active = False
             self.handle = None
             self._pool_timer.start()  # closed when no run follows for a while
@@ -287,6 +301,30 @@ class RunController(QObject):
                 return pending
         return None
 
+    def _keep_waiting_after(self, result: Any, resume: dict[str, Any]) -> bool:
+        """A resume that failed before anything ran (no model answered, no tool ran) leaves the
+        run waiting as it was, as `studio resume` does: its record, history entry and pending
+        approvals stay, the answers are forgotten so the cards can be answered again, and the
+        result shown says so. True when that happened."""
+        from studio.connectors.openai.agents.resume import untouched_failure
+
+        node_id = resume["node_id"]
+        error = untouched_failure(result, node_id)
+        entry = self._waiting_entry(node_id)
+        if error is None or entry is None:
+            return False
+        for key in [k for k in self.decisions if k[0] == node_id]:
+            del self.decisions[key]
+        node = result.nodes[node_id]
+        node.status, node.reason = "waiting", None
+        node.waiting = {"requests": entry.get("requests"), "state": resume["state"]}
+        result.status = "waiting"
+        result.pending = [dict(entry, state=resume["state"])]
+        result.error = {**error, "message": f"Resuming failed before anything ran: {error.get('message')}. "
+                                            "The run still waits for approval; answer again to retry."}
+        self.last_result = result
+        return True
+
     def resume_waiting(self, node_id: str) -> bool:
         """Continue the last run at `node_id` when all its approval requests are decided."""
         entry = self._waiting_entry(node_id)
@@ -318,14 +356,29 @@ class RunController(QObject):
             log.exception("could not record the run in the history")
             return None
 
+    def _history_resumed(self, flow: Flow, flow_path: Path | None, resume: dict[str, Any], result: Any) -> None:
+        """A resumed run continues its history entry (usage and steps added), as `studio resume`'s."""
+        from studio.connectors.openai.agents.resume import record_resumed
+        from studio.history import RunHistory
+
+        try:
+            history = RunHistory()
+        except Exception:  # noqa: BLE001 - history is a convenience; the run is over
+            log.exception("could not open the run history")
+            return
+        try:
+            record_resumed(history, flow, str(flow_path) if flow_path else None, resume, result,
+                           trigger=self._trigger_kind)
+        except Exception:  # noqa: BLE001
+            log.exception("could not record the resumed run in the history")
+        finally:
+            history.close()
+
     def _history_finish(self, history: Any, result: Any) -> None:
         try:
-            from studio.history import NodeRecord
+            from studio.engine.serve import node_records
 
-            nodes = [NodeRecord(node_id=n.node_id, node_name=n.node_name, status=n.status, inputs=n.inputs,
-                                output=n.output, error=n.error, started_at=n.started_at,
-                                finished_at=n.finished_at, duration_ms=n.duration_ms, attempts=n.attempts,
-                                usage=n.usage) for n in result.nodes.values()]
+            nodes = node_records(result)  # with the agent steps logged for them
             history.record_finished(result.run_id, result.status, usage=result.usage, error=result.error, nodes=nodes)
         except Exception:  # noqa: BLE001
             log.exception("could not record the run's end in the history")

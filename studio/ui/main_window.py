@@ -950,7 +950,7 @@ class MainWindow(QMainWindow):
         known = set(self.document.node_ids())
         for node in run.nodes:
             self.run_panel.nodes[node.node_id] = {"name": node.node_name, "status": node.status, "output": node.output,
-                                                  "error": node.error, "usage": node.usage}
+                                                  "error": node.error, "usage": node.usage, "steps": node.steps}
             if node.node_id in known:
                 error = node.error.get("message") if isinstance(node.error, dict) else node.error
                 preview = preview_from_output(node.output) if node.status == "succeeded" else error

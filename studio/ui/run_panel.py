@@ -1,6 +1,6 @@
 """The run panel (events with timings and token usage), the output inspector (JSON tree, text,
-image thumbnails, audio, errors with the request that caused them, key redacted) and approval
-cards for agent tool calls that wait for a person."""
+an agent's steps as a timeline, image thumbnails, audio, errors with the request that caused
+them, key redacted) and approval cards for agent tool calls that wait for a person."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from studio.engine.steps import StepLog, step_line
+
+from .steps_view import StepsView, live_preview
 
 SECRET_KEY = re.compile(r"(authorization|api[-_]?key|x-api-key|token|secret|password|cookie)", re.I)
 SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+[A-Za-z0-9._\-]+)")
@@ -217,6 +221,7 @@ class OutputInspector(QWidget):
         self.tabs = QTabWidget()
         self.json_tree = JsonTree()
         self.text_view = QTextBrowser()
+        self.steps_view = StepsView()
         self.media = QWidget()
         self.media_layout = QVBoxLayout(self.media)
         self.error_view = QTextBrowser()
@@ -225,6 +230,7 @@ class OutputInspector(QWidget):
         self.approvals_layout.addStretch(1)
         self.tabs.addTab(self.json_tree, "JSON")
         self.tabs.addTab(self.text_view, "Text")
+        self.tabs.addTab(self.steps_view, "Steps")
         self.tabs.addTab(self.media, "Media")
         self.tabs.addTab(self.error_view, "Error")
         self.tabs.addTab(self.approvals, "Approvals")
@@ -236,7 +242,8 @@ class OutputInspector(QWidget):
         self.play_buttons: list[QPushButton] = []
 
     def show_result(self, name: str, status: str, output: Any = None, error: Any = None,
-                    waiting: list[dict[str, Any]] | None = None, node_id: str = "", usage: dict | None = None) -> None:
+                    waiting: list[dict[str, Any]] | None = None, node_id: str = "", usage: dict | None = None,
+                    steps: list[dict[str, Any]] | None = None) -> None:
         self.value = output
         tokens = f" · {usage.get('total_tokens')} tokens" if usage and usage.get("total_tokens") else ""
         self.title.setText(f"{name} — {status}{tokens}")
@@ -249,6 +256,7 @@ class OutputInspector(QWidget):
         self.text_view.setMarkdown(text) if text else self.text_view.setPlainText(
             json.dumps(output, indent=2, ensure_ascii=False) if output is not None else "")
         self._show_media(output)
+        self.show_steps(node_id or name, steps)
         if error:
             safe = redact(error)
             body = f"<h3>{safe.get('message', 'Failed')}</h3>" if isinstance(safe, dict) else ""
@@ -259,6 +267,8 @@ class OutputInspector(QWidget):
         self._show_approvals(node_id, name, waiting or [])
         if waiting:
             self.tabs.setCurrentWidget(self.approvals)
+        elif steps and status in ("running", "queued"):  # an agent at work: its timeline
+            self.tabs.setCurrentWidget(self.steps_view)
         elif error:
             self.tabs.setCurrentWidget(self.error_view)
         elif artifacts_in(output):
@@ -276,9 +286,16 @@ class OutputInspector(QWidget):
         self.json_tree.clear()
         self.text_view.clear()
         self._show_media(None)
+        self.show_steps(None, None)
         self.error_view.clear()
         self._show_approvals("", "", [])
         self.tabs.setCurrentWidget(self.json_tree)
+
+    def show_steps(self, owner: Any, steps: list[dict[str, Any]] | None) -> None:
+        """The Steps tab: `owner`'s steps (new ones appended while a run goes on)."""
+        self.steps_view.show_steps(owner, steps)
+        index = self.tabs.indexOf(self.steps_view)
+        self.tabs.setTabText(index, f"Steps ({len(steps)})" if steps else "Steps")
 
     def show_stream(self, name: str, text: str) -> None:
         """A running node's text as it streams in (the whole output replaces it when done)."""
@@ -392,6 +409,7 @@ class RunPanel(QWidget):
         self.nodes: dict[str, dict[str, Any]] = {}  # node id -> {name, status, output, error, waiting, usage}
         self.tokens = 0
         self.run_status = ""
+        self.step_log = StepLog()  # agent steps of the shown run, from its events
         self.current: str | None = None  # the node the inspector shows
         self.current_name: str | None = None
         self.run_id: str | None = None  # the run whose events the panel shows
@@ -410,6 +428,7 @@ class RunPanel(QWidget):
         self._flush_timer.stop()
         self.events.clear()
         self.nodes.clear()
+        self.step_log = StepLog()
         self.started_at = None  # the run_started event's time
         self.tokens = 0
         self.run_status = "running"
@@ -464,6 +483,7 @@ class RunPanel(QWidget):
         items: list[QTreeWidgetItem] = []
         badges: dict[str, list[Any]] = {}  # node id -> [latest status, latest preview or None]
         streamed: set[str] = set()  # nodes whose streamed text grew in this batch
+        stepped: set[str] = set()  # nodes with new agent steps in this batch
         for ev in events:
             if ev.type == "delta":
                 if ev.node_id and isinstance((ev.data or {}).get("text"), str):
@@ -471,7 +491,7 @@ class RunPanel(QWidget):
                     state["streamed"] = state.get("streamed", "") + ev.data["text"]
                     streamed.add(ev.node_id)
                 continue  # no row per piece; the text shows on the node and in the inspector
-            item = self._record(ev, badges)
+            item = self._record(ev, badges, stepped)
             items.append(item)
         for nid in streamed - set(badges):
             tail = " ".join(self.nodes[nid]["streamed"].split())[-STREAM_PREVIEW_CHARS:]
@@ -485,12 +505,15 @@ class RunPanel(QWidget):
             state = self.nodes.get(self.current) or {}
             if self.current in streamed and state.get("status") == "running":
                 self.inspector.show_stream(state.get("name") or "", state.get("streamed", ""))
+                self.inspector.show_steps(self.current, state.get("steps"))
             else:
                 self.show_node(self.current)
+        elif self.current in stepped:
+            self.inspector.show_steps(self.current, (self.nodes.get(self.current) or {}).get("steps"))
         if items:
             self._summarise()
 
-    def _record(self, ev: Any, badges: dict[str, list[Any]]) -> QTreeWidgetItem:
+    def _record(self, ev: Any, badges: dict[str, list[Any]], stepped: set[str]) -> QTreeWidgetItem:
         """Fold one event into the run's state; its row for the list."""
         if self.started_at is None or ev.type == "run_started":
             self.started_at = ev.ts
@@ -498,8 +521,14 @@ class RunPanel(QWidget):
             self.run_status = "running"
         data = ev.data or {}
         details = ""
+        step = self.step_log.add(ev) if ev.node_id else None
         if ev.node_id:
             state = self.nodes.setdefault(ev.node_id, {"name": ev.node_name, "status": "", "usage": {}})
+            if step is not None:  # an agent's step: its timeline, and the line under the node
+                state.setdefault("steps", []).append(step)
+                stepped.add(ev.node_id)
+                if state.get("status") == "running" and not ev.type.startswith("node_"):
+                    badges.setdefault(ev.node_id, ["running", None])[1] = live_preview(state["steps"])
             status = STATUS_OF_EVENT.get(ev.type)
             if status:
                 state["status"] = status
@@ -545,6 +574,8 @@ class RunPanel(QWidget):
             details = data.get("reason", "")
         elif ev.type == "node_retrying":
             details = f"attempt {data.get('attempt')} of {data.get('max_tries')}"
+        elif step is not None and ev.type != "node_waiting":
+            details = (step_line(step) or "")[:200]
         elif ev.type in ("progress", "tool_call", "tool_result", "handoff"):
             details = str(data.get("message") or data.get("tool") or data.get("name") or "")[:200]
         elif ev.type == "run_finished":
@@ -568,6 +599,9 @@ class RunPanel(QWidget):
         total = (result.usage or {}).get("total_tokens")
         if total:
             self.tokens = total
+        for nid, node in result.nodes.items():  # e.g. a resume that failed before anything ran
+            if node.status == "waiting":
+                self.node_status.emit(nid, "waiting", f"{len(self.nodes[nid].get('waiting') or [])} approval(s) pending")
         self._summarise(duration_ms=result.duration_ms)
         waiting = [nid for nid, s in self.nodes.items() if s.get("status") == "waiting"]
         failed = [nid for nid, s in self.nodes.items() if s.get("status") == "failed"]
@@ -599,7 +633,8 @@ class RunPanel(QWidget):
         if output is None and state.get("streamed"):  # the run is not over: what streamed so far
             output = state["streamed"]
         self.inspector.show_result(state.get("name") or name or "", state.get("status", "") or "queued", output,
-                                   state.get("error"), state.get("waiting"), node_id, state.get("usage"))
+                                   state.get("error"), state.get("waiting"), node_id, state.get("usage"),
+                                   state.get("steps"))
         self.node_chosen.emit(node_id)
         return True
 

@@ -143,10 +143,8 @@ def resume_hook(record: dict[str, Any], args: argparse.Namespace) -> int:
     except (asyncio.CancelledError, KeyboardInterrupt):
         printer.line("interrupted")
         return h.EXIT_INTERRUPTED
-    node = result.nodes.get(entry["node_id"])
-    error = (node.error if node is not None else None) or {}
-    if result.status == "failed" and node is not None and node.status == "failed" \
-            and (error.get("details") or {}).get(UNTOUCHED):
+    error = untouched_failure(result, entry["node_id"])
+    if error is not None:
         # Nothing happened (the API was unreachable, answered 500 ...): the run still waits, with
         # its approvals, record and history entry as they were, and can be resumed again.
         printer.line(f"resume failed before anything ran: {error.get('message')}")
@@ -189,36 +187,56 @@ def _add_usage(*usages: Any) -> dict[str, Any]:
 
 
 def _record_in_history(printer: Any, flow: Any, flow_path: Path, entry: dict[str, Any], result: Any) -> None:
-    """The resumed run's outcome in the run history, under the same run id: its status, error and
-    usage (the first part's plus this one's) and the nodes that ran now; pinned nodes keep the
-    records of the run that produced their outputs."""
+    """`studio resume`: the resumed run's outcome in the run history (`record_resumed`)."""
     from studio.engine import headless as h
-    from studio.engine.serve import node_records
 
     history = h._open_history(printer)
     if history is None:
         return
     try:
-        try:
-            before = history.get_run(result.run_id)
-        except KeyError:  # the history was cleared since: record the run from here
-            before = None
-            history.record_started(result.run_id, flow_id=flow.id, flow_name=flow.name,
-                                   flow_path=str(flow_path.resolve()), trigger="cli", payload=None)
-        old = {n.node_id: n for n in (before.nodes if before else [])}
-        nodes = []
-        for rec in node_records(result):
-            if result.nodes[rec.node_id].reason == "pinned" and rec.node_id in old:
-                continue
-            if rec.node_id == entry.get("node_id") and rec.node_id in old:
-                rec.usage = _add_usage(old[rec.node_id].usage, rec.usage)
-            nodes.append(rec)
-        history.record_finished(result.run_id, result.status, usage=_add_usage(before.usage if before else {}, result.usage),
-                                error=result.error, nodes=nodes, finished_at=result.finished_at)
+        record_resumed(history, flow, str(flow_path.resolve()), entry, result, trigger="cli")
     except Exception as exc:  # noqa: BLE001 - the run is over; say why it is not recorded
         printer.line(f"could not record the run in the history: {type(exc).__name__}: {str(exc)[:200]}")
     finally:
         history.close()
+
+
+def record_resumed(history: Any, flow: Any, flow_path: str | None, entry: dict[str, Any], result: Any, *,
+                   trigger: str) -> None:
+    """A resumed run's outcome in the run history, under the same run id (`studio resume` and the
+    editor): its status, error and usage (the first part's plus this one's) and the nodes that
+    ran now; the resumed node's usage and steps continue those of the first part, and pinned
+    nodes keep the records of the run that produced their outputs."""
+    from studio.engine.serve import node_records
+
+    try:
+        before = history.get_run(result.run_id)
+    except KeyError:  # the history was cleared since: record the run from here
+        before = None
+        history.record_started(result.run_id, flow_id=flow.id, flow_name=flow.name, flow_path=flow_path,
+                               trigger=trigger, payload=None)
+    old = {n.node_id: n for n in (before.nodes if before else [])}
+    nodes = []
+    for rec in node_records(result):
+        if result.nodes[rec.node_id].reason == "pinned" and rec.node_id in old:
+            continue
+        if rec.node_id == entry.get("node_id") and rec.node_id in old:
+            rec.usage = _add_usage(old[rec.node_id].usage, rec.usage)
+            rec.steps = (old[rec.node_id].steps or []) + (rec.steps or []) or None
+        nodes.append(rec)
+    history.record_finished(result.run_id, result.status, usage=_add_usage(before.usage if before else {}, result.usage),
+                            error=result.error, nodes=nodes, finished_at=result.finished_at)
+
+
+def untouched_failure(result: Any, node_id: str) -> dict[str, Any] | None:
+    """The error of a resume that failed before anything ran at `node_id` (no model answered, no
+    tool ran): the run may stay waiting, as it was, and be resumed again. None otherwise."""
+    node = result.nodes.get(node_id)
+    error = (node.error if node is not None else None) or {}
+    if result.status == "failed" and node is not None and node.status == "failed" \
+            and (error.get("details") or {}).get(UNTOUCHED):
+        return error
+    return None
 
 
 def _keep_other_waiting(record: dict[str, Any], entry: dict[str, Any], result: Any, document: dict[str, Any]) -> None:
