@@ -50,7 +50,7 @@ class StepsView(QTreeWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setHeaderLabels(["Time", "Step", "Details"])
-        self.setColumnWidth(0, 70)
+        self.setColumnWidth(0, 90)
         self.setColumnWidth(1, 110)
         self.setAlternatingRowColors(True)
         self.steps: list[dict[str, Any]] = []
@@ -80,8 +80,9 @@ class StepsView(QTreeWidget):
         for key, value in step.items():
             if key in ("type", "t") or value in (None, "", [], {}):
                 continue
-            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
-            child = QTreeWidgetItem(item, ["", key, " ".join(shown.split())[:500]])
-            child.setToolTip(2, shown[:VALUE_CHARS])
+            line = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            full = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+            child = QTreeWidgetItem(item, ["", key, " ".join(line.split())[:500]])
+            child.setToolTip(2, full[:VALUE_CHARS])
             child.setData(2, Qt.ItemDataRole.UserRole, value)
         return item
