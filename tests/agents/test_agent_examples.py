@@ -81,5 +81,6 @@ async def test_hosted_tools_example_sends_its_tools(server):
 def test_mcp_example_asks_for_trust_for_its_npx_command():
     (reason,) = needs_trust(load_flow(EXAMPLES / "agent-mcp-servers.flow.json"))
     assert "would start a local process: npx -y @modelcontextprotocol/server-filesystem" in reason
-    (remote,) = needs_trust(load_flow(EXAMPLES / "agent-mcp-remote-server.flow.json"))
-    assert "would connect to http://127.0.0.1:8000" in remote
+    recipe = Path(__file__).resolve().parents[2] / "docs" / "recipes" / "agent-mcp-remote-server.flow.json"
+    (remote,) = needs_trust(load_flow(recipe))
+    assert "would connect to http://127.0.0.1:3001" in remote
