@@ -1,5 +1,6 @@
-"""An agent's steps, from the node events a run emits: tool calls with their arguments, tool
-results, handoffs, approvals asked and answered, token usage per model call and warnings.
+"""A node's steps, from the events a run emits: an agent's tool calls with their arguments, tool
+results, handoffs, approvals asked and answered, token usage per model call and warnings, and
+for any node the retries of its API calls (why, how long it waits, which try comes next).
 
 `StepLog.add(event)` turns one event into a compact step (or None for events that are not
 steps); the headless runner prints a line per step and puts each node's list in its result
@@ -95,6 +96,8 @@ class StepLog:
                     "approved": bool(data.get("approved")), "message": data.get("message")}
         if kind == "progress" and data.get("kind") == "warning":
             return {"type": "warning", "message": data.get("message")}
+        if kind == "progress" and isinstance(data.get("retry"), dict):  # the client tries a call again
+            return {"type": "retry", "message": data.get("message"), **data["retry"]}
         return None
 
     def steps(self, node_name: str) -> list[dict[str, Any]] | None:
@@ -138,6 +141,8 @@ def step_line(step: dict[str, Any]) -> str | None:
         return text + (f": {_compact(step['message'])}" if step.get("message") else "")
     if kind == "warning":
         return f"warning: {_compact(step.get('message'), 400)}"
+    if kind == "retry":
+        return _compact(step.get("message"), 400)
     return None
 
 

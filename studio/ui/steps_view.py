@@ -1,5 +1,5 @@
-"""An agent node's steps as a timeline (the inspector's Steps tab): one row per tool call, tool
-result, handoff, approval asked or answered, model call (with its tokens) and warning, in the
+"""A node's steps as a timeline (the inspector's Steps tab): one row per tool call, tool result,
+handoff, approval asked or answered, model call (with its tokens), warning and retry, in the
 order they happened; a row opens onto the step's arguments, output or requests. Rows are
 appended as a run goes on, so rows the user opened stay open."""
 
@@ -27,7 +27,7 @@ def step_label(step: dict[str, Any]) -> str:
         return "Approved" if step.get("approved") else "Rejected"
     return {"tool_call": "Tool call", "tool_result": "Tool result", "handoff": "Handoff",
             "model_call": "Model call", "approval_requested": "Approval asked",
-            "warning": "Warning"}.get(str(kind), str(kind))
+            "warning": "Warning", "retry": "Retry"}.get(str(kind), str(kind))
 
 
 def step_summary(step: dict[str, Any]) -> str:
