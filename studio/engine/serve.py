@@ -20,6 +20,8 @@ from typing import Any, Awaitable, Callable
 from studio.catalog import Catalog, load_catalog
 from studio.engine.executor import RunHandle, RunResult, start_run
 from studio.flow.models import Flow, Node
+from studio.engine.steps import forget as forget_steps
+from studio.engine.steps import log_for
 from studio.history import NodeRecord, RunHistory
 from studio.triggers.schedule import Clock, Schedule, run_schedule
 from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer
@@ -84,13 +86,17 @@ class Server:
         services = {"flow_path": served.path, "flow_dir": str(Path(served.path).parent)} if served.path else {}
         handle = start_run(served.flow, catalog=self.catalog, registry=self.registry, trigger_payload=payload, connect=self.connect,
                            run_dir=run_dir, run_id=run_id, trigger_node=served.trigger.id, services=services,
-                           max_concurrency=self.max_concurrency, keep_events=False, trusted=self.trusted)
+                           max_concurrency=self.max_concurrency, keep_events=False, trusted=self.trusted,
+                           on_event=log_for(run_id).add)  # agent steps and retries, for the history
         self._inflight[run_id] = handle
         try:
             result = await handle.result()
         finally:
             self._inflight.pop(run_id, None)
-        record_result(self.history, result)
+        try:
+            record_result(self.history, result)
+        finally:
+            forget_steps(run_id)
         log.info("run %s of %r (%s): %s in %.0f ms", run_id, served.flow.name, trigger_kind, result.status,
                  result.duration_ms)
         return result

@@ -106,3 +106,52 @@ def test_deleting_a_run_and_retention_take_its_steps_along(tmp_path):
     assert history.apply_retention(max_runs_per_flow=1, max_age_days=30, now=now) == 2  # r1 and ancient
     assert _steps_rows(path) == 1
     assert [n.steps for n in history.get_run("r2").nodes if n.node_name == "Run"] == [STEPS]
+
+
+async def test_a_served_agent_run_records_its_steps_and_retries(tmp_path):
+    """`studio serve`: a webhook runs an agent against the fake OpenAI server, whose first answer
+    is a 429; the history has the retry and the model call as the node's steps."""
+    import httpx
+
+    import studio.connectors.openai.agents  # noqa: F401  (registers the agent handlers)
+    from studio.connectors.openai.client import ClientPool, ConnectionSettings
+    from studio.connectors.openai.fake_server import FakeOpenAIServer
+    from studio.engine.serve import ServedFlow, Server
+    from studio.engine.steps import _LOGS
+    from studio.flow.models import Endpoint, Flow, Node, Wire
+
+    hook = Node(action="trigger.webhook", name="Hook", values={"method": "POST", "path": "/hooks/ask",
+                                                                "response_mode": "node", "response_node": "Run"})
+    agent = Node(action="agent.create", name="Agent", values={"name": "Helper", "instructions": "Answer."})
+    runner = Node(action="agent.run", name="Run", values={"user_input": "{{ trigger.body.q }}"})
+    flow = Flow(name="Served", nodes=[hook, agent, runner], wires=[
+        Wire(source=Endpoint(node=hook.id, port="output"), target=Endpoint(node=agent.id, port="in")),
+        Wire(source=Endpoint(node=agent.id, port="agent"), target=Endpoint(node=runner.id, port="agent"))])
+    history = RunHistory(tmp_path / "history.sqlite3")
+    pool = ClientPool()
+    with FakeOpenAIServer(latency_ms=0) as fake:
+        settings = ConnectionSettings(api_key="sk-test", base_url=fake.base_url, retry_delay_s=0.01)
+
+        async def connect(_name):
+            return await pool.get(settings)
+
+        fake.fail_next(429, count=1, path="/responses")
+        fake.script("responses", "Hello from the agent.")
+        server = Server(flows=[ServedFlow(flow=flow, path=None, trigger=hook)], connect=connect, history=history,
+                        runs_root=tmp_path / "runs")
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+                answer = await http.post("/hooks/ask", json={"q": "hi"}, timeout=60)
+        finally:
+            await server.stop()
+            await pool.aclose()
+    assert answer.status_code == 200, answer.text
+    [run] = history.list_runs()
+    nodes = {n.node_name: n for n in history.get_run(run.run_id).nodes}
+    steps = nodes["Run"].steps
+    assert [s["type"] for s in steps] == ["retry", "model_call"]
+    assert steps[0]["message"].startswith("rate limited (429); retrying in") and steps[0]["try"] == 2
+    assert steps[1]["total_tokens"] == nodes["Run"].usage["total_tokens"]
+    assert nodes["Agent"].steps is None
+    assert run.run_id not in _LOGS  # the served process keeps no log of a recorded run
