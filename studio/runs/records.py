@@ -127,10 +127,11 @@ def load_run_record(run_id: str) -> dict[str, Any] | None:
         return None
 
 
-def keep_waiting_record(flow: Flow, flow_path: Path | None, result: Any, run_dir: Path) -> None:
-    """Write the record `studio resume RUN_ID` reads for a run of an edited flow, so a waiting run
-    can be continued later. It names the flow file when that file holds what ran, else a copy of
-    the flow as run (kept in the run folder and remembered as the user's own)."""
+def keep_run_record(flow: Flow, flow_path: Path | None, result: Any, run_dir: Path) -> None:
+    """Write the record `studio resume RUN_ID` reads for a run of a flow being edited (a waiting
+    run, so it can be continued later, or a resumed one, so its record no longer waits). It names
+    the flow file when that file holds what ran, else a copy of the flow as run (kept in the run
+    folder and remembered as the user's own)."""
     try:
         source = Path(flow_path) if flow_path is not None else None
         if source is not None:

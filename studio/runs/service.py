@@ -19,7 +19,7 @@ from studio.flow.models import Flow
 from studio.history import RunHistory
 
 from .records import (
-    Warn, _log_warning, keep_waiting_record, record_resumed, record_result, result_document, run_dir_for,
+    Warn, _log_warning, keep_run_record, record_resumed, record_result, result_document, run_dir_for,
     save_run_record,
 )
 
@@ -79,6 +79,7 @@ class ActiveRun:
     warn: Warn = _log_warning
     document: dict[str, Any] | None = None  # the result document, once `result()` returned
     untouched: bool = False  # a resume that failed before anything ran: nothing was recorded
+    interrupted: bool = False  # the task awaiting result() was cancelled, so the run was cancelled
     _result: RunResult | None = field(default=None, repr=False)
 
     @property
@@ -96,6 +97,7 @@ class ActiveRun:
             try:
                 result = await self.handle.result()
             except asyncio.CancelledError:  # the task awaiting the run was cancelled: stop the run
+                self.interrupted = True
                 self.handle.cancel()
                 result = await self.handle.result()
         except Exception as exc:  # noqa: BLE001 - the executor itself broke: a failed run, not a traceback
@@ -127,8 +129,9 @@ class ActiveRun:
                 save_run_record(self.run_dir, self.flow_path, result, self.document)
             except OSError as exc:
                 self.warn(f"could not save the run record in {self.run_dir}: {exc}")
-        elif self.run_record != "never" and result.status == "waiting":
-            keep_waiting_record(self.flow, self.flow_path, result, self.run_dir)
+        elif self.run_record != "never" and (result.status == "waiting" or self.resume is not None):
+            # a resumed run replaces the record its pause left, so it no longer claims to wait
+            keep_run_record(self.flow, self.flow_path, result, self.run_dir)
 
 
 def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None,

@@ -19,7 +19,7 @@ from studio.flow.models import Flow
 from .connections import Connector, UsageError
 from .interrupt import EXIT_INTERRUPTED, InterruptGuard
 from .prepare import load_flow_file, prepare_flow
-from .records import leaf_outputs, open_history
+from .records import leaf_outputs, open_history, result_document
 from .resume import prepare_resume, start_resume
 from .service import ActiveRun, start_run
 
@@ -138,14 +138,10 @@ async def watch(active: ActiveRun, printer: ProgressPrinter) -> tuple[Any, bool]
     guard = InterruptGuard(asyncio.get_running_loop(), active, printer.line, active.run_id)
     guard.install()
     try:
-        try:
-            result = await active.result()
-        except asyncio.CancelledError:  # the task awaiting the run was cancelled (result() stopped the run)
-            guard.interrupted = True
-            result = await active.result()
+        result = await active.result()  # a cancelled wait cancels the run and still returns its result
     finally:
         guard.close()
-    return result, guard.interrupted
+    return result, guard.interrupted or active.interrupted
 
 
 async def execute(flow: Flow, *, flow_path: Path, payload: Any, connector: Connector, concurrency: int,
@@ -219,8 +215,6 @@ def run_in_terminal(flow_file: str, *, inputs: list[str] = (), base_url: str | N
     finally:
         if history is not None:
             history.close()
-    from .records import result_document
-
     _finish(flow, result, run_dir, printer, as_json, result_document(result, run_dir=run_dir))
     if interrupted or result.status == "cancelled":
         return EXIT_INTERRUPTED
