@@ -18,6 +18,7 @@ from studio.engine.executor import NodeResult, RunHandle, RunResult, start_run a
 from studio.flow.models import Flow
 from studio.history import RunHistory
 
+from .prepare import prepare_file
 from .records import (
     Warn, _log_warning, keep_run_record, record_resumed, record_result, result_document, run_dir_for,
     save_run_record,
@@ -77,10 +78,10 @@ class ActiveRun:
     resume: Resume | None = None
     run_record: RunRecordPolicy = "waiting"
     warn: Warn = _log_warning
-    document: dict[str, Any] | None = None  # the result document, once `result()` returned
     untouched: bool = False  # a resume that failed before anything ran: nothing was recorded
     interrupted: bool = False  # the task awaiting result() was cancelled, so the run was cancelled
     _result: RunResult | None = field(default=None, repr=False)
+    _document: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -88,6 +89,13 @@ class ActiveRun:
 
     def cancel(self) -> None:
         self.handle.cancel()
+
+    @property
+    def document(self) -> dict[str, Any] | None:
+        """The result document (`studio run --json`), once `result()` returned."""
+        if self._document is None and self._result is not None:
+            self._document = result_document(self._result, run_dir=self.run_dir)
+        return self._document
 
     async def result(self) -> RunResult:
         """The run's result, once; a run whose executor itself broke is a `failed` result."""
@@ -121,7 +129,6 @@ class ActiveRun:
                     record_result(self.history, result)
             except Exception as exc:  # noqa: BLE001 - the run is over; say why it is not recorded
                 self.warn(f"could not record the run in the history: {type(exc).__name__}: {str(exc)[:200]}")
-        self.document = result_document(result, run_dir=self.run_dir)
         if self.run_dir is None:
             return
         if self.run_record == "always" and self.flow_path is not None:
@@ -199,3 +206,21 @@ def crashed_result(flow: Flow, handle: RunHandle, exc: BaseException) -> RunResu
     return RunResult(run_id=handle.run_id, flow_id=flow.id, flow_name=flow.name, status="failed",
                      started_at=getattr(run, "started_at", now), finished_at=now, nodes=nodes,
                      error={"message": message, "details": {}, "type": type(exc).__name__, "node": None})
+
+
+async def run_file(path: str | Path, *, payload: Any = None, trigger: str = "cli", trust: bool = False,
+                   base_url: str | None = None, history: RunHistory | None = None,
+                   run_record: RunRecordPolicy = "always", on_event: Callable[[Any], None] | None = None,
+                   max_concurrency: int = 8, warn: Warn = _log_warning) -> ActiveRun:
+    """Prepare a flow file (prepare_file: FlowLoadError, UsageError) and run it to its end on the
+    running loop, its connections closed after; the returned ActiveRun holds the result
+    (`await active.result()` returns it at once) and the result document."""
+    prepared = prepare_file(path, trust=trust, base_url=base_url)
+    active = start_run(prepared.flow, connect=prepared.connector.connect, trigger=trigger, payload=payload,
+                       flow_path=prepared.path, history=history, run_record=run_record, on_event=on_event,
+                       max_concurrency=max_concurrency, trusted=True, warn=warn)
+    try:
+        await active.result()
+    finally:
+        await prepared.connector.aclose()
+    return active

@@ -145,3 +145,36 @@ async def test_an_executor_that_breaks_gives_a_failed_run_recorded_as_such(tmp_p
     run = history.get_run(active.run_id)
     assert run.status == "failed" and run.error["message"] == result.error["message"]
     assert json.loads(json.dumps(active.document))["status"] == "failed"
+
+
+async def test_run_file_prepares_runs_and_records_a_flow_file(tmp_path):
+    from studio.flow.io import save_flow
+    from studio.flow.models import Endpoint, Flow, Node, Wire
+    from studio.runs.connections import UsageError
+    from studio.runs.service import run_file
+
+    start = Node(action="trigger.manual", name="Start")
+    ask = Node(action="chat.create_completion", name="Ask",
+               values={"messages": [{"role": "user", "content": "hi"}], "connection": "Nope"})
+    path = tmp_path / "ask.flow.json"
+    save_flow(Flow(name="Ask", nodes=[start, ask],
+                   wires=[Wire(source=Endpoint(node=start.id, port="output"), target=Endpoint(node=ask.id, port="in"))]),
+              path)
+    try:  # a connection that does not exist is refused before anything runs
+        await run_file(path)
+    except UsageError as exc:
+        assert "'Nope'" in str(exc)
+    else:
+        raise AssertionError("a missing connection was not reported")
+
+    ask.values["connection"] = "Simulated (offline)"
+    save_flow(Flow(name="Ask", nodes=[start, ask],
+                   wires=[Wire(source=Endpoint(node=start.id, port="output"), target=Endpoint(node=ask.id, port="in"))]),
+              path)
+    history = RunHistory(tmp_path / "history.sqlite3")
+    active = await run_file(path, payload={"n": 1}, history=history)
+    result = await active.result()
+    assert result.status == "succeeded", result.error
+    assert active.document["nodes"]["Ask"]["status"] == "succeeded"
+    assert history.get_run(active.run_id).payload == {"n": 1}
+    assert load_run_record(active.run_id)["flow_path"] == str(path.resolve())
