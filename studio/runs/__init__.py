@@ -4,6 +4,7 @@
 - prepare (`prepare.py`): load and validate a flow file, check trust, resolve its connections;
 - start and observe (`service.py`): `start_run` starts the executor and returns an `ActiveRun`
   whose `result()` waits for the end and records it; events go to `on_event`; `cancel()` stops it;
+  `run_file` prepares and runs a flow file in one call;
 - record (`records.py`): the run history, the run folder and its `run.json`, the result document,
   interrupted-run recovery;
 - resume (`resume.py`): continue a run that waits for approval, in this process or a new one;
