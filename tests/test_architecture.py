@@ -84,6 +84,7 @@ class Import:
     line: int
     in_function: bool  # inside a def (a runtime import), not at module level
     by_name: bool = False  # a module named in a string, imported later with importlib
+    type_only: bool = False  # under `if TYPE_CHECKING:`: read by type checkers, never run
 
 
 def module_name(package_root: Path, path: Path) -> str:
@@ -116,6 +117,16 @@ def _in_functions(tree: ast.AST) -> set[int]:
     return inside
 
 
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """ids of the import nodes under `if TYPE_CHECKING:` (never executed)."""
+    only: set[int] = set()
+    for block in ast.walk(tree):
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test):
+            for stmt in block.body:
+                only.update(id(n) for n in ast.walk(stmt) if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return only
+
+
 def imports_of(package_root: Path) -> list[Import]:
     """Every import of a `studio` module by a module under package_root, wherever it is written."""
     found: list[Import] = []
@@ -123,6 +134,7 @@ def imports_of(package_root: Path) -> list[Import]:
         me = module_name(package_root, path)
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         inside = _in_functions(tree)
+        typing_only = _type_checking_only(tree)
         docstrings = {id(n.body[0].value) for n in ast.walk(tree)
                       if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
                       and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
@@ -140,7 +152,7 @@ def imports_of(package_root: Path) -> list[Import]:
                 continue
             for target in targets:
                 if target == "studio" or target.startswith("studio."):
-                    found.append(Import(me, target, node.lineno, id(node) in inside))
+                    found.append(Import(me, target, node.lineno, id(node) in inside, type_only=id(node) in typing_only))
     return found
 
 
@@ -175,11 +187,12 @@ KNOWN_CYCLES = {
 
 def import_cycles(package_root: Path) -> list[list[str]]:
     """Groups of modules that import each other, directly or around a loop (Tarjan's SCCs).
-    Imports by name (the handler registry loading handler modules, which then register into it)
-    are left out: registering back is their point, and the layer check still covers them."""
+    Left out: imports by name (the handler registry loading handler modules, which then register
+    into it: registering back is their point, and the layer check still covers them) and imports
+    under `if TYPE_CHECKING:`, which never run."""
     graph: dict[str, set[str]] = {}
     for imp in imports_of(package_root):
-        if imp.source != imp.target and not imp.by_name:
+        if imp.source != imp.target and not imp.by_name and not imp.type_only:
             graph.setdefault(imp.source, set()).add(imp.target)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -259,4 +272,6 @@ def test_cycle_checker_sees_two_modules_importing_each_other(tmp_path):
     (package / "runs" / "a.py").write_text("from . import b\n")
     (package / "runs" / "b.py").write_text("def f():\n    from studio.runs.a import x\n")
     (package / "runs" / "c.py").write_text("from studio.runs import a\n")
+    (package / "runs" / "d.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import e\n")
+    (package / "runs" / "e.py").write_text("from . import d\n")  # d's import of e never runs: no cycle
     assert import_cycles(package) == [["studio.runs.a", "studio.runs.b"]]

@@ -98,7 +98,8 @@ class ActiveRun:
         return self._document
 
     async def result(self) -> RunResult:
-        """The run's result, once; a run whose executor itself broke is a `failed` result."""
+        """The run's result, recorded once (await it from one task; later calls return it at once).
+        A run whose executor itself broke is a `failed` result."""
         if self._result is not None:
             return self._result
         try:
