@@ -11,9 +11,12 @@ Rules (the UI, the headless runner and handler authors rely on them):
   the first enabled Manual trigger, else the first enabled trigger); the others are skipped.
 * **Ports.** A plain result activates every output port; a port of an action that declares
   several outputs carries `result[port]` when the result is an object holding that key, else
-  the whole result. `Routed(port, value)` activates only `port`. What arrives on the main `in`
+  the whole result. `Routed(port, value)` activates only `port`; `Routes({port: value})` only
+  the ports it lists, each with its own value (none listed: nothing downstream runs). What arrives on the main `in`
   port: one active wire -> its value, several -> a list in wire order, none -> None.
   Wires into an input port (`port=True`) set that input (`multiple` -> list of every active wire).
+* **Loops.** A node with a `loop` port runs the nodes downstream of it once per batch through
+  `ctx.run_body` (engine/loops.py); those nodes then end with their outputs per batch.
 * **Retry.** A node is tried up to `node.retry.max_tries` times, waiting `wait_ms` between tries,
   on any exception except a `NodeError(retryable=False)`, bad inputs/expressions (never retried),
   `WaitingForApproval` and cancellation. A timeout (`timeout_ms` input) counts as a retryable
@@ -36,8 +39,8 @@ Rules (the UI, the headless runner and handler authors rely on them):
   value is their output and flows on their wires) or `not_in_run`. A pinned node is never run,
   in a whole run too, unless it is the node a partial run targets.
 
-The run's planning, node execution and state changes live in `planning`, `node_execution` and
-`node_states` (mixins of `_Run`); results in `results`.
+The run's planning, node execution, state changes and loop bodies live in `planning`,
+`node_execution`, `node_states` and `loops` (mixins of `_Run`); results in `results`.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from studio.paths import data_dir
 from .context import NodeContext, NodeError
 from .events import EventBus, EventCallback, RunEvent
 from .inputs import ExpressionOutput
+from .loops import LoopBodies
 from .node_execution import NodeExecution
 from .node_states import NodeStates
 from .planning import RunPlanning
@@ -89,7 +93,7 @@ async def _no_connect(name: str | None) -> Any:
 # --- the run -----------------------------------------------------------------------------------
 
 
-class _Run(RunPlanning, NodeExecution, NodeStates):
+class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
     def __init__(
         self,
         flow: "Flow",

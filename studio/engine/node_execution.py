@@ -10,8 +10,9 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
-from .context import NodeContext, NodeError, Routed, WaitingForApproval
-from .expressions import ExpressionError, NodeEntry, Scope
+from . import expressions
+from .context import NodeContext, NodeError, Routed, Routes, WaitingForApproval
+from .expressions import ExpressionError, NodeEntry, Scope, SizeBudget, render_value
 from .inputs import resolve_inputs
 from .redaction import recorded_inputs
 from .results import error_object
@@ -63,6 +64,14 @@ class NodeExecution:
         run = {"id": self.run_id, "flow_id": self.flow.id, "flow_name": self.flow.name, "started_at": self.started_at}
         return Scope(trigger=self.trigger_value, nodes=_NodesView(self), input=upstream, run=run)
 
+    def _render_item(self, value: Any, item: Any) -> Any:
+        """A `per_item` input's value with its expressions filled in for one item (`input`)."""
+        budget = SizeBudget(run_left=expressions.MAX_RUN_EXPRESSION_OUTPUT - self.expression_output.used)
+        try:
+            return render_value(value, self.expression_scope(item), budget)
+        finally:
+            self.expression_output.used += budget.used
+
     async def _execute(self, nid: str) -> None:
         node = self.nodes[nid]
         result = self.results[nid]
@@ -94,6 +103,8 @@ class NodeExecution:
             connect=self.connect,
             timeout_s=timeout_s,
             services=self.services,
+            render=self._render_item,
+            run_body=lambda batches, concurrency: self._run_body(nid, batches, concurrency),
         )
         self.contexts[nid] = context
         tries = node.retry.max_tries
@@ -103,6 +114,9 @@ class NodeExecution:
                 value = await self._call(handler, context, timeout_s, timeout_ms)
                 if isinstance(value, Routed):
                     self._check_port(nid, value.port)
+                elif isinstance(value, Routes):
+                    for port in value.values:
+                        self._check_port(nid, port)
                 self._succeed(nid, value)
                 return
             except WaitingForApproval as waiting:

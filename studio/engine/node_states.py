@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from .context import NodeError, Routed, WaitingForApproval
+from .context import NodeError, Routed, Routes, WaitingForApproval
 from .events import HANDLER_EVENT_TYPES, RunEvent
 from .results import NodeResult, add_usage, error_object, jsonable, preview
 
@@ -61,6 +61,10 @@ class NodeStates:
         if isinstance(value, Routed):
             output = jsonable(value.value)
             self._activate(nid, output, only_port=value.port)
+        elif isinstance(value, Routes):
+            output = jsonable(value.values)
+            self.ports[nid] = {w.source.port: output[w.source.port] for w in self.outgoing[nid]
+                               if w.source.port in output}
         else:
             output = jsonable(value)
             self._activate(nid, output)
@@ -73,6 +77,8 @@ class NodeStates:
                                 "usage": dict(result.usage), "output_preview": preview(output)}
         if isinstance(value, Routed):
             data["port"] = value.port
+        elif isinstance(value, Routes):
+            data["ports"] = list(value.values)
         self._emit("node_succeeded", nid, **data)
 
     def _fail(self, nid: str, exc: BaseException) -> None:

@@ -89,6 +89,9 @@ class RunPlanning:
         return [self.nodes[nid].name for nid in self.nodes if nid in stuck] or None
 
     def _plan(self) -> None:
+        if self.loop_of is not None:  # a loop body's run (engine/loops.py)
+            self._plan_body()
+            return
         # A pinned node does not run (n8n's pinned data): its pinned value is its output, unless
         # it is the very node the user asked to run.
         scope = self._scope_nodes() - {nid for nid in self.pinned if nid != self.target}
