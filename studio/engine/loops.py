@@ -41,6 +41,8 @@ class LoopBodies:
 
     async def _run_body(self, nid: str, batches: list[Any], concurrency: int) -> list[dict[str, Any]]:
         body = self._loop_body(nid)
+        if not body:  # nothing wired to the loop port: each batch is its own result
+            return [{"status": "succeeded", "output": batch, "error": None} for batch in batches]
         sinks = self._body_sinks(body)
         gate = asyncio.Semaphore(max(1, int(concurrency)))
         runs: list[Any] = [None] * len(batches)

@@ -248,3 +248,23 @@ def test_wait_noop_and_stop_and_error():
     assert err.error["message"] == "Stop: quota of ann used"
     assert err.error["details"]["code"] == 7
     assert err.node("Stop").attempts == 1
+
+
+def test_a_loop_with_nothing_wired_to_its_loop_port_passes_its_items_to_done():
+    g = start().add("Loop", "core.loop").add("Done", "core.noop").wire("Start", "Loop").wire("Loop", "Done", "done")
+    assert run(g, [1, 2]).output("Done") == [1, 2]
+
+
+def test_a_flow_of_core_nodes_validates_with_their_ports():
+    from studio.catalog.catalog import load_catalog
+    from studio.flow.validate import validate_flow
+
+    rules = [{"key": "paid", "conditions": [cond("{{ input.s }}", "string.equals", "paid")]}]
+    g = (start().add("Switch", "core.switch", values={"rules": rules, "fallback": "extra"})
+         .add("Loop", "core.loop").add("Merge", "core.merge").add("Body", "core.noop")
+         .wire("Start", "Switch").wire("Switch", "Loop", "paid").wire("Loop", "Body", "loop")
+         .wire("Loop", "Merge", "done", "input_1").wire("Switch", "Merge", "fallback", "input_2"))
+    assert validate_flow(g.flow(), load_catalog()) == []
+    g.wire("Switch", "Body", "unpaid")
+    problems = validate_flow(g.flow(), load_catalog())
+    assert any("unpaid" in p.message for p in problems)
