@@ -11,6 +11,7 @@ that ran: a branch not taken does not count), or {name: output} when there are s
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from .results import preview
@@ -44,6 +45,11 @@ class LoopBodies:
         if not body:  # nothing wired to the loop port: each batch is its own result
             return [{"status": "succeeded", "output": batch, "error": None} for batch in batches]
         sinks = self._body_sinks(body)
+        for node in self.flow.nodes:  # the body is running (shown live; it ends in _finish_body)
+            if node.id in body and node.id in self.pending and batches:
+                self.results[node.id].status = "running"
+                self.results[node.id].started_at = time.time()
+                self._emit("node_started", node.id, loop=self.nodes[nid].name)
         gate = asyncio.Semaphore(max(1, int(concurrency)))
         runs: list[Any] = [None] * len(batches)
         done = 0

@@ -210,6 +210,10 @@ def test_loop_runs_the_body_per_item_with_a_concurrency_limit_and_gathers_result
     assert result.output("Shape") == result.output("After")  # body nodes keep their outputs per item
     assert result.node("Probe").attempts == 5 and sorted(seen["items"]) == [0, 1, 2, 3, 4]
     assert seen["most"] == 2  # the limit holds, and items did run side by side
+    probe_events = [e.type for e in result.events if e.node_name == "Probe"]
+    assert probe_events == ["node_started", "node_succeeded"]  # the body shows as running, then done
+    progress = [e.data["loop"] for e in result.events if e.node_name == "Loop" and e.type == "progress"]
+    assert progress[-1] == {"done": 5, "total": 5}
 
 
 def test_loop_in_batches_gives_the_body_lists():
