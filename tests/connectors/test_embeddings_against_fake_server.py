@@ -76,3 +76,15 @@ async def test_in_a_flow_the_node_embeds_its_input(fake_server, client, tmp_path
     assert len(result.output("Embed")["embeddings"]) == 1 and len(result.output("Embed")["embeddings"][0]) == 16
     assert fake_server.requests_to("/embeddings", "POST")[0].json["input"] == "embed this text"
     assert result.usage["total_tokens"] > 0
+
+
+@covers("embeddings.create")
+async def test_the_simulated_connection_answers_embeddings_offline(tmp_path):
+    from studio.connectors.openai.client import OpenAIClient
+    from studio.credentials import SIMULATED, resolve
+
+    async with OpenAIClient(resolve(SIMULATED)) as simulated:
+        output, _ = await run_action("embeddings.create", {"input": ["offline text", "offline words"],
+                                                           "dimensions": 32}, tmp_path, simulated)
+    first, second = output["embeddings"]
+    assert len(first) == 32 and 0.2 < cosine(first, second) < 0.99  # they share a word
