@@ -130,5 +130,6 @@ class LoopBodies:
                 self._emit("node_succeeded", nid, duration_ms=result.duration_ms, attempts=result.attempts,
                            usage={}, output_preview=preview(outputs), loop_runs=len(results))
             else:
-                result.reason = results[0].reason if results else "loop_empty"
+                stopped = "run_cancelled" if self.cancel_requested else "run_stopped" if self.stop.is_set() else None
+                result.reason = stopped or (results[0].reason if results else "loop_empty")
                 self._emit("node_skipped", nid, reason=result.reason)

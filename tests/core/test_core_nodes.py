@@ -272,3 +272,22 @@ def test_a_flow_of_core_nodes_validates_with_their_ports():
     g.wire("Switch", "Body", "unpaid")
     problems = validate_flow(g.flow(), load_catalog())
     assert any("unpaid" in p.message for p in problems)
+
+
+def test_cancelling_a_run_stops_its_loop_bodies_and_every_node_ends_final():
+    from studio.engine.executor import start_run
+
+    g = (start().add("Loop", "core.loop", values={"concurrency": 3}).add("Slow", "core.wait", values={"amount": 30})
+         .add("Done", "core.noop").wire("Start", "Loop").wire("Loop", "Slow", "loop").wire("Loop", "Done", "done"))
+
+    async def go():
+        handle = start_run(g.flow(), trigger_payload=[1, 2, 3, 4])
+        await asyncio.sleep(0.3)
+        handle.cancel()
+        return await asyncio.wait_for(handle.result(), 5)  # the 30 s waits do not hold it up
+
+    result = asyncio.run(go())
+    assert result.status == "cancelled"
+    assert all(r.final for r in result.nodes.values())
+    assert result.node("Loop").status == "cancelled" and result.node("Done").status == "skipped"
+    assert (result.node("Slow").status, result.node("Slow").reason) == ("skipped", "run_cancelled")
