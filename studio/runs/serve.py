@@ -26,7 +26,7 @@ from studio.flow.models import Flow, Node
 from studio.history import RunHistory
 from studio.logs import setup_logging
 from studio.triggers.schedule import Clock, Schedule, run_schedule
-from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer
+from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer, answer_with_run
 
 from .connections import Connector
 from .records import recover_interrupted
@@ -67,14 +67,15 @@ class Server:
     _webhooks: WebhookServer | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def run_flow(self, served: ServedFlow, payload: Any, trigger_kind: str) -> RunResult:
+    async def run_flow(self, served: ServedFlow, payload: Any, trigger_kind: str,
+                       extra_services: dict[str, Any] | None = None) -> RunResult:
         run_id = uuid.uuid4().hex
         active = start_run(served.flow, connect=self.connect, trigger=trigger_kind, payload=payload,
                            flow_path=served.path, history=self.history, run_id=run_id,
                            run_dir=(self.runs_root / run_id) if self.runs_root else None,
                            run_record="never", catalog=self.catalog, registry=self.registry,
                            trigger_node=served.trigger.id, max_concurrency=self.max_concurrency,
-                           trusted=self.trusted)
+                           trusted=self.trusted, services=extra_services)
         self._inflight[active.run_id] = active
         try:
             result = await active.result()
@@ -87,21 +88,16 @@ class Server:
     def _webhook_handler(self, served: ServedFlow) -> Callable[[dict[str, Any]], Awaitable[WebhookReply]]:
         values = served.trigger.values
         reply_node = values.get("response_node") or None
-        immediate = (values.get("response_mode") or ("node" if reply_node else "immediate")) == "immediate"
+        mode = values.get("response_mode") or ("node" if reply_node else "immediate")
 
         async def handle(payload: dict[str, Any]) -> WebhookReply:
-            if immediate:
+            if mode == "immediate":
                 task = asyncio.create_task(self.run_flow(served, payload, "webhook"))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 return WebhookReply(202, {"status": "accepted"})
-            result = await self.run_flow(served, payload, "webhook")
-            if result.status != "succeeded":
-                return WebhookReply(500, {"status": result.status, "run_id": result.run_id, "error": result.error})
-            try:
-                return WebhookReply(200, result.output(reply_node))
-            except KeyError:
-                return WebhookReply(500, {"error": f"Webhook trigger 'Response Node': no node named {reply_node!r}"})
+            return await answer_with_run(mode, reply_node,
+                                         lambda services: self.run_flow(served, payload, "webhook", services))
 
         return handle
 
