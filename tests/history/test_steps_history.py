@@ -116,8 +116,7 @@ async def test_a_served_agent_run_records_its_steps_and_retries(tmp_path):
     import studio.connectors.openai.agents  # noqa: F401  (registers the agent handlers)
     from studio.connectors.openai.client import ClientPool, ConnectionSettings
     from studio.connectors.openai.fake_server import FakeOpenAIServer
-    from studio.engine.serve import ServedFlow, Server
-    from studio.engine.steps import _LOGS
+    from studio.runs.serve import ServedFlow, Server
     from studio.flow.models import Endpoint, Flow, Node, Wire
 
     hook = Node(action="trigger.webhook", name="Hook", values={"method": "POST", "path": "/hooks/ask",
@@ -154,4 +153,14 @@ async def test_a_served_agent_run_records_its_steps_and_retries(tmp_path):
     assert steps[0]["message"].startswith("rate limited (429); retrying in") and steps[0]["try"] == 2
     assert steps[1]["total_tokens"] == nodes["Run"].usage["total_tokens"]
     assert nodes["Agent"].steps is None
-    assert run.run_id not in _LOGS  # the served process keeps no log of a recorded run
+
+
+def test_a_long_running_process_keeps_the_step_logs_of_its_latest_runs_only():
+    """`studio serve` and the editor run many flows: the step logs kept are bounded, the oldest go."""
+    from studio.engine import steps
+
+    first = [f"bounded-{i}" for i in range(steps.MAX_LOGS + 10)]
+    for run_id in first:
+        steps.log_for(run_id)
+    assert len(steps._LOGS) <= steps.MAX_LOGS
+    assert first[0] not in steps._LOGS and first[-1] in steps._LOGS

@@ -153,7 +153,7 @@ def _approve(window, qtbot, run_node):
 
 
 def test_a_resume_that_fails_before_anything_ran_stays_waiting_and_can_be_retried(window, server, run_async, qtbot):
-    from studio.engine.headless import load_run_record
+    from studio.runs.records import load_run_record
     from studio.history import RunHistory
 
     first, run_node = _refund_waiting(window, server, run_async)
