@@ -11,6 +11,7 @@ TRANSCRIPT_FORMATS = ["json", "text", "srt", "verbose_json", "vtt"]
 ACTIONS = [
     Action(
         id="image.generate", kind="action", title="Create Image", category="Images",
+        api="Images", endpoints=["POST /v1/images/generations"],
         description="Create image(s) given a prompt; images are saved as files of the run.",
         sources=src("prismatic", "Create Image") + src("bytechef", "Create image")
         + src("n8n", "Image: Generate an Image"),
@@ -50,6 +51,7 @@ ACTIONS = [
     ),
     Action(
         id="audio.speech", kind="action", title="Create Speech", category="Audio",
+        api="Audio", endpoints=["POST /v1/audio/speech"],
         description="Generate spoken audio from text; the audio is saved as a file of the run.",
         sources=src("bytechef", "Create speech") + src("n8n", "Audio: Generate"),
         inputs=[
@@ -70,6 +72,7 @@ ACTIONS = [
     ),
     Action(
         id="audio.transcribe", kind="action", title="Create Transcription", category="Audio",
+        api="Audio", endpoints=["POST /v1/audio/transcriptions"],
         description="Transcribe audio into text in its own language.",
         sources=src("bytechef", "Create transcriptions") + src("n8n", "Audio: Transcribe"),
         inputs=[
@@ -88,6 +91,7 @@ ACTIONS = [
     ),
     Action(
         id="audio.translate", kind="action", title="Create Translation", category="Audio",
+        api="Audio", endpoints=["POST /v1/audio/translations"],
         description="Translate audio into English text.",
         sources=src("bytechef", "Create translation") + src("n8n", "Audio: Translate"),
         inputs=[

@@ -69,7 +69,8 @@ def stream(default: bool = True):
 
 ACTIONS = [
     Action(
-        id="chat.create_completion", kind="action", title="Create Chat Completion", category="Chat",
+        id="chat.create_completion", kind="action", title="Create Chat Completion", category="Chat Completions",
+        api="Chat Completions", endpoints=["POST /v1/chat/completions"],
         description="Create a completion for the chat message",
         sources=src("prismatic", "Create Chat Completion") + src("bytechef", "Ask ChatGPT")
         + src("n8n", "Text: Message a Model"),
@@ -91,7 +92,9 @@ ACTIONS = [
         ],
     ),
     Action(
-        id="responses.create", kind="action", title="Create Response", category="Chat",
+        id="responses.create", kind="action", title="Create Response", category="Responses",
+        api="Responses", endpoints=["POST /v1/responses", "GET /v1/responses/{response_id}",
+                                    "POST /v1/responses/{response_id}/cancel"],
         description="Create a response using the responses endpoint",
         sources=src("prismatic", "Create Response"),
         inputs=[
@@ -117,6 +120,7 @@ ACTIONS = [
     ),
     Action(
         id="image.analyze", kind="action", title="Analyze Image", category="Images",
+        api="Chat Completions", endpoints=["POST /v1/chat/completions"],
         description="Take in images and answer questions about them",
         sources=src("bytechef", "Vision Prompt") + src("n8n", "Image: Analyze Image"),
         inputs=[
@@ -138,7 +142,8 @@ ACTIONS = [
         ],
     ),
     Action(
-        id="moderation.classify", kind="action", title="Classify Text for Violations", category="Moderation",
+        id="moderation.classify", kind="action", title="Classify Text for Violations", category="Moderations",
+        api="Moderations", endpoints=["POST /v1/moderations"],
         description="Check whether text violates OpenAI's moderation policy",
         sources=src("n8n", "Text: Classify Text for Violations"),
         inputs=[

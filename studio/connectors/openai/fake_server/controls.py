@@ -55,6 +55,9 @@ class RecordedRequest:
     content: bytes = b""
     fault: str | None = None  # what the server did instead of answering ("429", "drop" ...)
     file_bytes: dict[str, bytes] = field(default_factory=dict, repr=False)
+    uploads: list[tuple[str, str, int]] = field(default_factory=list)  # every file part: (field, name, size)
+    status: int | None = None  # the answer's status, when the server answered with JSON
+    answer: Any = field(default=None, repr=False)  # that JSON (tests check it against OpenAI's schema)
 
     @property
     def api_path(self) -> str:

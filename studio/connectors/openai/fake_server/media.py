@@ -22,7 +22,30 @@ class MediaRoutes:
     async def _route_images(self, call: Call) -> Response | None:
         if call.rest == ["generations"] and call.method == "POST":
             return self._images(call.body, call.request)
+        if call.rest in (["edits"], ["variations"]) and call.method == "POST":
+            return self._image_edit(call.record, variation=call.rest[0] == "variations")
         return None
+
+    def _image_edit(self, record: RecordedRequest, *, variation: bool) -> Response:
+        """Edits (a prompt, one or more images, an optional mask) and variations (one image) answer
+        like generations; the edit's images must all arrive."""
+        images = [u for u in record.uploads if u[0] in ("image", "image[]")]
+        if not images:
+            raise _BadRequest("Missing required parameter: 'image'.", param="image")
+        form = dict(record.form)
+        model = form.get("model") or ("dall-e-2" if variation else "gpt-image-1")
+        if variation:
+            form["prompt"] = f"variation of {images[0][1]}"
+        elif len(images) > 1 and not str(model).startswith("gpt-image"):
+            raise _BadRequest("Only gpt-image models take several images.", param="image")
+        if "mask" in record.files and not str(model).startswith(("gpt-image", "dall-e-2")):
+            raise _BadRequest("This model does not take a mask.", param="mask")
+        body = {k: v for k, v in form.items() if v not in (None, "")}
+        body["model"] = model
+        for key in ("n", "output_compression"):
+            if key in body:
+                body[key] = int(body[key])
+        return self._images(body, None)
 
     async def _route_audio(self, call: Call) -> Response | None:
         if call.rest == ["speech"] and call.method == "POST":
@@ -59,9 +82,10 @@ class MediaRoutes:
         result: dict[str, Any] = {"created": _now(), "data": data}
         if model.startswith("gpt-image"):
             tokens = _tokens(prompt)
-            result.update({"background": body.get("background", "opaque"),
-                           "output_format": body.get("output_format", "png"),
-                           "quality": body.get("quality", "medium"), "size": body.get("size", "1024x1024"),
+            chosen = {k: v for k, v in body.items() if v != "auto"}  # "auto" answers with what was picked
+            result.update({"background": chosen.get("background", "opaque"),
+                           "output_format": chosen.get("output_format", "png"),
+                           "quality": chosen.get("quality", "medium"), "size": chosen.get("size", "1024x1024"),
                            "usage": {"input_tokens": tokens, "output_tokens": 272 * n,
                                      "total_tokens": tokens + 272 * n,
                                      "input_tokens_details": {"text_tokens": tokens, "image_tokens": 0}}})

@@ -16,18 +16,22 @@ from typing import Any, AsyncIterator, Callable
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .assistants import AssistantsRoutes
+from .batches_videos import BatchVideoRoutes
 from .catalog_routes import CatalogRoutes
 from .chat import ChatRoutes
+from .conversations import ConversationRoutes
 from .common import API_PREFIX, DEFAULT_INVALID_KEYS, Call, _BadRequest, _error, _masked, _Reply
 from .controls import STREAM_FAULTS, FaultRates, RecordedRequest, _QueuedFault, _StreamFault
 from .media import MediaRoutes
 from .responses import ResponsesRoutes
+from .vector_stores import VectorStoreRoutes
 
-ROUTE_FAMILIES = (ChatRoutes, ResponsesRoutes, MediaRoutes, CatalogRoutes, AssistantsRoutes)
+ROUTE_FAMILIES = (ChatRoutes, ResponsesRoutes, ConversationRoutes, MediaRoutes, CatalogRoutes, VectorStoreRoutes,
+                  BatchVideoRoutes, AssistantsRoutes)
 
 
 class FakeOpenAIServer(*ROUTE_FAMILIES):
@@ -200,6 +204,14 @@ class FakeOpenAIServer(*ROUTE_FAMILIES):
         self.runs: dict[str, dict[str, Any]] = {}
         self.run_steps: dict[str, list[dict[str, Any]]] = {}
         self.images: dict[str, tuple[bytes, str]] = {}
+        self.responses: dict[str, dict[str, Any]] = {}
+        self.conversations: dict[str, dict[str, Any]] = {}
+        self.conversation_items: dict[str, list[dict[str, Any]]] = {}
+        self.vector_stores: dict[str, dict[str, Any]] = {}
+        self.vector_files: dict[str, dict[str, dict[str, Any]]] = {}
+        self.vector_batches: dict[str, dict[str, Any]] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.videos: dict[str, dict[str, Any]] = {}
 
     def _answer(self, kind: str, body: dict[str, Any]) -> _Reply | None:
         output = self.answerer(kind, body) if self.answerer is not None else None
@@ -262,6 +274,7 @@ class FakeOpenAIServer(*ROUTE_FAMILIES):
                 if hasattr(value, "filename") and hasattr(value, "read"):
                     data = await value.read()
                     record.files[key] = (value.filename or "", len(data))
+                    record.uploads.append((key, value.filename or "", len(data)))
                     record.file_bytes[key] = data
                 elif key in record.form:
                     existing = record.form[key]
@@ -335,6 +348,8 @@ class FakeOpenAIServer(*ROUTE_FAMILIES):
             if stream_fault is not None:
                 record.fault = f"stream_{stream_fault.mode}"
                 response.body_iterator = self._spoiled(response.body_iterator, stream_fault, request)
+        elif isinstance(response, JSONResponse):
+            record.status, record.answer = response.status_code, json.loads(response.body)
         return response
 
     def _stream_fault_for(self, path: str) -> _StreamFault | None:
