@@ -1,4 +1,4 @@
-"""Chat completions, the Responses API, vision and moderation."""
+"""Chat completions, vision and moderation (the Responses API is in responses.py)."""
 
 import json
 
@@ -86,33 +86,6 @@ ACTIONS = [
             *sampling_options(temperature_default=1, top_p_default=1, n_default=1),
             field("json_output", "Output Content as JSON", T.BOOLEAN,
                   "Turn on to attempt to return the response in JSON format.", default=False),
-            simplify(False),
-            stream(),
-            timeout(),
-        ],
-    ),
-    Action(
-        id="responses.create", kind="action", title="Create Response", category="Responses",
-        api="Responses", endpoints=["POST /v1/responses", "GET /v1/responses/{response_id}",
-                                    "POST /v1/responses/{response_id}/cancel"],
-        description="Create a response using the responses endpoint",
-        sources=src("prismatic", "Create Response"),
-        inputs=[
-            connection(),
-            model("gpt-4.1"),
-            field("input", "Input", T.TEXT, "The input text to process", required=True),
-            field("instructions", "Instructions", T.TEXT, "A system (or developer) message for the model."),
-            field("previous_response_id", "Previous Response ID", T.STRING,
-                  "Continue the conversation of an earlier response.", group="Options"),
-            field("temperature", "Temperature", T.NUMBER, "Sampling temperature between 0 and 2.", minimum=0,
-                  maximum=2, group="Options"),
-            field("max_output_tokens", "Max Output Tokens", T.INTEGER, "Upper bound on generated tokens.", minimum=1,
-                  group="Options"),
-            field("tools", "Tools", T.JSON, "Tools the model may call (Responses API tool objects).", group="Options"),
-            field("store", "Store", T.BOOLEAN, "Whether OpenAI stores the response for later retrieval.",
-                  group="Options"),
-            field("metadata", "Metadata", T.KEY_VALUE, "Up to 16 key-value pairs attached to the response.",
-                  group="Options"),
             simplify(False),
             stream(),
             timeout(),

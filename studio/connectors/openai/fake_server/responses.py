@@ -40,7 +40,7 @@ class ResponsesRoutes:
                 raise _BadRequest("Only background responses can be cancelled.", param="response_id")
             with self._lock:
                 if stored["status"] in ("queued", "in_progress"):
-                    stored.update(status="cancelled", output=[], usage=None)
+                    stored.update(status="cancelled", output=[])
             return JSONResponse(_public(stored))
         return None
 
@@ -124,8 +124,8 @@ class ResponsesRoutes:
         if body.get("background"):
             if body.get("store") is False:
                 raise _BadRequest("Background responses need store=true.", param="store")
-            queued = {**base, "status": "queued", "output": [], "usage": None, "completed_at": None,
-                      "_output": output_items, "_usage": usage}
+            queued = {**{k: v for k, v in base.items() if k != "usage"}, "status": "queued", "output": [],
+                      "completed_at": None, "_output": output_items, "_usage": usage}
             with self._lock:
                 self.responses[response_id] = queued
             return JSONResponse(_public(queued))
