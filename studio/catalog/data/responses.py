@@ -8,8 +8,8 @@ from .text import USER_HELP, stream
 
 API = "Responses"
 INCLUDE_VALUES = ("web_search_call.action.sources, code_interpreter_call.outputs, "
-                  "computer_call_output.output.image_url, file_search_call.results, message.input_image.image_url, message.output_text.logprobs, "
-                  "reasoning.encrypted_content")
+                  "computer_call_output.output.image_url, file_search_call.results, message.input_image.image_url, "
+                  "message.output_text.logprobs, reasoning.encrypted_content")
 
 
 def polling(what: str, wait_default: int = 600) -> list:

@@ -10,6 +10,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from .common import Call, _BadRequest, _error, _id, _now, _public, _text_of, last_user_text, page
+from .payloads import image_sample
 
 BATCH_STEPS = ("validating", "in_progress", "finalizing", "completed")
 BATCH_ENDPOINTS = ("/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/moderations")
@@ -142,10 +143,8 @@ class BatchVideoRoutes:
             if video["status"] != "completed":
                 raise _BadRequest("Video is not ready yet.", param="video_id", status=409)
             variant = call.query.get("variant") or "video"
-            if variant == "thumbnail":
-                from .payloads import image_sample
-
-                data, media_type = image_sample("webp")
+            if variant in ("thumbnail", "spritesheet"):
+                data, media_type = image_sample("webp" if variant == "thumbnail" else "jpeg")
                 return Response(data, media_type=media_type)
             return Response(MP4_HEAD + _text_of(video["prompt"]).encode("utf-8"), media_type="video/mp4")
         if rest[1:] == ["remix"] and call.method == "POST":

@@ -28,10 +28,11 @@ from .common import API_PREFIX, DEFAULT_INVALID_KEYS, Call, _BadRequest, _error,
 from .controls import STREAM_FAULTS, FaultRates, RecordedRequest, _QueuedFault, _StreamFault
 from .media import MediaRoutes
 from .responses import ResponsesRoutes
+from .uploads_evals import UploadEvalRoutes
 from .vector_stores import VectorStoreRoutes
 
 ROUTE_FAMILIES = (ChatRoutes, ResponsesRoutes, ConversationRoutes, MediaRoutes, CatalogRoutes, VectorStoreRoutes,
-                  BatchVideoRoutes, AssistantsRoutes)
+                  BatchVideoRoutes, UploadEvalRoutes, AssistantsRoutes)
 
 
 class FakeOpenAIServer(*ROUTE_FAMILIES):
@@ -212,6 +213,9 @@ class FakeOpenAIServer(*ROUTE_FAMILIES):
         self.vector_batches: dict[str, dict[str, Any]] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.videos: dict[str, dict[str, Any]] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.evals: dict[str, dict[str, Any]] = {}
+        self.eval_runs: dict[str, dict[str, Any]] = {}
 
     def _answer(self, kind: str, body: dict[str, Any]) -> _Reply | None:
         output = self.answerer(kind, body) if self.answerer is not None else None
