@@ -28,8 +28,9 @@ def schema_errors(operation: str, body: dict[str, Any]) -> list[str]:
         name = entry["schema"]["$ref"].rsplit("/", 1)[-1]
         schema = spec["components"]["schemas"][name]
         known = set(schema.get("properties", {}))
-        errors = [f"unknown field {k!r}" for k in body if k not in known and not k.endswith("[]")]
-        errors += [f"missing required field {k!r}" for k in schema.get("required", []) if k not in body]
+        names = {k.removesuffix("[]") for k in body}  # "image[]": the parts of the array field "image"
+        errors = [f"unknown field {k!r}" for k in sorted(names) if k not in known]
+        errors += [f"missing required field {k!r}" for k in schema.get("required", []) if k not in names]
         return errors
     validator = jsonschema.Draft202012Validator(root)
     return sorted(

@@ -25,7 +25,8 @@ ACTIONS = [
             field("item_schema", "Case Schema", T.JSON, "JSON schema of a case (default: {input, expected} strings).",
                   group="Options"),
             field("testing_criteria", "Testing Criteria", T.JSON,
-                  "Graders as OpenAI's testing_criteria objects, instead of Check.", group="Options"),
+                  "Graders as OpenAI's testing_criteria objects, instead of Check; write OpenAI's templates with "
+                  "single braces ({sample.output_text}, {item.expected}).", group="Options"),
             timeout(),
         ],
     ),
@@ -41,8 +42,8 @@ ACTIONS = [
             field("cases", "Cases", T.JSON, "The test cases: a list of objects matching the eval's case schema.",
                   default="{{ input }}", required=True),
             model("gpt-4.1-mini"),
-            field("prompt", "Prompt", T.TEXT, "The user message per case; {{item.<field>}} is the case's field.",
-                  default="{{item.input}}"),
+            field("prompt", "Prompt", T.TEXT, "The user message per case; {field} (single braces) is the case's "
+                  "field, e.g. {input}.", default="{input}"),
             field("instructions", "Instructions", T.TEXT, "A developer message before each case."),
             field("name", "Run Name", T.STRING, "The run's name.", group="Options"),
             field("wait", "Wait for Result", T.BOOLEAN, "Poll until the run is graded.", default=True,

@@ -83,6 +83,7 @@ ACTIONS = [
         id="image.variation", kind="action", title="Create Image Variation", category="Images", api="Images",
         endpoints=["POST /v1/images/variations"],
         description="Variations of one image (dall-e-2); results are saved as files.",
+        deprecated="OpenAI has deprecated image variations along with dall-e-2: use Edit Image with gpt-image-1.",
         inputs=[
             connection(),
             field("images", "Image", T.FILE, "A square png under 4 MB: a local file or an upstream image.",

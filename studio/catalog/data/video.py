@@ -1,4 +1,4 @@
-"""Videos (Sora)."""
+"""Videos (Sora), deprecated: OpenAI shuts the Sora API down on September 24, 2026."""
 
 from studio.catalog.models import Action
 
@@ -6,6 +6,8 @@ from .common import T, connection, field, model, timeout
 from .responses import polling
 
 API = "Videos"
+DEPRECATED = ("OpenAI has announced that the Sora video API shuts down permanently on September 24, 2026; "
+              "these nodes stop working then.")
 
 
 def video_id() -> object:
@@ -19,7 +21,7 @@ def wait() -> object:
 
 ACTIONS = [
     Action(
-        id="video.create", kind="action", title="Generate Video", category="Videos", api=API,
+        id="video.create", kind="action", title="Generate Video", category="Videos", api=API, deprecated=DEPRECATED,
         endpoints=["POST /v1/videos", "GET /v1/videos/{video_id}", "GET /v1/videos/{video_id}/content"],
         description="Generate a video from a prompt (and an optional first-frame image) with Sora; waits with "
                     "progress and saves the MP4.",
@@ -35,7 +37,7 @@ ACTIONS = [
         ],
     ),
     Action(
-        id="video.remix", kind="action", title="Remix Video", category="Videos", api=API,
+        id="video.remix", kind="action", title="Remix Video", category="Videos", api=API, deprecated=DEPRECATED,
         endpoints=["POST /v1/videos/{video_id}/remix", "GET /v1/videos/{video_id}",
                    "GET /v1/videos/{video_id}/content"],
         description="Make a new video from a finished one with a changed prompt.",
@@ -43,12 +45,12 @@ ACTIONS = [
                 wait(), *polling("video", wait_default=1800), timeout()],
     ),
     Action(
-        id="video.retrieve", kind="action", title="Get Video", category="Videos", api=API,
+        id="video.retrieve", kind="action", title="Get Video", category="Videos", api=API, deprecated=DEPRECATED,
         endpoints=["GET /v1/videos/{video_id}"], description="A video job's status and progress.",
         inputs=[connection(), video_id(), timeout()],
     ),
     Action(
-        id="video.download", kind="action", title="Download Video", category="Videos", api=API,
+        id="video.download", kind="action", title="Download Video", category="Videos", api=API, deprecated=DEPRECATED,
         endpoints=["GET /v1/videos/{video_id}/content"], description="Save a finished video (or its thumbnail or "
                                                                       "spritesheet) as a run file.",
         inputs=[connection(), video_id(),
@@ -56,14 +58,14 @@ ACTIONS = [
                 timeout()],
     ),
     Action(
-        id="video.list", kind="action", title="List Videos", category="Videos", api=API,
+        id="video.list", kind="action", title="List Videos", category="Videos", api=API, deprecated=DEPRECATED,
         endpoints=["GET /v1/videos"], description="List the account's videos.",
         inputs=[connection(), field("limit", "Limit", T.INTEGER, "1-100.", default=20, minimum=1, maximum=100),
                 field("order", "Order", options=["desc", "asc"], default="desc"),
                 field("after", "After", T.STRING, "Paging: list after this id.", group="Options"), timeout()],
     ),
     Action(
-        id="video.delete", kind="action", title="Delete Video", category="Videos", api=API,
+        id="video.delete", kind="action", title="Delete Video", category="Videos", api=API, deprecated=DEPRECATED,
         endpoints=["DELETE /v1/videos/{video_id}"], description="Delete a video.",
         inputs=[connection(), video_id(), timeout()],
     ),

@@ -4,6 +4,7 @@ each case's output and grade."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from studio.engine.context import NodeContext, NodeError
@@ -13,6 +14,10 @@ from ._common import (InputError, api_call, bool_input, connect, handles, json_v
 from ._polling import poll_until_done
 
 RUN_DONE = {"completed", "failed", "canceled", "cancelled"}
+# The node's own `{{ }}` are flow expressions, so eval templates are written with single braces:
+# `{input}` in Prompt is the case's field, `{item.x}` / `{sample.output_text}` in Testing Criteria.
+CASE_FIELD = re.compile(r"(?<!\{)\{(\w+)\}(?!\})")
+NAMESPACED = re.compile(r"(?<!\{)\{((?:item|sample)\.[\w.]+)\}(?!\})")
 OPERATIONS = {"equals": "eq", "not equals": "ne", "contains": "like", "contains (any case)": "ilike"}
 
 
@@ -26,9 +31,24 @@ def _cases(ctx: NodeContext) -> list[dict[str, Any]]:
     return [c.get("item", c) if isinstance(c.get("item"), dict) else c for c in cases]
 
 
+def case_template(text: str) -> str:
+    """A Prompt with `{field}` placeholders as OpenAI's template (`{{item.field}}`)."""
+    return CASE_FIELD.sub(lambda m: "{{item." + m.group(1) + "}}", NAMESPACED.sub(r"{{\1}}", text))
+
+
+def _criteria_templates(value: Any) -> Any:
+    if isinstance(value, str):
+        return NAMESPACED.sub(r"{{\1}}", value)
+    if isinstance(value, list):
+        return [_criteria_templates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _criteria_templates(v) for k, v in value.items()}
+    return value
+
+
 @handles("eval.create")
 async def create_eval(ctx: NodeContext) -> dict[str, Any]:
-    criteria = json_value(ctx, "testing_criteria", expect=list)
+    criteria = _criteria_templates(json_value(ctx, "testing_criteria", expect=list))
     if not criteria:
         operation = OPERATIONS.get(str(ctx.inputs.get("check") or "contains"))
         if operation is None:
@@ -63,12 +83,18 @@ async def _result(ctx: NodeContext, client: Any, eval_id: str, run: dict[str, An
             "total": counts.get("total", 0), "cases": cases, "report_url": run.get("report_url")}
 
 
+def _message(role: str, text: str) -> dict[str, Any]:
+    """A template message as an eval item (its content one input_text part: a plain string would
+    fit both of the schema's message kinds)."""
+    return {"type": "message", "role": role, "content": {"type": "input_text", "text": case_template(text)}}
+
+
 @handles("eval.run")
 async def run_eval(ctx: NodeContext) -> dict[str, Any]:
     eval_id = str(required(ctx, "eval_id")).strip()
-    template = [{"role": "user", "content": str(ctx.inputs.get("prompt") or "{{item.input}}")}]
+    template = [_message("user", str(ctx.inputs.get("prompt") or "{input}"))]
     if ctx.inputs.get("instructions"):
-        template.insert(0, {"role": "developer", "content": str(ctx.inputs["instructions"])})
+        template.insert(0, _message("developer", str(ctx.inputs["instructions"])))
     source = {"type": "completions", "model": str(ctx.inputs.get("model") or "gpt-4.1-mini"),
               "input_messages": {"type": "template", "template": template},
               "source": {"type": "file_content", "content": [{"item": case} for case in _cases(ctx)]}}

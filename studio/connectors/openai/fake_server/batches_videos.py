@@ -50,7 +50,7 @@ class BatchVideoRoutes:
             lines = [json.loads(line) for line in self.file_contents[body["input_file_id"]].decode("utf-8").splitlines()
                      if line.strip()]
             now = _now()
-            batch = {"id": _id("batch_"), "object": "batch", "endpoint": body["endpoint"], "errors": None,
+            batch = {"id": _id("batch_"), "object": "batch", "endpoint": body["endpoint"],
                      "input_file_id": body["input_file_id"], "completion_window": body.get("completion_window", "24h"),
                      "status": "validating", "created_at": now, "expires_at": now + 86400,
                      "request_counts": {"total": len(lines), "completed": 0, "failed": 0},

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from .common import Call, _BadRequest, _error, _id, _now, _public, _tokens, page
+from .common import Call, _BadRequest, _error, _id, _now, _public, _text_of, _tokens, page
 
 TEMPLATE = re.compile(r"\{\{\s*(item|sample)\.([\w.]+)\s*\}\}")
 RUN_STEPS = ("queued", "in_progress", "completed")
@@ -166,7 +166,9 @@ class UploadEvalRoutes:
         outputs, prompt_total, completion_total = [], 0, 0
         for index, row in enumerate(source["source"]["content"]):
             item = row.get("item") or {}
-            messages = [{"role": m.get("role", "user"), "content": render(m.get("content", ""), item)}
+            messages = [{"role": m.get("role", "user"), "content": render(_text_of([m.get("content")])
+                                                                      if isinstance(m.get("content"), dict)
+                                                                      else m.get("content", ""), item)}
                         for m in template]
             user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
             text = f"Echo: {user}"
