@@ -60,15 +60,27 @@ Recording: `server.requests` holds a RecordedRequest per request (including fail
 `.fault`); `server.requests_to("/chat/completions")` filters them by path; `server.in_flight` /
 `server.max_in_flight` count concurrent requests (a slow answer stops counting once its client
 hangs up); `server.wait_idle()` waits for none in flight; `server.reset()` clears requests,
-queues, scripts, faults and stored objects (files, assistants, threads, runs).
+queues, scripts, faults and stored objects (files, assistants, threads, runs, responses,
+conversations, vector stores, batches, videos, uploads, evals). A JSON answer is recorded too
+(`.status`, `.answer`), so tests check it against OpenAI's schema; every file part of a multipart
+request is in `.uploads`.
+
+Long-running objects move one step each time they are looked at (GET): a background response
+queued -> in_progress -> completed, a video's progress 0 -> 50 -> 100, a batch validating ->
+in_progress -> finalizing -> completed (then its output file holds an echo answer per JSONL line),
+a vector store file or file batch in_progress -> completed, an eval run queued -> in_progress ->
+completed (graded with its string-check criteria). Built-in Responses tools each add their call
+item (web search, file search over the server's vector stores, code interpreter, image generation,
+MCP listing and approval request, then the call once approved, computer use).
 
 CLI: `python -m studio.connectors.openai.fake_server --port 0 --latency-ms 50` prints the base URL
 as its first line and serves until SIGINT/SIGTERM.
 
 Layout: `server` (lifecycle, recording, faults, auth, routing by API family), one module per
-family of routes (`chat`, `responses`, `media`, `catalog_routes`, `assistants`), `common` (answers
-derived from the input, errors), `controls` (fault and recording records), `payloads` (small real
-files).
+family of routes (`chat`, `responses` with `builtin_tools`, `conversations`, `media`,
+`catalog_routes`, `vector_stores`, `batches_videos`, `uploads_evals`, `assistants`), `common`
+(answers derived from the input, errors, paging), `controls` (fault and recording records),
+`payloads` (small real files), `cli` (the command line).
 """
 
 from __future__ import annotations
@@ -76,7 +88,8 @@ from __future__ import annotations
 from .common import API_PREFIX, MODELS, ToolCall, last_user_text, schema_instance, tool_call
 from .controls import STREAM_FAULTS, FaultRates, RecordedRequest
 from .payloads import IMAGE_SAMPLES, image_sample, speech_bytes, tiny_png
-from .server import FakeOpenAIServer, main
+from .cli import main
+from .server import FakeOpenAIServer
 
 __all__ = ["API_PREFIX", "IMAGE_SAMPLES", "MODELS", "STREAM_FAULTS", "FakeOpenAIServer", "FaultRates",
            "RecordedRequest", "ToolCall", "image_sample", "last_user_text", "main", "schema_instance",

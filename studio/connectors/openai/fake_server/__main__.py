@@ -2,7 +2,7 @@
 
 import sys
 
-from studio.connectors.openai.fake_server.server import main
+from studio.connectors.openai.fake_server.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())
