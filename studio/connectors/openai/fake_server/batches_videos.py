@@ -95,8 +95,7 @@ class BatchVideoRoutes:
                         "response": {"status_code": 200, "request_id": _id("req_"), "body": answer}})
         data = "".join(json.dumps(o) + "\n" for o in out).encode("utf-8")
         file = {"id": _id("file-"), "object": "file", "bytes": len(data), "created_at": _now(),
-                "filename": f"{batch['id']}_output.jsonl", "purpose": "batch_output", "status": "processed",
-                "expires_at": None, "status_details": None}
+                "filename": f"{batch['id']}_output.jsonl", "purpose": "batch_output", "status": "processed"}
         with self._lock:
             self.files[file["id"]] = file
             self.file_contents[file["id"]] = data

@@ -81,7 +81,7 @@ class CatalogRoutes:
                 raise _BadRequest("Missing required parameter: 'purpose'.", param="purpose")
             filename, size = record.files["file"]
             file = {"id": _id("file-"), "object": "file", "bytes": size, "created_at": _now(), "filename": filename,
-                    "purpose": purpose, "status": "processed", "expires_at": None, "status_details": None}
+                    "purpose": purpose, "status": "processed"}
             with self._lock:
                 self.files[file["id"]] = file
                 self.file_contents[file["id"]] = record.file_bytes.get("file", b"")

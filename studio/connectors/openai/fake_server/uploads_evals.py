@@ -82,7 +82,7 @@ class UploadEvalRoutes:
             file = {"id": _id("file-"), "object": "file", "bytes": len(data), "created_at": _now(),
                     "filename": upload["filename"], "purpose": upload["purpose"], "status": "processed"}
             with self._lock:
-                self.files[file["id"]] = {**file, "expires_at": None, "status_details": None}
+                self.files[file["id"]] = dict(file)
                 self.file_contents[file["id"]] = data
                 upload.update(status="completed", file=file)
             return JSONResponse(_public(upload))
