@@ -79,7 +79,8 @@ ACTIONS = [
             field("input", "Input", T.TEXT, "The input text, or a JSON list of input items. May be empty when a "
                   "stored prompt carries the input."),
             field("instructions", "Instructions", T.TEXT, "A system (or developer) message for the model."),
-            field("prompt_id", "Prompt ID", T.STRING, "A stored prompt (pmpt_...) made in OpenAI's dashboard.",
+            field("prompt_id", "Prompt ID", T.STRING, "A stored prompt (pmpt_...) made in OpenAI's dashboard; clear "
+                  "Model to use the prompt's own model.",
                   group="Stored Prompt"),
             field("prompt_version", "Prompt Version", T.STRING, "Its version (empty: the current one).",
                   group="Stored Prompt"),
