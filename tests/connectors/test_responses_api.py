@@ -135,7 +135,9 @@ async def test_a_turn_in_a_conversation_adds_its_items(fake_server, client, tmp_
 async def test_streamed_hosted_tool_calls_are_shown_as_they_arrive(fake_server, client, tmp_path):
     output, events = await run_action("responses.create", {"input": "news", "web_search": True, "stream": True},
                                       tmp_path, client)
-    assert [e["tool"] for e in events.of("tool_call")] == ["web_search_call"]
+    calls = events.of("tool_call")
+    assert [e["tool"] for e in calls] == ["web_search_call"]
+    assert calls[0]["arguments"] == {"action": {"type": "search", "query": "news"}} and calls[0]["call_id"]
     assert "".join(e["text"] for e in events.of("delta")) == output["output_text"] == "Echo: news"
 
 

@@ -109,7 +109,9 @@ async def _streamed(ctx: NodeContext, client: Any, params: dict[str, Any]) -> di
             kind = getattr(event, "type", "")
             if kind == "response.output_item.added" and getattr(event.item, "type", "") not in (
                     "message", "function_call", "reasoning"):
-                ctx.emit("tool_call", tool=event.item.type, item=to_plain(event.item))
+                item = to_plain(event.item)
+                ctx.emit("tool_call", tool=item.get("type"), call_id=item.get("id"),
+                         arguments={k: v for k, v in item.items() if k not in ("id", "type", "status", "result")})
             elif kind == "response.output_text.delta":
                 text_parts.append(event.delta)
                 chars += len(event.delta or "")
