@@ -14,6 +14,8 @@ from ._common import InputError, api_call, connect, handles, load_file, required
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision")
 MAX_PART_MB = 64
+# Types the Uploads API expects that Python's mimetypes does not know (batch and fine-tune files).
+MIME_BY_SUFFIX = {".jsonl": "application/jsonl", ".md": "text/markdown"}
 
 
 @handles("upload.create")
@@ -26,9 +28,11 @@ async def upload_large_file(ctx: NodeContext) -> dict[str, Any]:
         raise InputError(f"{ctx.node.name}: 'Part Size (MB)' must be above 0 and at most {MAX_PART_MB}")
     file = load_file(ctx, "file", name=ctx.inputs.get("filename") or None)
     part_size = max(1, int(part_mb * 1024 * 1024))
+    suffix = "." + file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
+    mime_type = MIME_BY_SUFFIX.get(suffix) if file.media_type == "application/octet-stream" else None
     client = await connect(ctx)
     upload = await api_call(ctx, client.sdk.uploads.create(bytes=len(file.data), filename=file.name,
-                                                           mime_type=file.media_type, purpose=purpose,
+                                                           mime_type=mime_type or file.media_type, purpose=purpose,
                                                            **timeout_kw(ctx)))
     chunks = [file.data[i:i + part_size] for i in range(0, len(file.data), part_size)] or [b""]
     part_ids = []
