@@ -47,6 +47,8 @@ class Catalog(BaseModel):
                     "category": a.category,
                     "description": a.description,
                     "deprecated": a.deprecated,
+                    "api": a.api,
+                    "endpoints": list(a.endpoints),
                     "sources": [s.model_dump() for s in a.sources],
                     "inputs": [
                         {

@@ -102,13 +102,17 @@ class Action(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
     kind: ActionKind
     title: str
-    category: str  # palette group, e.g. "Chat", "Images", "Files", "Agents"
+    category: str  # palette group, as OpenAI's API reference groups them: "Responses", "Images", "Files" ...
     description: str = ""
     sources: list[Source] = Field(default_factory=list)
     inputs: list[Input] = Field(default_factory=list)
     outputs: list[Port] = Field(default_factory=lambda: [Port(key="output", label="Output")])
     # Set when the API behind it is on a retirement path: says what to use instead.
     deprecated: str | None = None
+    # Which OpenAI API the node calls ("Responses", "Vector stores" ...; None: no API call of its
+    # own) and the endpoints it uses ("POST /v1/responses"), as docs/actions.md lists them.
+    api: str | None = None
+    endpoints: list[str] = Field(default_factory=list)
     # True when the node's output ports are its `branches` input's keys (Classify and Branch).
     dynamic_outputs_from: str | None = None
     # Whether the node calls the API (and so takes a connection).

@@ -5,7 +5,8 @@ import json
 from studio.catalog import ValueType, load_catalog
 from studio.cli import main
 
-ACTION_KEYS = {"id", "kind", "title", "category", "description", "sources", "inputs", "outputs"}
+ACTION_KEYS = {"id", "kind", "title", "category", "description", "sources", "inputs", "outputs", "api", "endpoints",
+               "deprecated"}
 INPUT_KEYS = {"key", "label", "aliases", "type", "options", "required", "default", "description"}
 
 

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from connector_testkit import covers, one_node_flow, run_action
-from openai_schema import _spec
-from studio.connectors.openai.fake_embeddings import EmbeddingRequestError, embeddings_response
+from openai_schema import _answer_spec
+from studio.connectors.openai.fake_server.embeddings import EmbeddingRequestError, embeddings_response
 from studio.engine.context import NodeError
 from studio.engine.executor import run_flow
 
@@ -41,7 +41,7 @@ async def test_raw_answer_matches_openais_response_schema_and_the_server_also_sp
                                                                                             tmp_path):
     output, _ = await run_action("embeddings.create", {"input": "hello world", "simplify": False,
                                                        "model": "text-embedding-3-large"}, tmp_path, client)
-    spec = _spec()
+    spec = _answer_spec()
     schema = {**spec["components"]["schemas"]["CreateEmbeddingResponse"], "components": spec["components"]}
     jsonschema.Draft202012Validator(schema).validate(output)
     assert len(output["data"][0]["embedding"]) == 3072 and output["model"] == "text-embedding-3-large"

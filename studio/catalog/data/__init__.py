@@ -1,14 +1,21 @@
 """Every action and connection type of the catalog, gathered from one module per area."""
 
-from . import agents, assistants, core, embeddings, files_models, http, media, raw, text, triggers
+from . import (agents, assistants, batch, conversations, core, embeddings, evals_uploads, files_models, http, media, raw,
+               responses, text, triggers, vector_stores, video)
 from .connections import CONNECTIONS as OPENAI_CONNECTIONS
 
 ACTIONS = [
     *triggers.ACTIONS,
     *agents.ACTIONS,
+    *responses.ACTIONS,
+    *conversations.ACTIONS,
     *text.ACTIONS,
     *media.ACTIONS,
+    *video.ACTIONS,
+    *vector_stores.ACTIONS,
+    *batch.ACTIONS,
     *files_models.ACTIONS,
+    *evals_uploads.ACTIONS,
     *assistants.ACTIONS,
     *raw.ACTIONS,
     *embeddings.ACTIONS,

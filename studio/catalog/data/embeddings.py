@@ -7,6 +7,7 @@ from .common import T, connection, field, model, src, timeout
 ACTIONS = [
     Action(
         id="embeddings.create", kind="action", title="Create Embeddings", category="Embeddings",
+        api="Embeddings", endpoints=["POST /v1/embeddings"],
         description="Turn text into embedding vectors",
         sources=src("n8n", "Embeddings OpenAI"),
         inputs=[
