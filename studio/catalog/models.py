@@ -70,6 +70,9 @@ class Input(BaseModel):
     # Inputs that only make sense together are grouped in the panel ("Options", "Retry").
     group: str | None = None
     placeholder: str | None = None
+    # The value is the name of another node of the flow (a Chat Trigger's Reply Node): renaming
+    # that node renames the value too.
+    names_node: bool = False
 
     @model_validator(mode="after")
     def _enum_has_options(self) -> "Input":

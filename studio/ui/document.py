@@ -50,6 +50,7 @@ class FlowDocument(QObject):
         super().__init__(parent)
         self._flow = flow or Flow()
         self.path = path
+        self.catalog: Any = None  # the catalog, when known: says which inputs name a node
         self.undo_stack = QUndoStack(self)
         self.undo_stack.indexChanged.connect(self._on_index)
         # validate_flow's findings for the current state; every content signal below drops them
@@ -133,21 +134,31 @@ class FlowDocument(QObject):
         self.undo_stack.push(_Edit(f"Change {field}", apply(value), apply(before)))
 
     def rename_node(self, node_id: str, name: str) -> None:
-        """Rename a node and every expression that reads it (`nodes.Old...` in any node's values)
-        as one undo step, so a rename never breaks the flow."""
+        """Rename a node and everything that names it, as one undo step, so a rename never breaks
+        the flow: expressions that read it (`nodes.Old...` in any node's values), inputs whose
+        value is a node's name (the catalog marks them, e.g. a Chat Trigger's Reply Node) and the
+        flow's own reply node setting."""
         from studio.flow.references import referenced_names, rename_in_value
 
         old = self._flow.node(node_id).name
         if name == old:
             return
+        naming = self._node_name_inputs()
         values_before = {n.id: copy.deepcopy(n.values) for n in self._flow.nodes
-                         if any(old in referenced_names(v) for v in n.values.values())}
-        values_after = {nid: {k: rename_in_value(v, old, name) for k, v in values.items()}
+                         if any(old in referenced_names(v) or (k in naming.get(n.action, ()) and v == old)
+                                for k, v in n.values.items())}
+        values_after = {nid: {k: name if k in naming.get(self._flow.node(nid).action, ()) and v == old
+                              else rename_in_value(v, old, name) for k, v in values.items()}
                         for nid, values in values_before.items()}
+        settings_before = copy.deepcopy(self._flow.settings)
+        settings_after = copy.deepcopy(settings_before)
+        if settings_after.get("reply_node") == old:
+            settings_after["reply_node"] = name
 
-        def apply(new_name: str, values: dict[str, dict[str, Any]]) -> Callable[[], None]:
+        def apply(new_name: str, values: dict[str, dict[str, Any]], settings: dict[str, Any]) -> Callable[[], None]:
             def run() -> None:
                 self._flow.node(node_id).name = new_name
+                self._flow.settings = copy.deepcopy(settings)
                 for nid, vals in values.items():
                     self._flow.node(nid).values = copy.deepcopy(vals)
                 for nid in dict.fromkeys([node_id, *values]):
@@ -155,8 +166,16 @@ class FlowDocument(QObject):
             return run
 
         count = len(values_after) - (node_id in values_after)
-        text = f"Rename {old} to {name}" + (f" (and {count} node{'s' if count != 1 else ''} reading it)" if count else "")
-        self.undo_stack.push(_Edit(text, apply(name, values_after), apply(old, values_before)))
+        text = f"Rename {old} to {name}" + (f" (and {count} node{'s' if count != 1 else ''} naming it)" if count else "")
+        self.undo_stack.push(_Edit(text, apply(name, values_after, settings_after),
+                                   apply(old, values_before, settings_before)))
+
+    def _node_name_inputs(self) -> dict[str, set[str]]:
+        """Action id -> keys of its inputs whose value is a node's name (from `catalog`)."""
+        if self.catalog is None:
+            return {}
+        return {a.id: {i.key for i in a.inputs if i.names_node} for a in self.catalog.actions
+                if any(i.names_node for i in a.inputs)}
 
     def node(self, node_id: str) -> Node:
         return self._flow.node(node_id)

@@ -48,15 +48,21 @@ class RunsMixin:
     def _ready_to_run(self) -> bool:
         """False, with the Problems panel shown, while the flow has errors (warnings do not
         stop a run): Problems says the flow will not run until they are fixed, so it does not."""
-        problems = self.problems.validate(self.document.flow, self.catalog, self.document)
-        errors = [p for p in problems if getattr(p, "severity", "error") != "warning"]
-        if not errors:
+        blocker = self._run_blocker()
+        if blocker is None:
             return True
         self.problems_dock.show()
         self.problems_dock.raise_()
-        self.show_message(f"Not run: {len(errors)} problem{'s' if len(errors) != 1 else ''} to fix first "
-                          f"(see Problems): {errors[0]}")
+        self.show_message(blocker)
         return False
+
+    def _run_blocker(self) -> str | None:
+        """Why the flow may not run now (the errors Problems lists), or None."""
+        problems = self.problems.validate(self.document.flow, self.catalog, self.document)
+        errors = [p for p in problems if getattr(p, "severity", "error") != "warning"]
+        if not errors:
+            return None
+        return f"Not run: {len(errors)} problem{'s' if len(errors) != 1 else ''} to fix first (see Problems): {errors[0]}"
 
     def run_selected(self, from_here: bool) -> bool:
         ids = self.canvas.selected_ids()
@@ -173,6 +179,11 @@ class RunsMixin:
             self.canvas.set_status(entry["node_id"], "waiting", f"{len(state['waiting'])} approval(s) pending")
 
     def _before_chat_run(self, flow: Flow) -> bool:
+        """The Chat panel's runs pass the same gates as Run: no errors in Problems, and trust."""
+        from studio.triggers.chat import ChatError
+
+        if not self._ready_to_run():
+            raise ChatError(self._run_blocker() or "the flow has problems to fix first (see Problems)")
         if not self.check_trust():
             return False
         self.canvas.clear_statuses()

@@ -48,7 +48,8 @@ ACTIONS = [
             field("response_mode", "Respond", description="Answer at once, or with a node's output when the run ends.",
                   options=[("immediate", "Immediately (202 Accepted)"), ("node", "With a node's output")],
                   default="immediate"),
-            field("response_node", "Response Node", T.STRING, "The node whose output is the answer (Respond: node)."),
+            field("response_node", "Response Node", T.STRING, "The node whose output is the answer (Respond: node).",
+                  names_node=True),
         ],
     ),
     Action(
@@ -56,7 +57,8 @@ ACTIONS = [
         description="Start the flow for each message typed in the chat panel; the reply is a chosen node's output "
                     "and earlier turns are available as trigger.history.",
         inputs=[
-            field("reply_node", "Reply Node", T.STRING, "The node whose output is the chat reply.", required=True),
+            field("reply_node", "Reply Node", T.STRING, "The node whose output is the chat reply.", required=True,
+                  names_node=True),
             field("welcome_message", "Welcome Message", T.TEXT, "Shown when the chat opens."),
         ],
     ),
