@@ -21,6 +21,7 @@ from studio.catalog.catalog import Catalog
 from studio.catalog.models import Action
 from studio.flow.models import Node
 
+from .canvas_broken import BROKEN_RGBA, CanvasBrokenParts
 from .canvas_edit import CanvasEditing
 from .canvas_graph import NODE_CLASSES, _DiscardingUndoStack, _FlowNodeItem, _Graph, kind_icon
 from .canvas_items import StickyNote, _Badge
@@ -33,7 +34,7 @@ from .theme import KIND_COLORS, Theme, current_theme, hex_rgb
 log = logging.getLogger(__name__)
 
 
-class FlowCanvas(CanvasEditing, CanvasView, QObject):
+class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, QObject):
     """Owns the graph widget; `widget` goes into the main window."""
 
     selection_changed = Signal(list)  # doc node ids
@@ -65,6 +66,8 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
         self._previews: dict[str, QGraphicsSimpleTextItem] = {}
         self._statuses: dict[str, str] = {}
         self._notes: dict[str, StickyNote] = {}
+        self._init_broken()
+        self._add_next_buttons: list = []
         self._syncing = False
         self._quick_add: QuickAdd | None = None
         self._icons = {kind: kind_icon(kind) for kind in NODE_CLASSES}
@@ -73,6 +76,7 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
 
         self.graph.data_dropped.connect(self._on_drop)
         self.graph.node_selection_changed.connect(lambda *_: self.selection_changed.emit(self.selected_ids()))
+        self.selection_changed.connect(self._refresh_add_next)
         self.graph.node_double_clicked.connect(self._on_double_clicked)
         self.viewer.installEventFilter(self)
         document.node_added.connect(self._on_node_added)
@@ -144,7 +148,7 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
     def _style_node(self, view: BaseNode, action: Action | None) -> None:
         body, border, text = self._node_colors(action.kind if action else "action")
         view.set_property("color", body, push_undo=False)
-        view.view.border_color = border
+        view.view.border_color = border if action is not None else BROKEN_RGBA
         view.view.text_color = text
         view.view.draw_node()
 
@@ -183,6 +187,8 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
         dropped = bool(self._views or self._notes)
         for nid in list(self._views):
             self._remove_view(nid)
+        for ghost in list(self._ghosts):
+            self.graph.delete_node(self._ghosts.pop(ghost), push_undo=False)
         for item in list(self._notes.values()):
             self.viewer.scene().removeItem(item)
         self._notes.clear()
@@ -219,10 +225,11 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
                 view.add_input(key, multi_input=multiple, color=hex_rgb(PORT_COLORS.get(accepts, PORT_COLORS["any"])))
             for key, ptype in output_ports(action, node):
                 view.add_output(key, multi_output=True, color=hex_rgb(PORT_COLORS.get(ptype, PORT_COLORS["any"])))
-            title = action.title if action else f"Unknown action {node.action}"
-            view.view.setToolTip(f"{node.name}\n{title}" + (f"\n{action.description[:200]}" if action else ""))
+            self._set_tooltip(view, node, action)
             self._views[node.id] = view
             self._doc_ids[view.id] = node.id
+            if action is None:
+                self._mark_unknown(node.id, node.action)
             if node.disabled:
                 view.set_disabled(True)
         finally:
@@ -230,6 +237,12 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
         if not outer:
             self._finish_view(node.id)
         return view
+
+    @staticmethod
+    def _set_tooltip(view: BaseNode, node: Node, action: Action | None) -> None:
+        """The node's full name (its title may be elided), its action and what the action does."""
+        title = action.title if action else f"Unknown action {node.action}"
+        view.view.setToolTip(f"{node.name}\n{title}" + (f"\n{action.description[:200]}" if action else ""))
 
     def _finish_view(self, nid: str) -> None:
         """Draw a node built with drawing held, and place its badge and preview."""
@@ -258,6 +271,10 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
         return badge, self._previews[nid]
 
     def _place_decorations(self, nid: str) -> None:
+        label = self._broken_labels.get(nid)
+        if label is not None:
+            rect = self._views[nid].view.boundingRect()
+            label.setPos(rect.left() + 2, rect.top() - 16)
         if nid not in self._badges:
             return
         view = self._views[nid]
@@ -270,6 +287,7 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
         if view is None:
             return
         self._doc_ids.pop(view.id, None)
+        self._forget_broken(nid)
         self._badges.pop(nid, None)
         self._previews.pop(nid, None)
         self.graph.delete_node(view, push_undo=False)
@@ -297,6 +315,7 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
         try:
             if view.name() != node.name:
                 view.set_property("name", node.name, push_undo=False)
+                self._set_tooltip(view, node, self._action(node))
             x, y = view.pos()
             if (x, y) != (node.position.x, node.position.y):
                 view.set_property("pos", [node.position.x, node.position.y], push_undo=False)
@@ -310,11 +329,12 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
     def _sync_outputs(self, nid: str, view: BaseNode, node: Node) -> None:
         """Grow or shrink output ports (Classify and Branch's branches, the error route)."""
         want = output_ports(self._action(node), node)
-        have = list(view.outputs())
+        have = [k for k in view.outputs() if (nid, "out", k) not in self.broken_ports]
         if [k for k, _ in want] == have:
             return
-        for key in have:
-            if key not in [k for k, _ in want]:
+        for key in list(view.outputs()):
+            if key not in [k for k, _ in want] or (nid, "out", key) in self.broken_ports:
+                self.broken_ports.discard((nid, "out", key))
                 port = view.get_output(key)
                 port.clear_connections(push_undo=False, emit_signal=False)
                 view.delete_output(port)
@@ -323,6 +343,8 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
                 view.add_output(key, multi_output=True, color=hex_rgb(PORT_COLORS.get(ptype, PORT_COLORS["any"])))
         view.view.draw_node()
         self._sync_wires()
+        if self._add_next_buttons and self._add_next_buttons[0].parentItem() is view.view:
+            self._refresh_add_next()
 
     def _canvas_wires(self) -> set[tuple[str, str, str, str]]:
         found = set()
@@ -344,11 +366,18 @@ class FlowCanvas(CanvasEditing, CanvasView, QObject):
                                                               emit_signal=False)
             for s, sp, t, tp in sorted(want - have):
                 if s not in self._views or t not in self._views:
-                    continue
+                    continue  # to a node not in the flow: a placeholder below
                 out, inp = self._views[s].get_output(sp), self._views[t].get_input(tp)
-                if out is None or inp is None:
-                    continue  # a wire to a port that no longer exists; validation reports it
+                if out is None or inp is None:  # a port the node does not have: drawn broken
+                    self._add_broken_ports(s, self._views[s], (set(), {sp}) if out is None else None)
+                    self._add_broken_ports(t, self._views[t], ({tp}, set()) if inp is None else None)
+                    for nid in {s, t}:
+                        self._views[nid].view.draw_node()
+                    out, inp = self._views[s].get_output(sp), self._views[t].get_input(tp)
                 out.connect_to(inp, push_undo=False, emit_signal=False)
+            if self._ghosts or self.broken_ports or any(
+                    s not in self._views or t not in self._views for s, _sp, t, _tp in want):
+                self._sync_broken_wires()
         finally:
             self._syncing = False
 

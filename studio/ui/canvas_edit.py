@@ -19,6 +19,7 @@ from qtpy.QtWidgets import QApplication
 
 from studio.flow.models import NAME_PATTERN, Endpoint, Node, Note, Position, Wire, new_id
 
+from .canvas_items import AddNextButton
 from .canvas_ports import PLACE_GAP, auto_layout, input_ports, output_ports
 from .palette import QuickAdd, action_from_mime
 
@@ -214,6 +215,8 @@ class CanvasEditing:
         self.selection_changed.emit(self.selected_ids())
 
     def delete_selected(self) -> None:
+        if self.selected_ghosts():  # a missing node's placeholder: its wires go
+            self.delete_selected_ghosts()
         self.document.remove_nodes(self.selected_ids(), self.selected_note_ids())
 
     def auto_layout(self) -> None:
@@ -393,3 +396,39 @@ class CanvasEditing:
             self.message.emit(f"{node.name} has no input that takes '{carries}'; added without a wire.")
         self.select([node.id])
         return node.id
+
+    def _refresh_add_next(self, *_args: Any) -> None:
+        """A "+" beside each output port of the one selected node (none for several or none)."""
+        ids = self.selected_ids()
+        if len(ids) == 1 and ids[0] in self._views and self._add_next_buttons:
+            view = self._views[ids[0]]
+            try:
+                same = (self._add_next_buttons[0].parentItem() is view.view
+                        and [b.port_key for b in self._add_next_buttons] == list(view.outputs()))
+            except RuntimeError:
+                same = False
+            if same:  # (a click on a "+" must not rebuild the button it is on)
+                return
+        for button in self._add_next_buttons:
+            try:
+                if button.scene() is not None:
+                    button.scene().removeItem(button)
+            except RuntimeError:  # its node was deleted, and the button with it
+                pass
+        self._add_next_buttons = []
+        if len(ids) != 1 or ids[0] not in self._views:
+            return
+        nid = ids[0]
+        view = self._views[nid]
+        for key in view.outputs():
+            port = view.get_output(key).view
+            rect = port.mapRectToParent(port.boundingRect())
+            button = AddNextButton(view.view, key, lambda k, nid=nid: self.add_next_from_port(nid, k))
+            button.setPos(rect.right() + 4, rect.center().y() - AddNextButton.SIZE / 2)
+            self._add_next_buttons.append(button)
+
+    def add_next_from_port(self, nid: str, port: str) -> None:
+        """The "+" of an output port: quick add, placed right of the node, wired from `port`."""
+        rect = self._views[nid].view.sceneBoundingRect()
+        at = QPointF(*self.free_spot("", QPointF(rect.right() + 2 * PLACE_GAP, rect.top())))
+        self.show_quick_add(at=at, from_port=(nid, port))

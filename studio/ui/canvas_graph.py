@@ -8,14 +8,18 @@ from typing import TYPE_CHECKING
 
 from NodeGraphQt import BaseNode, NodeGraph
 from NodeGraphQt.constants import ICON_NODE_BASE, NodeEnum
+from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.node_base import NodeItem
 from qtpy.QtCore import QPointF, QRectF, Qt
-from qtpy.QtGui import QColor, QPainter, QPixmap, QPolygonF, QUndoCommand, QUndoStack
+from qtpy.QtGui import QColor, QFontMetrics, QPainter, QPixmap, QPolygonF, QUndoCommand, QUndoStack
 
 from .theme import KIND_COLORS
 
 if TYPE_CHECKING:
     from .canvas import FlowCanvas
+
+
+TITLE_MAX_PX = 200  # widest node title drawn; longer names are elided
 
 
 class _FlowNodeItem(NodeItem):
@@ -37,6 +41,29 @@ class _FlowNodeItem(NodeItem):
         if changed:
             for port in (*self._input_items, *self._output_items):
                 port.setVisible(not mode)
+
+    @property
+    def name(self) -> str:
+        return AbstractNodeItem.name.fget(self)
+
+    @name.setter
+    def name(self, name: str = "") -> None:
+        """The full name is the node's; the title shows it elided to TITLE_MAX_PX, so a long name
+        does not make a node as wide as the canvas (the full name is in the node's tooltip)."""
+        AbstractNodeItem.name.fset(self, name)
+        shown = QFontMetrics(self._text_item.font()).elidedText(name, Qt.TextElideMode.ElideRight, TITLE_MAX_PX)
+        if shown == self._text_item.toPlainText():
+            return
+        self._text_item.setPlainText(shown)
+        if self.scene():
+            self.align_label()
+        self.update()
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Editing the title in place edits the whole name, not its elided form."""
+        if self.scene() is not None and self._text_item in self.scene().items(event.scenePos()):
+            self._text_item.setPlainText(self.name)
+        super().mouseDoubleClickEvent(event)
 
     @property
     def icon(self) -> str | None:

@@ -1,11 +1,12 @@
-"""The canvas's own scene items beside the nodes: run status badges and sticky notes."""
+"""The canvas's own scene items beside the nodes: run status badges, sticky notes and the "+"
+of add-next."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from qtpy.QtCore import QRectF, Qt
+from qtpy.QtCore import QPointF, QRectF, Qt
 from qtpy.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from qtpy.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsTextItem, QInputDialog
 
@@ -89,3 +90,51 @@ class StickyNote(QGraphicsRectItem):
         text, ok = QInputDialog.getMultiLineText(None, "Sticky note", "Note:", note.text)
         if ok:
             self.canvas.document.set_note(self.note_id, text=text)
+
+
+class AddNextButton(QGraphicsItem):
+    """The "+" beside an output port of the selected node (n8n's add-next): a click opens quick
+    add, and the node chosen is added after this one, wired from this port."""
+
+    SIZE = 16.0
+
+    def __init__(self, parent: QGraphicsItem, port_key: str, on_click: Callable[[str], None]) -> None:
+        super().__init__(parent)
+        self.port_key = port_key
+        self.on_click = on_click
+        self.setZValue(20)
+        self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(f"Add a node after this one, wired from {port_key!r}")
+        self._hover = False
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return QRectF(0, 0, self.SIZE, self.SIZE)
+
+    def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        theme = current_theme()
+        painter.setPen(QPen(QColor(theme.muted), 1.2))
+        painter.setBrush(QColor("#3b82f6") if self._hover else QColor(theme.node_body))
+        painter.drawRoundedRect(self.boundingRect().adjusted(1, 1, -1, -1), 4, 4)
+        painter.setPen(QPen(QColor("white") if self._hover else QColor(theme.node_text), 1.6))
+        mid = self.SIZE / 2
+        painter.drawLine(QPointF(mid, 4), QPointF(mid, self.SIZE - 4))
+        painter.drawLine(QPointF(4, mid), QPointF(self.SIZE - 4, mid))
+
+    def hoverEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self._hover = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self._hover = False
+        self.update()
+
+    def mousePressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        event.accept()  # not a drag of the node under it
+
+    def mouseReleaseEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if self.boundingRect().contains(event.pos()):
+            self.on_click(self.port_key)
+        event.accept()

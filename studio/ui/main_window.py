@@ -17,8 +17,8 @@ from qtpy.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
-    QWidget,
 )
 
 from studio.catalog import load_catalog
@@ -39,6 +39,7 @@ from .run_panel import RunPanel
 from .theme import apply_theme
 from .welcome import WelcomePage
 from .window_files import FilesMixin
+from .window_layout import LAYOUT_VERSION, LayoutMixin, plain_text
 from .window_recovery import AUTOSAVE_MS, RecoveryMixin
 from .window_runs import RunsMixin
 from .window_trust import TrustMixin
@@ -50,7 +51,7 @@ __all__ = ["MainWindow", "documents_dir", "recovery_dir"]
 DEFAULT_RUN_CONNECTION = "Default connection"
 
 
-class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, QMainWindow):
+class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, LayoutMixin, QMainWindow):
     def __init__(self, catalog: Catalog | None = None, *, run_base_url: str | None = None,
                  theme: str | None = None, record_history: bool = True, autosave: bool = True) -> None:
         super().__init__()
@@ -75,6 +76,9 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, QMainWindow):
                                      default_connection=lambda: self._run_connection(), parent=self)
         self.panel = PropertyPanel(self.document, self.catalog, self.context)
         self.run_panel = RunPanel()
+        # A long node name in the inspector's header is cut, never pushing Copy JSON out of view.
+        self.run_panel.inspector.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.docks: list[QDockWidget] = []
         self.palette_dock = self._dock("Nodes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.panel_dock = self._dock("Properties", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.run_dock = self._dock("Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -95,8 +99,6 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, QMainWindow):
         # Bytes of the file the document came from when that content would start a process or open
         # a port and was not made here; None once it is the user's own or trusted.
         self._trust_data: bytes | None = None
-        self.resizeDocks([self.palette_dock, self.panel_dock], [250, 360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.run_dock], [240], Qt.Orientation.Vertical)
 
         self.runs = RunController(self.catalog, base_url=run_base_url, record_history=record_history, parent=self)
         self.runs.default_connection = self._run_connection
@@ -155,27 +157,20 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, QMainWindow):
         self._autosave_timer.timeout.connect(self.autosave)
         self.document.changed.connect(self._schedule_autosave)
 
-        self.resize(1440, 900)
+        self.fit_to_screen()
+        self._default_layout = self.saveState(LAYOUT_VERSION)
+        self.restore_layout()
         self._update_title()
         self._update_run_actions()
 
     # -- construction ------------------------------------------------------------------------
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(title.lower() + "_dock")
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
-        return dock
-
     def _action(self, text: str, slot: Callable, shortcut: Any = None, tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(tip or text)
-        action.setStatusTip(tip or text)
+        action.setToolTip(tip or plain_text(text))
+        action.setStatusTip(tip or plain_text(text))
         action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)
         return action
@@ -213,6 +208,8 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, QMainWindow):
         self.act_dark = self._action("&Dark theme", lambda: self.set_theme("dark"))
         self.act_light = self._action("&Light theme", lambda: self.set_theme("light"))
         self.act_fit = self._action("&Fit flow in view", self.canvas.fit, "F")
+        self.act_reset_layout = self._action("&Reset layout", self.reset_layout,
+                                             tip="Put every panel back where it was on first start")
         self.act_welcome = self._action("&Welcome page", lambda: self.central.setCurrentWidget(self.welcome))
         self.act_rename_flow = self._action("&Rename flow…", self.rename_flow_dialog,
                                             tip="Change the flow's name (what the file, its runs and exports show)")
@@ -249,9 +246,9 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, QMainWindow):
                   self.canvas.act_minimap, self.act_welcome):
             m.addSeparator() if a is None else m.addAction(a)
         m.addSeparator()
-        for dock in (self.palette_dock, self.panel_dock, self.run_dock, self.problems_dock, self.history_dock,
-                     self.chat_dock):
-            m.addAction(dock.toggleViewAction())
+        m.addAction(self.act_reset_layout)
+        m.addSeparator()
+        self.add_dock_toggles(m)
 
     def _build_toolbar(self) -> None:
         tb = self.addToolBar("Main")
@@ -420,6 +417,7 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, QMainWindow):
         if self.runs.running:
             self.runs.stop()
         self._drop_recovery()
+        self.save_layout()
         save_settings(self.settings)
         event.accept()
 

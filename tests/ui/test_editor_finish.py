@@ -65,3 +65,188 @@ def test_the_chat_panel_refuses_to_run_while_problems_has_errors(window, qtbot, 
     assert "problem" in panel.transcript.toPlainText().lower()
     assert window.problems_dock.isVisible()
     assert panel.input.text() == "hello"  # not lost: sending again is one key away
+
+
+# -- window layout --------------------------------------------------------------------------------
+
+
+def _menu_actions(menu):
+    for action in menu.actions():
+        yield action
+        if action.menu() is not None:
+            yield from _menu_actions(action.menu())
+
+
+def test_the_window_fits_the_screen_and_a_1280x800_window_shows_copy_json(window, qtbot):
+    from studio.ui.window_layout import LayoutMixin
+
+    free = window.screen().availableGeometry()
+    fresh = type(window)(record_history=False, autosave=False)
+    qtbot.addWidget(fresh)
+    assert free.contains(fresh.frameGeometry()) or (fresh.width() <= free.width() and fresh.height() <= free.height())
+    assert isinstance(window, LayoutMixin)
+    # however wide a panel's content, the window can be as small as 1280x800 (it was wider)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 800
+    window.resize(1280, 800)
+    long = "A node with a very long name that goes on and on about what it does " * 2
+    flow = _chat_flow()
+    window.document.load(flow)
+    window.run_panel.nodes[flow.nodes[1].id] = {"name": long, "status": "succeeded", "output": {"text": "hi"}}
+    window.run_dock.show()
+    window.run_dock.raise_()
+    window.inspect_node(flow.nodes[1].id)
+    qtbot.wait(50)
+    button = window.run_panel.inspector.copy_button
+    assert button.isEnabled()
+    assert button.visibleRegion().boundingRect() == button.rect()  # wholly on screen, not cut off
+    assert window.width() <= 1280
+
+
+def test_view_has_a_toggle_for_every_dock(window, qtbot):
+    from qtpy.QtWidgets import QDockWidget
+
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    view.aboutToShow.emit()
+    toggles = set(view.actions())
+    docks = window.findChildren(QDockWidget)
+    assert len(docks) >= 7
+    for dock in docks:
+        assert dock.toggleViewAction() in toggles, dock.windowTitle()
+    window.inputs_dock.show()
+    window.inputs_dock.toggleViewAction().trigger()
+    assert not window.inputs_dock.isVisible()
+    window.inputs_dock.toggleViewAction().trigger()
+    assert window.inputs_dock.isVisible()
+
+
+def test_status_tips_carry_no_mnemonic_ampersands(window):
+    tips = {a.text(): a.statusTip() for m in window.menuBar().actions() for a in _menu_actions(m.menu())
+            if not a.isSeparator()}
+    assert tips["Save &As…"] == "Save As…"
+    leaked = {text: tip for text, tip in tips.items() if "&" in tip.replace("&&", "")}
+    assert leaked == {}
+
+
+def test_the_layout_is_kept_between_sessions(window, qtbot):
+    from studio.ui.editor_settings import load_settings
+    from studio.ui.main_window import MainWindow
+
+    window.removeDockWidget(window.palette_dock)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, window.palette_dock)
+    window.palette_dock.show()
+    window.history_dock.hide()
+    window.resize(720, 600)  # (the offscreen screen is 800x800)
+    qtbot.wait(20)
+    assert window.close()
+    assert "window" in load_settings()
+    again = MainWindow(record_history=False, autosave=False)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.dockWidgetArea(again.palette_dock) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert not again.history_dock.isVisible() and again.palette_dock.isVisible()
+    assert (again.width(), again.height()) == (720, 600)
+    again.act_reset_layout.trigger()  # and back to the first-start layout
+    assert again.dockWidgetArea(again.palette_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+
+
+# -- long names -----------------------------------------------------------------------------------
+
+
+def test_long_node_names_are_elided_with_the_full_name_in_the_tooltip(window, qtbot):
+    canvas, doc = window.canvas, window.document
+    short = canvas.add_action("chat.create_completion", (0, 0))
+    long_id = canvas.add_action("chat.create_completion", (0, 200))
+    long = "Summarise every customer complaint of the week into one short paragraph"
+    doc.rename_node(long_id, long)
+    view = canvas.view_of(long_id).view
+    shown = view._text_item.toPlainText()
+    assert shown.endswith("…") and long.startswith(shown[:-1]) and shown != long
+    assert view.boundingRect().width() < 2 * canvas.view_of(short).view.boundingRect().width()
+    assert view.toolTip().splitlines()[0] == long  # the whole name is one hover away
+    doc.rename_node(long_id, "Short again")
+    assert view._text_item.toPlainText() == "Short again"
+    assert view.toolTip().splitlines()[0] == "Short again"
+
+
+# -- broken parts are drawn, not dropped ------------------------------------------------------------
+
+
+def _broken_flow() -> Flow:
+    t = Node(action="trigger.manual", name="Start")
+    odd = Node(action="acme.teleport", name="Teleport", position={"x": 300, "y": 0})
+    write = Node(action="chat.create_completion", name="Write", position={"x": 600, "y": 0},
+                 values={"model": "gpt-4o-mini", "messages": "hi"})
+    wires = [Wire(source=Endpoint(node=t.id, port="output"), target=Endpoint(node=odd.id, port="in")),
+             Wire(source=Endpoint(node=odd.id, port="beamed"), target=Endpoint(node=write.id, port="in")),
+             Wire(source=Endpoint(node=t.id, port="output"), target=Endpoint(node=write.id, port="context")),
+             Wire(source=Endpoint(node=write.id, port="output"), target=Endpoint(node="gone1234", port="in"))]
+    return Flow(name="Broken", nodes=[t, odd, write], wires=wires)
+
+
+def test_unknown_actions_and_broken_wires_are_drawn_and_listed(window, qtbot):
+    from studio.ui.canvas_broken import BROKEN_RGBA
+
+    flow = _broken_flow()
+    window.document.load(flow)
+    problems = window.refresh_side_panels()
+    canvas = window.canvas
+    t, odd, write = (n.id for n in flow.nodes)
+    # every node, plus a placeholder for the missing one; every wire is a pipe
+    assert len(canvas.graph.all_nodes()) == 4
+    assert len(canvas.viewer.all_pipes()) == 4
+    assert canvas.view_of(odd).view.border_color == BROKEN_RGBA
+    assert "unknown action acme.teleport" in canvas._broken_labels[odd].text()
+    assert canvas.view_of(odd).get_output("beamed") is not None  # its wires keep their ports
+    assert (write, "in", "context") in canvas.broken_ports
+    red = [p for p in canvas.viewer.all_pipes() if tuple(p.color) == BROKEN_RGBA]
+    # from a port the unknown action is not known to have, to the port Write does not have, to the
+    # missing node; the wire into the unknown node's "in" is whole
+    assert sorted((p.output_port.name, p.input_port.name) for p in red) == [
+        ("beamed", "in"), ("output", "context"), ("output", "in")]
+    assert len(red) == 3
+    texts = " | ".join(str(p) for p in problems)
+    assert "acme.teleport" in texts and "gone1234" in texts and "context" in texts
+    # Delete on the placeholder removes the wires to the missing node; undo puts them back
+    ghost = canvas._ghosts["gone1234"]
+    canvas.select([])
+    ghost.set_selected(True)
+    canvas.viewer.setFocus()
+    qtbot.keyClick(canvas.viewer, Qt.Key.Key_Delete)
+    assert not any(w.target.node == "gone1234" for w in window.document.flow.wires)
+    assert "gone1234" not in canvas._ghosts and len(canvas.graph.all_nodes()) == 3
+    window.act_undo.trigger()
+    assert "gone1234" in canvas._ghosts and len(canvas.viewer.all_pipes()) == 4
+
+
+# -- "+" on an output port ---------------------------------------------------------------------------
+
+
+def test_the_plus_of_an_output_port_adds_a_wired_node(window, qtbot):
+    canvas, doc = window.canvas, window.document
+    window._show_canvas()
+    t = canvas.add_action("trigger.manual", (0, 0))
+    write = canvas.add_action("chat.create_completion", (300, 0))
+    doc.connect(Wire(source=Endpoint(node=t, port="output"), target=Endpoint(node=write, port="in")))
+    canvas.fit()
+    canvas.select([write])
+    buttons = {b.port_key: b for b in canvas._add_next_buttons}
+    assert set(buttons) == set(canvas.view_of(write).outputs()) and "output" in buttons
+    canvas.select([])
+    assert canvas._add_next_buttons == []  # only on the selected node
+    canvas.select([write])
+    plus = next(b for b in canvas._add_next_buttons if b.port_key == "output")
+    spot = canvas.viewer.mapFromScene(plus.sceneBoundingRect().center())
+    qtbot.mouseClick(canvas.viewer.viewport(), Qt.MouseButton.LeftButton, pos=spot)
+    popup = canvas._quick_add
+    qtbot.waitUntil(lambda: popup is not None and popup.isVisible())
+    qtbot.keyClicks(popup.search, "Create Image")
+    qtbot.keyClick(popup.search, Qt.Key.Key_Return)
+    new = canvas.selected_ids()[0]
+    assert doc.node(new).action == "image.generate"
+    assert Wire(source=Endpoint(node=write, port="output"), target=Endpoint(node=new, port="in")) in doc.flow.wires
+    assert doc.node(new).position.x > doc.node(write).position.x  # after it, not on top of it
+    assert doc.node(write).position.x == 300  # the click did not drag the node
+    doc.undo_stack.undo()
+    assert new not in doc.node_ids()
