@@ -24,6 +24,7 @@ from studio.flow.models import Node
 from .canvas_broken import BROKEN_RGBA, CanvasBrokenParts
 from .canvas_edit import CanvasEditing
 from .canvas_graph import NODE_CLASSES, _DiscardingUndoStack, _FlowNodeItem, _Graph, kind_icon
+from .canvas_groups import CanvasGroups, GroupFrame
 from .canvas_items import StickyNote, _Badge
 from .canvas_ports import PORT_COLORS, input_ports, output_ports
 from .canvas_view import CanvasView
@@ -34,7 +35,7 @@ from .theme import KIND_COLORS, Theme, current_theme, hex_rgb
 log = logging.getLogger(__name__)
 
 
-class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, QObject):
+class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, CanvasGroups, QObject):
     """Owns the graph widget; `widget` goes into the main window."""
 
     selection_changed = Signal(list)  # doc node ids
@@ -67,6 +68,7 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, QObject):
         self._statuses: dict[str, str] = {}
         self._notes: dict[str, StickyNote] = {}
         self._init_broken()
+        self._groups: dict[str, GroupFrame] = {}
         self._add_next_buttons: list = []
         self._syncing = False
         self._quick_add: QuickAdd | None = None
@@ -84,6 +86,7 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, QObject):
         document.node_changed.connect(self._on_node_changed)
         document.wires_changed.connect(self._sync_wires)
         document.notes_changed.connect(self._sync_notes)
+        document.groups_changed.connect(self._sync_groups)
         document.reset.connect(self.rebuild)
         # (pinned, has an output to pin) of a node, for the node menu; the window supplies it.
         self.pin_info: Callable[[str], tuple[bool, bool]] | None = None
@@ -189,9 +192,10 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, QObject):
             self._remove_view(nid)
         for ghost in list(self._ghosts):
             self.graph.delete_node(self._ghosts.pop(ghost), push_undo=False)
-        for item in list(self._notes.values()):
+        for item in [*self._notes.values(), *self._groups.values()]:
             self.viewer.scene().removeItem(item)
         self._notes.clear()
+        self._groups.clear()
         self._statuses.clear()
         return dropped
 
@@ -208,6 +212,7 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, QObject):
             self._finish_view(nid)
         self._sync_wires()
         self._sync_notes()
+        self._sync_groups()
 
     def _create_view(self, node: Node) -> BaseNode:
         action = self._action(node)

@@ -215,9 +215,20 @@ class CanvasEditing:
         self.selection_changed.emit(self.selected_ids())
 
     def delete_selected(self) -> None:
-        if self.selected_ghosts():  # a missing node's placeholder: its wires go
-            self.delete_selected_ghosts()
-        self.document.remove_nodes(self.selected_ids(), self.selected_note_ids())
+        groups, ghosts = self.selected_group_ids(), self.selected_ghosts()
+        if not groups and not ghosts:
+            self.document.remove_nodes(self.selected_ids(), self.selected_note_ids())
+            return
+        stack = self.document.undo_stack
+        stack.beginMacro("Delete")
+        try:
+            if ghosts:  # a missing node's placeholder: its wires go
+                self.delete_selected_ghosts()
+            if groups:  # a frame goes, the nodes inside it stay
+                self.document.remove_groups(groups)
+            self.document.remove_nodes(self.selected_ids(), self.selected_note_ids())
+        finally:
+            stack.endMacro()
 
     def auto_layout(self) -> None:
         self.document.move_nodes(auto_layout(self.document.flow), text="Auto-layout")

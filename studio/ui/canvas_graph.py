@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .canvas import FlowCanvas
 
 
-TITLE_MAX_PX = 200  # widest node title drawn; longer names are elided
+TITLE_MAX_PX = 180  # widest node title drawn; longer names are elided
 
 
 class _FlowNodeItem(NodeItem):
@@ -55,8 +55,11 @@ class _FlowNodeItem(NodeItem):
         if shown == self._text_item.toPlainText():
             return
         self._text_item.setPlainText(shown)
-        if self.scene():
-            self.align_label()
+        if self.scene() and not _FlowNodeItem.hold_drawing:
+            self.draw_node()  # the node's width follows its title, and its wires its ports
+            for port in (*self._input_items, *self._output_items):
+                for pipe in port.connected_pipes:
+                    pipe.draw_path(pipe.input_port, pipe.output_port)
         self.update()
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt's name

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Callable
 
-from qtpy.QtCore import QPointF, QRectF, Qt
+from qtpy.QtCore import QEvent, QPointF, QRectF, Qt
 from qtpy.QtGui import QBrush, QColor, QFont, QPainter, QPen
-from qtpy.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsTextItem, QInputDialog
+from qtpy.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsTextItem
 
 from studio.flow.models import Note, Position
 
@@ -54,8 +54,72 @@ class _Badge(QGraphicsItem):
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
 
+class InPlaceText(QGraphicsTextItem):
+    """Text on the canvas edited where it is (a sticky note, a group's title): double-click
+    starts, leaving it (or Ctrl+Enter; Enter too when `single_line`) commits through
+    `on_commit`, Escape cancels. While editing, keys are text, not the canvas's shortcuts."""
+
+    def __init__(self, parent: QGraphicsItem, on_commit: Callable[[str], None], single_line: bool = False) -> None:
+        super().__init__(parent)
+        self.on_commit = on_commit
+        self.single_line = single_line
+        self.placeholder = ""
+        self.value = ""
+        self.editing = False
+
+    def show_value(self, value: str, placeholder: str = "") -> None:
+        self.value, self.placeholder = value, placeholder
+        if not self.editing:
+            self.setPlainText(value or placeholder)
+
+    def start(self) -> None:
+        self.editing = True
+        self.setPlainText(self.value)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextEditorInteraction)
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        cursor = self.textCursor()
+        cursor.select(cursor.SelectionType.Document)
+        self.setTextCursor(cursor)
+
+    def finish(self, keep: bool = True) -> None:
+        if not self.editing:
+            return
+        self.editing = False
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        text = self.toPlainText()
+        cursor = self.textCursor()
+        cursor.clearSelection()
+        self.setTextCursor(cursor)
+        self.clearFocus()
+        if keep and text != self.value:
+            self.on_commit(text)
+        else:
+            self.setPlainText(self.value or self.placeholder)
+
+    def sceneEvent(self, event: Any) -> bool:  # noqa: N802 - Qt's name
+        if self.editing and event.type() == QEvent.Type.ShortcutOverride:
+            event.accept()  # D, F, Delete ... are typed, not canvas commands
+            return True
+        return super().sceneEvent(event)
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        key = event.key()
+        if key == Qt.Key.Key_Escape:
+            self.finish(keep=False)
+            return
+        enter = key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and (self.single_line or event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.finish()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().focusOutEvent(event)
+        self.finish()
+
+
 class StickyNote(QGraphicsRectItem):
-    """A sticky comment; moving or double-clicking it edits the document's note."""
+    """A sticky comment: drag to move it, double-click to write in it where it is."""
 
     def __init__(self, canvas: "FlowCanvas", note: Note) -> None:
         super().__init__(0, 0, note.width, note.height)
@@ -64,7 +128,7 @@ class StickyNote(QGraphicsRectItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, True)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setZValue(-5)
-        self.text = QGraphicsTextItem(self)
+        self.text = InPlaceText(self, lambda text: canvas.document.set_note(self.note_id, text=text))
         self.text.setPos(8, 6)
         self.update_from(note)
 
@@ -76,7 +140,7 @@ class StickyNote(QGraphicsRectItem):
         self.setPen(QPen(QColor(theme.note).darker(130), 1))
         self.text.setDefaultTextColor(QColor(theme.note_text))
         self.text.setTextWidth(note.width - 16)
-        self.text.setPlainText(note.text or "Double-click to write a note")
+        self.text.show_value(note.text, "Double-click to write a note")
 
     def mouseReleaseEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().mouseReleaseEvent(event)
@@ -84,12 +148,7 @@ class StickyNote(QGraphicsRectItem):
         self.canvas.document.set_note(self.note_id, position=Position(x=pos.x(), y=pos.y()))
 
     def mouseDoubleClickEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
-        note = next((n for n in self.canvas.document.flow.notes if n.id == self.note_id), None)
-        if note is None:
-            return
-        text, ok = QInputDialog.getMultiLineText(None, "Sticky note", "Note:", note.text)
-        if ok:
-            self.canvas.document.set_note(self.note_id, text=text)
+        self.text.start()
 
 
 class AddNextButton(QGraphicsItem):

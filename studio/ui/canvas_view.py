@@ -37,12 +37,7 @@ class CanvasView:
             self._fit_all()
 
     def _fit_all(self) -> None:
-        rect = QRectF()
-        for view in self._views.values():
-            rect = rect.united(view.view.sceneBoundingRect())
-        for note in self._notes.values():
-            rect = rect.united(note.sceneBoundingRect())
-        self._frame(rect.adjusted(-80, -80, 80, 80))
+        self._frame(self.flow_rect().adjusted(-80, -80, 80, 80))
 
     def _frame(self, rect: QRectF) -> None:
         """Show `rect` in the viewer (its scene range drives NodeGraphQt's pan and zoom)."""
@@ -76,6 +71,8 @@ class CanvasView:
                                   "Duplicate the selected nodes with the wires between them (Ctrl+D)")
         self.act_toggle_disabled = make("Disable / &Enable", self.toggle_disabled, "D",
                                         "Disable the selected nodes, or enable them again (D)")
+        self.act_group = make("&Group selected nodes", lambda: self.add_group(), "Ctrl+G",
+                              "Put a coloured frame around the selected nodes; moving it moves them (Ctrl+G)")
         self.act_find = make("&Find node…", self.show_find, "Ctrl+F", "Find a node by name or action (Ctrl+F)")
         self.act_zoom_in = make("Zoom &in", lambda: self.zoom_by(ZOOM_STEP), QKeySequence.StandardKey.ZoomIn, "Zoom in")
         self.act_zoom_out = make("Zoom &out", lambda: self.zoom_by(1 / ZOOM_STEP), QKeySequence.StandardKey.ZoomOut,
@@ -240,8 +237,8 @@ class CanvasView:
         rect = QRectF()
         for view in self._views.values():
             rect = rect.united(view.view.sceneBoundingRect())
-        for note in self._notes.values():
-            rect = rect.united(note.sceneBoundingRect())
+        for item in [*self._notes.values(), *self._groups.values(), *(g.view for g in self._ghosts.values())]:
+            rect = rect.united(item.sceneBoundingRect())
         return rect
 
     def pan_to(self, scene_point: QPointF) -> None:

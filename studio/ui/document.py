@@ -12,7 +12,7 @@ from typing import Any, Callable
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtGui import QUndoCommand, QUndoStack
 
-from studio.flow.models import Flow, Node, Note, Position, Wire
+from studio.flow.models import Flow, Group, Node, Note, Position, Wire
 
 
 class _Edit(QUndoCommand):
@@ -43,6 +43,7 @@ class FlowDocument(QObject):
     node_changed = Signal(str)  # values, name, settings or position of one node
     wires_changed = Signal()
     notes_changed = Signal()
+    groups_changed = Signal()
     path_changed = Signal()
     reset = Signal()  # a different flow is shown (open, new, restore): views rebuild
 
@@ -60,7 +61,7 @@ class FlowDocument(QObject):
         self._problems: list[Any] | None = None
         self._problems_key: Any = None
         for signal in (self.node_added, self.node_removed, self.node_changed, self.wires_changed,
-                       self.notes_changed, self.reset):
+                       self.notes_changed, self.groups_changed, self.reset):
             signal.connect(self.forget_problems)
 
     def _on_index(self, _index: int) -> None:
@@ -342,6 +343,66 @@ class FlowDocument(QObject):
             return run
 
         self.undo_stack.push(_Edit("Edit note", apply(fields), apply(before)))
+
+    # -- groups ------------------------------------------------------------------------------
+
+    def add_group(self, group: Group) -> None:
+        group = group.model_copy(deep=True)
+
+        def redo() -> None:
+            self._flow.groups.append(group.model_copy(deep=True))
+            self.groups_changed.emit()
+
+        def undo() -> None:
+            self._flow.groups = [g for g in self._flow.groups if g.id != group.id]
+            self.groups_changed.emit()
+
+        self.undo_stack.push(_Edit(f"Add group {group.title}", redo, undo))
+
+    def group(self, group_id: str) -> Group:
+        return next(g for g in self._flow.groups if g.id == group_id)
+
+    def set_group(self, group_id: str, nodes: dict[str, tuple[float, float]] | None = None, **fields: Any) -> None:
+        """Change a group's title, colour, position or size, and move `nodes` (id -> x, y) with
+        it: a frame dragged with the nodes inside is one undo step."""
+        group = self.group(group_id)
+        before = {k: copy.deepcopy(getattr(group, k)) for k in fields}
+        nodes = {k: (float(x), float(y)) for k, (x, y) in (nodes or {}).items() if self._has_node(k)}
+        nodes_before = {k: (self.node(k).position.x, self.node(k).position.y) for k in nodes}
+        if all(before[k] == fields[k] for k in fields) and nodes == nodes_before:
+            return
+
+        def apply(values: dict[str, Any], positions: dict[str, tuple[float, float]]) -> Callable[[], None]:
+            def run() -> None:
+                g = self.group(group_id)
+                for k, v in values.items():
+                    setattr(g, k, copy.deepcopy(v))
+                self.groups_changed.emit()
+                for nid, (x, y) in positions.items():
+                    self._flow.node(nid).position = Position(x=x, y=y)
+                    self.node_changed.emit(nid)
+            return run
+
+        text = "Move group" if "position" in fields else "Resize group" if "width" in fields else "Edit group"
+        self.undo_stack.push(_Edit(text, apply(fields, nodes), apply(before, nodes_before)))
+
+    def remove_groups(self, group_ids: list[str]) -> None:
+        """Delete frames (the nodes inside stay)."""
+        ids = set(group_ids)
+        saved = [(i, g.model_copy(deep=True)) for i, g in enumerate(self._flow.groups) if g.id in ids]
+        if not saved:
+            return
+
+        def redo() -> None:
+            self._flow.groups = [g for g in self._flow.groups if g.id not in ids]
+            self.groups_changed.emit()
+
+        def undo() -> None:
+            for i, g in saved:
+                self._flow.groups.insert(i, g.model_copy(deep=True))
+            self.groups_changed.emit()
+
+        self.undo_stack.push(_Edit(f"Delete {len(saved)} group{'s' if len(saved) != 1 else ''}", redo, undo))
 
     def set_flow_name(self, name: str) -> None:
         before = self._flow.name

@@ -29,6 +29,7 @@ from .canvas import FlowCanvas
 from .chat_panel import ChatPanel, controller_runner
 from .document import FlowDocument
 from .editor_settings import documents_dir, load_settings, recovery_dir, save_settings
+from .field_drag import JsonTreeDrag
 from .history_panel import HistoryPanel
 from .palette import Palette
 from .panel.property_panel import PropertyPanel
@@ -78,6 +79,7 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, LayoutMixin, 
         self.run_panel = RunPanel()
         # A long node name in the inspector's header is cut, never pushing Copy JSON out of view.
         self.run_panel.inspector.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.tree_drag = JsonTreeDrag(self.run_panel.inspector.json_tree, self._inspected_name)
         self.docks: list[QDockWidget] = []
         self.palette_dock = self._dock("Nodes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.panel_dock = self._dock("Properties", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -110,7 +112,8 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, LayoutMixin, 
 
         self._build_actions()
         # (the canvas menu puts Add node here, Paste here, Select all and Fit to view above these)
-        self.canvas.set_context_actions([self.act_undo, self.act_redo, None, self.act_note, self.act_layout])
+        self.canvas.set_context_actions([self.act_undo, self.act_redo, None, self.act_note, self.canvas.act_group,
+                                         self.act_layout])
         self._build_menus()
         self._build_toolbar()
         self.status_label = QLabel("")
@@ -233,7 +236,7 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, LayoutMixin, 
         m.addAction(self.act_quit)
         m = bar.addMenu("&Edit")
         for a in (self.act_undo, self.act_redo, None, self.act_copy, self.act_paste, self.act_delete, self.act_select_all,
-                  None, self.act_quick_add, self.act_note, self.act_layout, None, self.canvas.act_find,
+                  None, self.act_quick_add, self.act_note, self.canvas.act_group, self.act_layout, None, self.canvas.act_find,
                   self.canvas.act_duplicate, self.canvas.act_rename, self.canvas.act_toggle_disabled):
             m.addSeparator() if a is None else m.addAction(a)
         m = bar.addMenu("F&low")
@@ -308,6 +311,13 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, LayoutMixin, 
 
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
         self.statusBar().showMessage(text, timeout_ms)
+
+    def _inspected_name(self) -> str | None:
+        """The name of the node the inspector shows (what a field dragged from it refers to)."""
+        nid = self.run_panel.current
+        if nid and nid in self.document.node_ids():
+            return self.document.node(nid).name
+        return self.run_panel.current_name
 
     def _show_canvas(self) -> None:
         self.central.setCurrentWidget(self.canvas.widget)

@@ -68,7 +68,11 @@ class LayoutMixin:
             self.move(max(free.left(), frame.left()), max(free.top(), frame.top()))
         else:
             self.resize(width, height)
-        side = max(160, min(360, self.width() // 4))
+        self.size_docks()
+
+    def size_docks(self) -> None:
+        """The docks' first-start sizes for the window's size: the canvas keeps most of it."""
+        side = 360 if self.width() >= 1200 else max(200, self.width() // 4)
         self.resizeDocks([self.palette_dock, self.panel_dock], [min(250, side), side], Qt.Orientation.Horizontal)
         self.resizeDocks([self.run_dock], [max(140, min(240, self.height() // 4))], Qt.Orientation.Vertical)
 

@@ -53,6 +53,7 @@ def window(qtbot, qasync_loop):
     # The offscreen screen is 800x800, so the window would open small there (it fits the screen);
     # the tests drive it at a desktop's size.
     win.resize(1440, 900)
+    win.size_docks()
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

@@ -5,7 +5,8 @@ and a window that fits a small screen with its layout kept between sessions."""
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QPoint, Qt
+from qtpy.QtWidgets import QApplication
 
 from studio.flow.models import Endpoint, Flow, Node, Wire
 
@@ -250,3 +251,169 @@ def test_the_plus_of_an_output_port_adds_a_wired_node(window, qtbot):
     assert doc.node(write).position.x == 300  # the click did not drag the node
     doc.undo_stack.undo()
     assert new not in doc.node_ids()
+
+
+# -- groups and sticky notes -------------------------------------------------------------------------
+
+
+def _drag(qtbot, viewport, start, end, steps=6):
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for i in range(1, steps + 1):
+        qtbot.mouseMove(viewport, start + (end - start) * i / steps)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+
+
+def test_a_group_frames_nodes_moves_them_and_is_saved(window, qtbot, tmp_path):
+    from qtpy.QtCore import QPoint, QPointF
+
+    from studio.flow.io import load_flow
+
+    canvas, doc = window.canvas, window.document
+    window._show_canvas()
+    a = canvas.add_action("chat.create_completion", (0, 0))
+    b = canvas.add_action("chat.create_completion", (0, 200))
+    outside = canvas.add_action("chat.create_completion", (700, 0))
+    canvas.select([a, b])
+    canvas.viewer.setFocus()
+    qtbot.keyClick(canvas.viewer, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    [group] = doc.flow.groups
+    before = (group.position.x, group.position.y)
+    a_x = doc.node(a).position.x
+    frame = canvas._groups[group.id]
+    assert set(frame.nodes_inside()) == {a, b}
+    canvas.fit()
+    canvas.select([])
+    qtbot.wait(20)
+    # drag the frame by its title bar: the nodes inside go with it, the one outside stays
+    title = frame.mapToScene(QPointF(frame.rect().width() / 2, 12))
+    start = canvas.viewer.mapFromScene(title)
+    _drag(qtbot, canvas.viewer.viewport(), start, start + QPoint(80, 40))
+    moved = doc.group(group.id).position
+    assert (moved.x, moved.y) != before
+    assert doc.node(a).position.x - a_x == moved.x - before[0] > 10
+    assert doc.node(b).position.x == doc.node(a).position.x
+    assert (doc.node(outside).position.x, doc.node(outside).position.y) == (700, 0)
+    assert doc.undo_stack.undoText() == "Move group"
+    # rename in place: double-click the title, type, Enter
+    title = canvas.viewer.mapFromScene(frame.mapToScene(QPointF(30, 12)))
+    qtbot.mouseDClick(canvas.viewer.viewport(), Qt.MouseButton.LeftButton, pos=title)
+    assert frame.title.editing
+    qtbot.keyClicks(canvas.viewer, "Drafts")
+    qtbot.keyClick(canvas.viewer, Qt.Key.Key_Return)
+    assert doc.group(group.id).title == "Drafts"
+    # saved in the flow document, and back on the canvas when opened
+    path = tmp_path / "grouped.flow.json"
+    assert window._write(path)
+    assert [g.title for g in load_flow(path, window.catalog, validate=False).groups] == ["Drafts"]
+    window.new_flow()
+    assert canvas._groups == {}
+    assert window.open_file(path)
+    assert [f.title.toPlainText() for f in canvas._groups.values()] == ["Drafts"]
+    # Delete on a selected frame removes the frame, not the nodes in it
+    frame = next(iter(canvas._groups.values()))
+    canvas.select([])
+    frame.setSelected(True)
+    canvas.viewer.setFocus()
+    qtbot.keyClick(canvas.viewer, Qt.Key.Key_Delete)
+    assert window.document.flow.groups == [] and len(window.document.flow.nodes) == 3
+
+
+def test_a_flow_without_groups_is_written_without_the_key(window, tmp_path):
+    import json
+
+    window.canvas.add_action("trigger.manual", (0, 0))
+    path = tmp_path / "plain.flow.json"
+    assert window._write(path)
+    assert "groups" not in json.loads(path.read_text())
+
+
+def test_sticky_notes_are_edited_in_place(window, qtbot):
+    canvas, doc = window.canvas, window.document
+    window._show_canvas()
+    nid = canvas.add_note("")
+    note = canvas._notes[nid]
+    assert note.text.toPlainText() == "Double-click to write a note"
+    canvas.fit()
+    qtbot.wait(20)
+    spot = canvas.viewer.mapFromScene(note.mapToScene(note.rect().center()))
+    qtbot.mouseDClick(canvas.viewer.viewport(), Qt.MouseButton.LeftButton, pos=spot)
+    assert note.text.editing and note.text.toPlainText() == ""
+    qtbot.keyClicks(canvas.viewer, "Fix the prompt Dd")  # D and F are typed, not Disable or Fit
+    qtbot.keyClick(canvas.viewer, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert not note.text.editing
+    [saved] = doc.flow.notes
+    assert saved.text == "Fix the prompt Dd"
+    assert doc.undo_stack.undoText() == "Edit note"
+    # Escape while editing keeps the note as it was
+    qtbot.mouseDClick(canvas.viewer.viewport(), Qt.MouseButton.LeftButton, pos=spot)
+    qtbot.keyClicks(canvas.viewer, "scratch")
+    qtbot.keyClick(canvas.viewer, Qt.Key.Key_Escape)
+    assert doc.flow.notes[0].text == "Fix the prompt Dd" and note.text.toPlainText() == "Fix the prompt Dd"
+
+
+# -- drag a field from the inspector onto a property ---------------------------------------------------
+
+
+def _drop_on(widget, mime, pos=None):
+    from qtpy.QtCore import QPointF
+    from qtpy.QtGui import QDragEnterEvent, QDropEvent
+
+    pos = pos if pos is not None else widget.rect().center()
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
+
+
+def test_a_field_dragged_from_the_inspector_lands_as_an_expression(window, qtbot):
+    from studio.ui.field_drag import EXPRESSION_MIME
+
+    canvas, doc = window.canvas, window.document
+    t = canvas.add_action("trigger.manual", (0, 0))
+    write = canvas.add_action("chat.create_completion", (300, 0))
+    use = canvas.add_action("chat.create_completion", (600, 0))
+    doc.rename_node(write, "Web Draft")
+    doc.connect(Wire(source=Endpoint(node=t, port="output"), target=Endpoint(node=write, port="in")))
+    doc.connect(Wire(source=Endpoint(node=write, port="output"), target=Endpoint(node=use, port="in")))
+    output = {"choices": [{"message": {"content": "Hello"}}], "usage": {"total_tokens": 9}}
+    window.run_panel.nodes[write] = {"name": "Web Draft", "status": "succeeded", "output": output}
+    window.inspect_node(write)
+    window.run_dock.raise_()
+    tree = window.run_panel.inspector.json_tree
+    tree.expandAll()
+    root = tree.topLevelItem(0)
+    choices = next(root.child(i) for i in range(root.childCount()) if root.child(i).text(0) == "choices")
+    message = choices.child(0).child(0)
+    assert message.text(0) == "message"
+    # a press and a drag on the row starts a drag carrying the expression
+    dragged = []
+    window.tree_drag.start_drag = dragged.append
+    rect = tree.visualItemRect(message)
+    qtbot.mousePress(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseMove(tree.viewport(), rect.center() + QPoint(30, 12))
+    qtbot.mouseMove(tree.viewport(), rect.center() + QPoint(60, 24))
+    assert len(dragged) == 1
+    mime = dragged[0]
+    expression = '{{ nodes["Web Draft"].output.choices[0].message }}'
+    assert bytes(mime.data(EXPRESSION_MIME)).decode() == expression
+    # dropped on the next node's Model field (not text): the field now reads that value
+    canvas.select([use])
+    field = window.panel.fields["model"]
+    assert _drop_on(field.editor, mime)
+    assert doc.node(use).values["model"] == expression
+    assert field.expr_button.isChecked() and field.expression.text() == expression
+    # dropped into an expression box: inserted at the drop point
+    field.expression.setText("{{ input }}")
+    field._expression_edited()
+    window.inspect_node(write)  # (selecting Use showed Use in the inspector)
+    root = tree.topLevelItem(0)
+    usage = root.child([root.child(i).text(0) for i in range(root.childCount())].index("usage"))
+    assert window.panel.node_id == use
+    assert _drop_on(field.expression, window.tree_drag.mime_for(usage.child(0)), QPoint(0, 5))
+    assert doc.node(use).values["model"].startswith('{{ nodes["Web Draft"].output.usage.total_tokens }}')
+    assert doc.node(use).values["model"].endswith("{{ input }}")
+    window.act_undo.trigger()
+    assert doc.node(use).values["model"] == "{{ input }}"
