@@ -253,10 +253,29 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, LayoutMixin, 
         m.addSeparator()
         self.add_dock_toggles(m)
 
+    def _toolbar_undo(self) -> None:
+        """Undo and Redo for the toolbar: fixed labels (the buttons keep their width), what they
+        would undo in the tooltip and status tip."""
+        stack = self.document.undo_stack
+        self.tb_undo = self._action("Undo", stack.undo)
+        self.tb_redo = self._action("Redo", stack.redo)
+        for action, can, text_changed, verb, keys in (
+                (self.tb_undo, stack.canUndoChanged, stack.undoTextChanged, "Undo", "Ctrl+Z"),
+                (self.tb_redo, stack.canRedoChanged, stack.redoTextChanged, "Redo", "Ctrl+Shift+Z")):
+            def follow(text: str, action: QAction = action, verb: str = verb, keys: str = keys) -> None:
+                tip = f"{verb} {text} ({keys})" if text else f"Nothing to {verb.lower()}"
+                action.setToolTip(tip)
+                action.setStatusTip(tip)
+            can.connect(action.setEnabled)
+            text_changed.connect(follow)
+            action.setEnabled(False)
+            follow("")
+
     def _build_toolbar(self) -> None:
+        self._toolbar_undo()
         tb = self.addToolBar("Main")
         tb.setObjectName("main_toolbar")
-        for a in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo, None,
+        for a in (self.act_new, self.act_open, self.act_save, None, self.tb_undo, self.tb_redo, None,
                   self.act_quick_add, self.act_note, self.act_layout, None, self.act_run, self.act_stop):
             tb.addSeparator() if a is None else tb.addAction(a)
         tb.addSeparator()

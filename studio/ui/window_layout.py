@@ -4,12 +4,16 @@ dock, and the layout kept between sessions."""
 
 from __future__ import annotations
 
-from qtpy.QtCore import QByteArray, Qt
+from typing import Any
+
+from qtpy.QtCore import QByteArray, Qt, QTimer
 from qtpy.QtWidgets import QDockWidget, QFrame, QMenu, QScrollArea, QWidget
 
 DEFAULT_SIZE = (1440, 900)
 LAYOUT_VERSION = 1
 SCREEN_MARGIN = 40  # left free around a window on a screen smaller than its default size
+CANVAS_SHARE = 0.5  # of the window's width the canvas keeps when the window narrows
+DOCK_MIN_WIDTH = 170
 
 
 def plain_text(text: str) -> str:
@@ -109,3 +113,27 @@ class LayoutMixin:
             if dock.isFloating():
                 dock.setFloating(False)
         self.fit_to_screen()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        QTimer.singleShot(0, self.give_way)  # a layout restored from a larger window
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.give_way()
+
+    def give_way(self) -> None:
+        """Docks beside the canvas narrow (down to DOCK_MIN_WIDTH) when the window does, so the
+        canvas keeps at least CANVAS_SHARE of it; Qt would otherwise take it all from the canvas."""
+        central = self.centralWidget()
+        if central is None or central.width() >= self.width() * CANVAS_SHARE:
+            return
+        side = [d for d in self.docks if d.isVisible() and not d.isFloating()
+                and self.dockWidgetArea(d) in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)]
+        widths = [d.width() for d in side]
+        total = sum(widths)
+        if not total:
+            return
+        excess = int(self.width() * CANVAS_SHARE) - central.width()
+        scale = max(0.0, (total - excess) / total)
+        self.resizeDocks(side, [max(DOCK_MIN_WIDTH, int(w * scale)) for w in widths], Qt.Orientation.Horizontal)

@@ -417,3 +417,28 @@ def test_a_field_dragged_from_the_inspector_lands_as_an_expression(window, qtbot
     assert doc.node(use).values["model"].endswith("{{ input }}")
     window.act_undo.trigger()
     assert doc.node(use).values["model"] == "{{ input }}"
+
+
+def test_toolbar_undo_keeps_its_width_and_says_what_it_undoes(window, qtbot):
+    from qtpy.QtWidgets import QToolBar
+
+    toolbar = window.findChild(QToolBar, "main_toolbar")
+    button = toolbar.widgetForAction(window.tb_undo)
+    assert not button.isEnabled() and window.tb_undo.toolTip() == "Nothing to undo"
+    width = button.sizeHint().width()
+    window.canvas.add_action("chat.create_completion", (0, 0))
+    assert button.isEnabled() and button.text() == "Undo"
+    assert window.tb_undo.toolTip() == "Undo Add Create Chat Completion (Ctrl+Z)"
+    assert button.sizeHint().width() == width
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.document.flow.nodes == [] and window.tb_redo.isEnabled()
+
+
+def test_docks_give_way_when_the_window_narrows(window, qtbot):
+    window.resize(1440, 900)
+    window.size_docks()
+    qtbot.wait(20)
+    window.resize(900, 650)
+    qtbot.wait(50)
+    assert window.centralWidget().width() >= 0.45 * window.width()
+    assert window.panel_dock.width() >= 170 and window.palette_dock.width() >= 170
