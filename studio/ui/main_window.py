@@ -79,7 +79,8 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, LayoutMixin, 
         self.run_panel = RunPanel()
         # A long node name in the inspector's header is cut, never pushing Copy JSON out of view.
         self.run_panel.inspector.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.tree_drag = JsonTreeDrag(self.run_panel.inspector.json_tree, self._inspected_name)
+        self.tree_drag = JsonTreeDrag(self.run_panel.inspector.json_tree, self._inspected_name,
+                                      lambda: self.panel.fields.values())
         self.docks: list[QDockWidget] = []
         self.palette_dock = self._dock("Nodes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.panel_dock = self._dock("Properties", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)

@@ -355,20 +355,23 @@ def test_sticky_notes_are_edited_in_place(window, qtbot):
 
 
 def _drop_on(widget, mime, pos=None):
+    """What the window system does when a drag ends over `widget`: enter, then drop."""
     from qtpy.QtCore import QPointF
     from qtpy.QtGui import QDragEnterEvent, QDropEvent
 
     pos = pos if pos is not None else widget.rect().center()
     enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
+    if not enter.isAccepted():
+        return Qt.DropAction.IgnoreAction
     drop = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, drop)
-    return drop.isAccepted()
+    return Qt.DropAction.CopyAction if drop.isAccepted() else Qt.DropAction.IgnoreAction
 
 
-def test_a_field_dragged_from_the_inspector_lands_as_an_expression(window, qtbot):
+def test_a_field_dragged_from_the_inspector_lands_as_an_expression(window, qtbot, monkeypatch):
+    from studio.ui import field_drag
     from studio.ui.field_drag import EXPRESSION_MIME
 
     canvas, doc = window.canvas, window.document
@@ -380,41 +383,41 @@ def test_a_field_dragged_from_the_inspector_lands_as_an_expression(window, qtbot
     doc.connect(Wire(source=Endpoint(node=write, port="output"), target=Endpoint(node=use, port="in")))
     output = {"choices": [{"message": {"content": "Hello"}}], "usage": {"total_tokens": 9}}
     window.run_panel.nodes[write] = {"name": "Web Draft", "status": "succeeded", "output": output}
+    canvas.select([use])  # the property panel shows Use; the inspector shows Web Draft
     window.inspect_node(write)
     window.run_dock.raise_()
     tree = window.run_panel.inspector.json_tree
     tree.expandAll()
     root = tree.topLevelItem(0)
-    choices = next(root.child(i) for i in range(root.childCount()) if root.child(i).text(0) == "choices")
-    message = choices.child(0).child(0)
+    rows = {root.child(i).text(0): root.child(i) for i in range(root.childCount())}
+    message = rows["choices"].child(0).child(0)
     assert message.text(0) == "message"
-    # a press and a drag on the row starts a drag carrying the expression
-    dragged = []
-    window.tree_drag.start_drag = dragged.append
+    field = window.panel.fields["model"]
+    # the drag (QDrag.exec is the window system's loop: here it ends over the Model field)
+    drags = []
+
+    def drop_over(target, pos=None):
+        def exec_(self, _actions):
+            drags.append(bytes(self.mimeData().data(EXPRESSION_MIME)).decode())
+            return _drop_on(target(), self.mimeData(), pos)
+        return exec_
+
+    monkeypatch.setattr(field_drag.QDrag, "exec", drop_over(lambda: field.editor))
     rect = tree.visualItemRect(message)
     qtbot.mousePress(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseMove(tree.viewport(), rect.center() + QPoint(30, 12))
     qtbot.mouseMove(tree.viewport(), rect.center() + QPoint(60, 24))
-    assert len(dragged) == 1
-    mime = dragged[0]
+    qtbot.mouseRelease(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center() + QPoint(60, 24))
     expression = '{{ nodes["Web Draft"].output.choices[0].message }}'
-    assert bytes(mime.data(EXPRESSION_MIME)).decode() == expression
-    # dropped on the next node's Model field (not text): the field now reads that value
-    canvas.select([use])
-    field = window.panel.fields["model"]
-    assert _drop_on(field.editor, mime)
-    assert doc.node(use).values["model"] == expression
+    assert drags == [expression]
+    assert doc.node(use).values["model"] == expression  # Model (not text) now reads that value
     assert field.expr_button.isChecked() and field.expression.text() == expression
-    # dropped into an expression box: inserted at the drop point
+    # into an expression box: inserted where it is dropped (the start, here)
     field.expression.setText("{{ input }}")
     field._expression_edited()
-    window.inspect_node(write)  # (selecting Use showed Use in the inspector)
-    root = tree.topLevelItem(0)
-    usage = root.child([root.child(i).text(0) for i in range(root.childCount())].index("usage"))
-    assert window.panel.node_id == use
-    assert _drop_on(field.expression, window.tree_drag.mime_for(usage.child(0)), QPoint(0, 5))
-    assert doc.node(use).values["model"].startswith('{{ nodes["Web Draft"].output.usage.total_tokens }}')
-    assert doc.node(use).values["model"].endswith("{{ input }}")
+    monkeypatch.setattr(field_drag.QDrag, "exec", drop_over(lambda: field.expression, QPoint(0, 5)))
+    window.tree_drag.start_drag(window.tree_drag.mime_for(rows["usage"].child(0)))
+    assert doc.node(use).values["model"] == '{{ nodes["Web Draft"].output.usage.total_tokens }}{{ input }}'
     window.act_undo.trigger()
     assert doc.node(use).values["model"] == "{{ input }}"
 

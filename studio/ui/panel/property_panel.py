@@ -32,7 +32,6 @@ from studio.catalog.models import Action, Input, ValueType
 from studio.flow.models import NAME_PATTERN
 
 from ..document import FlowDocument
-from ..field_drag import ExpressionDrop
 from .expression_editor import ExpressionEditorDialog, RunData, RunDataProvider
 from .widgets import EditorContext, ValueEditor, create_editor
 
@@ -147,7 +146,6 @@ class Field(QWidget):
         self.error.hide()
         layout.addWidget(self.error)
         self._loading = False
-        ExpressionDrop(self)  # a field dragged from the inspector's JSON tree lands here
 
     # the value shown ---------------------------------------------------------------------------
 
