@@ -12,7 +12,7 @@ from qtpy.QtWidgets import QDockWidget, QFrame, QMenu, QScrollArea, QWidget
 DEFAULT_SIZE = (1440, 900)
 LAYOUT_VERSION = 1
 SCREEN_MARGIN = 40  # left free around a window on a screen smaller than its default size
-CANVAS_SHARE = 0.5  # of the window's width the canvas keeps when the window narrows
+CANVAS_SHARE = 0.45  # of the window's width the canvas keeps when the window narrows
 DOCK_MIN_WIDTH = 170
 
 

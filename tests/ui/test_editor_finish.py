@@ -443,5 +443,5 @@ def test_docks_give_way_when_the_window_narrows(window, qtbot):
     qtbot.wait(20)
     window.resize(900, 650)
     qtbot.wait(50)
-    assert window.centralWidget().width() >= 0.45 * window.width()
+    assert window.centralWidget().width() >= 0.4 * window.width()
     assert window.panel_dock.width() >= 170 and window.palette_dock.width() >= 170
