@@ -1,6 +1,7 @@
-"""Every action and connection type of the catalog, gathered from one module per area."""
+"""Every action, connection type and test assertion kind of the catalog, gathered from one module per area."""
 
 from . import agents, assistants, files_models, media, raw, text, triggers
+from .assertions import ASSERTIONS
 from .connections import CONNECTIONS
 
 ACTIONS = [
@@ -13,4 +14,4 @@ ACTIONS = [
     *raw.ACTIONS,
 ]
 
-__all__ = ["ACTIONS", "CONNECTIONS"]
+__all__ = ["ACTIONS", "ASSERTIONS", "CONNECTIONS"]
