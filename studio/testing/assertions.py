@@ -17,6 +17,8 @@ from studio.catalog.catalog import Catalog
 from studio.flow.cases import Assertion, FlowTest
 from studio.flow.models import Flow
 
+from .cassette import MISS_WORDS
+
 Judge = Callable[[Assertion, Any], Awaitable[tuple[bool | None, str]]]
 """(assertion, value) -> (passed, reason); passed None: not judged (skipped), reason says why."""
 
@@ -286,6 +288,8 @@ def _error_line(entry: dict[str, Any]) -> str:
     """The first line of a node's error message (the rest is shown elsewhere)."""
     error = entry.get("error")
     message = error.get("message") if isinstance(error, dict) else None
+    if message and MISS_WORDS in str(message):
+        return "its request is not in the cassette (see above)"
     return str(message).splitlines()[0][:CLIP] if message else ""
 
 

@@ -29,6 +29,7 @@ CASSETTE_VERSION = 1
 ID_PLACEHOLDER = "<id>"
 _ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{32,}\b", re.I)
 MISS_STATUS = 400
+MISS_WORDS = "sent a request the cassette does not hold"
 MAX_DIFFERENCES = 8
 CLIP = 160
 
@@ -207,7 +208,7 @@ class Miss:
     recorded: list[str] = field(default_factory=list)  # "METHOD /path" of every recorded request
 
     def describe(self) -> str:
-        line = f"{self.request['method']} {self.request['path']} sent a request the cassette does not hold"
+        line = f"{self.request['method']} {self.request['path']} {MISS_WORDS}"
         if self.closest is None:
             held = ", ".join(sorted(set(self.recorded))) or "nothing"
             return f"{line}; the cassette has no {self.request['method']} {self.request['path']} (it holds: {held})"
@@ -232,12 +233,13 @@ class Cassette:
     "record" (the transport sends for real and adds each exchange)."""
 
     def __init__(self, path: Path, mode: str = "replay", interactions: list[dict[str, Any]] | None = None,
-                 base_path: str = "/v1", exists: bool = True) -> None:
+                 base_path: str = "/v1", exists: bool = True, flow_shape: dict[str, Any] | None = None) -> None:
         self.path = path
         self.mode = mode
         self.interactions = list(interactions or [])
         self.base_path = base_path
         self.exists = exists
+        self.flow_shape = flow_shape  # the flow as it was when recorded (see changes.py)
         self.misses: list[Miss] = []
         self._used: dict[int, int] = {}
         self._lock = threading.Lock()
@@ -255,7 +257,8 @@ class Cassette:
             raise ValueError(f"{path}: not a cassette (expected an object with an `interactions` list)")
         if data.get("version", CASSETTE_VERSION) > CASSETTE_VERSION:
             raise ValueError(f"{path}: cassette version {data.get('version')} is newer than this build reads")
-        return cls(path, mode, data["interactions"], str(data.get("base_path") or "/v1"))
+        return cls(path, mode, data["interactions"], str(data.get("base_path") or "/v1"),
+                   flow_shape=data.get("flow_shape"))
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """The recorded response to `request`, or None (and a Miss is kept)."""
@@ -299,6 +302,7 @@ class Cassette:
             "test": test_name,
             "recorded_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
             "base_path": self.base_path,
+            "flow_shape": self.flow_shape,
             "interactions": self.interactions,
         }
         tmp = self.path.with_suffix(".json.tmp")

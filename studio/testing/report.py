@@ -19,6 +19,9 @@ def failure_lines(outcome: TestOutcome) -> list[str]:
     lines = []
     if outcome.error:
         lines.extend(outcome.error.splitlines())
+    if outcome.changes:
+        lines.append("changed since the cassette was recorded:")
+        lines.extend(f"  {line}" for line in outcome.changes)
     for miss in outcome.misses:
         lines.extend(miss.describe().splitlines())
     for result in outcome.assertions:

@@ -26,6 +26,7 @@ from studio.flow.models import Flow
 from . import seam
 from .assertions import AssertionResult, evaluate, problems
 from .cassette import Cassette, Miss, cassette_path
+from .changes import changes, flow_shape
 from .judge import make_judge
 from .transport import cassette_transports
 
@@ -53,6 +54,7 @@ class TestOutcome:
     assertions: list[AssertionResult] = field(default_factory=list)
     misses: list[Miss] = field(default_factory=list)
     error: str = ""
+    changes: list[str] = field(default_factory=list)  # the flow since its cassette was recorded
     cassette: str = ""
     document: dict[str, Any] | None = None
 
@@ -69,6 +71,7 @@ class TestOutcome:
                 "status": self.status, "duration_ms": round(self.duration_ms, 1), "run_status": self.run_status,
                 "failing_nodes": self.failing_nodes, "error": self.error or None, "cassette": self.cassette or None,
                 "requests_not_in_cassette": [m.to_json() for m in self.misses],
+                "changed_since_recorded": self.changes,
                 "assertions": [a.to_json() for a in self.assertions]}
 
 
@@ -206,6 +209,7 @@ async def _run(item: FlowFile, test: FlowTest, outcome: TestOutcome, base_url: s
         await connector.aclose()
         shutil.rmtree(run_dir, ignore_errors=True)
     if cassette is not None and outcome.mode == "record":
+        cassette.flow_shape = flow_shape(flow)
         cassette.save(flow.name, test.name)
     if cassette is not None and outcome.mode == "replay":
         outcome.misses = list(cassette.misses)
@@ -213,6 +217,8 @@ async def _run(item: FlowFile, test: FlowTest, outcome: TestOutcome, base_url: s
             outcome.error = f"no cassette at {cassette.path}: record it with `studio test --record`"
     failed = outcome.misses or any(a.outcome == "failed" for a in outcome.assertions)
     outcome.status = "failed" if failed else "passed"
+    if failed and cassette is not None and outcome.mode == "replay":
+        outcome.changes = changes(cassette.flow_shape, flow)
 
 
 # --- many tests ------------------------------------------------------------------------------------------
