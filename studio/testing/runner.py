@@ -60,10 +60,10 @@ class TestOutcome:
 
     @property
     def failing_nodes(self) -> list[str]:
-        """The nodes to point at: of failed assertions, else of failed nodes of the run."""
-        names = [a.node for a in self.assertions if a.outcome == "failed" and a.node]
-        if not names and self.document:
-            names = [n for n, e in (self.document.get("nodes") or {}).items() if e.get("status") == "failed"]
+        """The nodes to point at: those that failed in the run (the cause), then those of failed
+        assertions."""
+        names = [n for n, e in ((self.document or {}).get("nodes") or {}).items() if e.get("status") == "failed"]
+        names += [a.node for a in self.assertions if a.outcome == "failed" and a.node]
         return list(dict.fromkeys(names))
 
     def to_json(self) -> dict[str, Any]:
