@@ -124,10 +124,21 @@ class _ReplayConnector(seam.Connector):
                                   retry_delay_s=0.0)
 
 
-def _connector(mode: str, cassette: Cassette | None, base_url: str | None) -> Any:
+class _FallbackConnector(seam.Connector):
+    """Nodes that name no connection use `fallback` (the editor's "Run on" choice)."""
+
+    def __init__(self, base_url: str | None, fallback: str | None) -> None:
+        super().__init__(base_url)
+        self.fallback = fallback
+
+    def settings(self, name: str | None) -> Any:
+        return super().settings(name or self.fallback)
+
+
+def _connector(mode: str, cassette: Cassette | None, base_url: str | None, fallback: str | None = None) -> Any:
     if mode == "replay":
         return _ReplayConnector(cassette)
-    connector = seam.Connector(base_url)
+    connector = _FallbackConnector(base_url, fallback)
     if cassette is not None:
         connector.pool = ClientPool(cassette_transports(cassette))
     return connector
@@ -156,14 +167,14 @@ def needs_trust(item: FlowFile, test: FlowTest) -> bool:
 
 
 async def run_test(item: FlowFile, test: FlowTest, *, record: bool = False, base_url: str | None = None,
-                   trust: bool = False) -> TestOutcome:
+                   trust: bool = False, connection: str | None = None) -> TestOutcome:
     """Run one test of a loaded flow file and check its assertions."""
     assert item.flow is not None
     mode = "live" if test.mode == "live" else ("record" if record else "replay")
     outcome = TestOutcome(str(item.path), item.flow.name, test.name, mode)
     started = time.monotonic()
     try:
-        await _run(item, test, outcome, base_url, trust)
+        await _run(item, test, outcome, base_url, trust, connection)
     except seam.UsageError as exc:
         outcome.status, outcome.error = "error", str(exc)
     except Exception as exc:  # noqa: BLE001 - one broken test must not stop the others
@@ -172,7 +183,8 @@ async def run_test(item: FlowFile, test: FlowTest, *, record: bool = False, base
     return outcome
 
 
-async def _run(item: FlowFile, test: FlowTest, outcome: TestOutcome, base_url: str | None, trust: bool) -> None:
+async def _run(item: FlowFile, test: FlowTest, outcome: TestOutcome, base_url: str | None, trust: bool,
+               connection: str | None) -> None:
     flow = item.flow
     catalog = load_catalog()
     index = flow.tests.index(test) if test in flow.tests else 0
@@ -190,7 +202,7 @@ async def _run(item: FlowFile, test: FlowTest, outcome: TestOutcome, base_url: s
     problem = seam.trust_problem(_without_pinned(flow, test), item.data, trust, item.path.resolve().parent)
     if problem:
         raise seam.UsageError(problem)
-    connector = _connector(outcome.mode, cassette, base_url)
+    connector = _connector(outcome.mode, cassette, base_url, connection)
     if outcome.mode != "replay":
         for name in sorted(seam.connection_names(flow), key=lambda n: n or ""):
             settings = connector.settings(name)  # a missing key is reported before anything runs
@@ -225,7 +237,7 @@ async def _run(item: FlowFile, test: FlowTest, outcome: TestOutcome, base_url: s
 
 
 async def run_many(items: list[FlowFile], *, only: list[str] | None = None, record: bool = False,
-                   base_url: str | None = None, trust: bool = False, jobs: int = 4,
+                   base_url: str | None = None, trust: bool = False, jobs: int = 4, connection: str | None = None,
                    on_done: Callable[[TestOutcome], None] | None = None) -> list[TestOutcome]:
     """Every selected test of every loaded flow, in file and test order."""
     work = [(item, test) for item in items if item.flow is not None for test in selected(item.flow, only)]
@@ -234,7 +246,8 @@ async def run_many(items: list[FlowFile], *, only: list[str] | None = None, reco
 
     async def one(n: int, item: FlowFile, test: FlowTest) -> None:
         async with gate:
-            results[n] = await run_test(item, test, record=record, base_url=base_url, trust=trust)
+            results[n] = await run_test(item, test, record=record, base_url=base_url, trust=trust,
+                                        connection=connection)
         if on_done is not None:
             on_done(results[n])
 

@@ -44,6 +44,7 @@ class FlowDocument(QObject):
     wires_changed = Signal()
     notes_changed = Signal()
     path_changed = Signal()
+    tests_changed = Signal()  # the flow's stored test cases
     reset = Signal()  # a different flow is shown (open, new, restore): views rebuild
 
     def __init__(self, flow: Flow | None = None, path: Path | None = None, parent: QObject | None = None) -> None:
@@ -334,6 +335,19 @@ class FlowDocument(QObject):
             return run
 
         self.undo_stack.push(_Edit("Rename flow", apply(name), apply(before)))
+
+    def set_tests(self, tests: list[Any], text: str = "Edit tests") -> None:
+        """Replace the flow's stored test cases (one undoable edit)."""
+        before = copy.deepcopy(self._flow.tests)
+        after = copy.deepcopy(list(tests))
+
+        def apply(v: list[Any]) -> Callable[[], None]:
+            def run() -> None:
+                self._flow.tests = copy.deepcopy(v)
+                self.tests_changed.emit()
+            return run
+
+        self.undo_stack.push(_Edit(text, apply(after), apply(before)))
 
     def load(self, flow: Flow, path: Path | None = None) -> None:
         """Show another flow (Open, New, restore): not undoable, starts clean."""

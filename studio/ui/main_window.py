@@ -34,6 +34,7 @@ from .canvas import FlowCanvas
 from .chat_panel import ChatPanel, controller_runner
 from .document import FlowDocument
 from .history_panel import HistoryPanel
+from .tests_panel import install_tests_panel
 from .palette import Palette
 from .panel.property_panel import PropertyPanel
 from .panel.widgets import EditorContext
@@ -191,6 +192,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.autosave)
         self.document.changed.connect(self._schedule_autosave)
 
+        install_tests_panel(self)
         self.resize(1440, 900)
         self._update_title()
         self._update_run_actions()
