@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from qtpy.QtCore import Qt, Signal
+from qtpy.QtGui import QAction
 from qtpy.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -22,15 +23,21 @@ from qtpy.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from studio.catalog import load_catalog
+from studio.flow.cases import Assertion
 from studio.flow.io import dump_flow
 from studio.testing.report import failure_lines
 from studio.testing.runner import FlowFile, TestOutcome, run_many
+
+from .assertion_editor import AssertionsEditor, json_path_of
+from .panel.widgets import EditorContext
 
 COLUMNS = ["Test", "Mode", "Assertions", "Result"]
 
@@ -44,7 +51,8 @@ class TestsPanel(QWidget):
     saved = Signal(object, object)  # (FlowTest, TestOutcome) of "Save as test", on the GUI thread
     _done = Signal(object, object)  # (callback, value) from the worker thread
 
-    def __init__(self, document: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, document: Any, catalog: Any = None, context: EditorContext | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self.results: dict[str, TestOutcome] = {}
@@ -71,7 +79,12 @@ class TestsPanel(QWidget):
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
         self.details.setPlaceholderText("Run a test to see its result here.")
-        split.addWidget(self.details)
+        self.assertions = AssertionsEditor(catalog or load_catalog(), context or EditorContext(parent=self))
+        self.assertions.changed.connect(self._assertions_edited)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.details, "Result")
+        self.tabs.addTab(self.assertions, "Assertions")
+        split.addWidget(self.tabs)
         layout.addWidget(split, 1)
 
         row = QHBoxLayout()
@@ -97,8 +110,34 @@ class TestsPanel(QWidget):
     def tests(self) -> list[Any]:
         return list(self.document.flow.tests)
 
+    def test(self, name: str | None) -> Any:
+        return next((t for t in self.tests() if t.name == name), None) if name else None
+
+    def _assertions_edited(self, items: list[Assertion]) -> None:
+        name = self.selected_name()
+        if self.test(name) is None:
+            return
+        self.document.set_tests([t.model_copy(update={"assertions": list(items)}) if t.name == name else t
+                                 for t in self.tests()], text="Edit assertions")
+
+    def assert_value(self, node: str, path: str, value: Any) -> bool:
+        """"Assert this value" from the output inspector: an `equals` on the selected test (or the
+        only one). False, with the reason shown, when there is no test to add it to."""
+        tests = self.tests()
+        name = self.selected_name() or (tests[0].name if len(tests) == 1 else None)
+        if self.test(name) is None:
+            self.details.setPlainText("Select a test in the Tests tab first (no test yet: History, Save as test).")
+            self.tabs.setCurrentWidget(self.details)
+            return False
+        self.select(name)
+        self.assertions.set_items(list(self.test(name).assertions), [n.name for n in self.document.flow.nodes])
+        self.assertions.add(Assertion(kind="equals", node=node, path=path, values={"expected": value}))
+        self.tabs.setCurrentWidget(self.assertions)
+        return True
+
     def refresh(self) -> None:
         selected = self.selected_name()
+        self.tree.blockSignals(True)  # no passing "nothing selected" while the list is rebuilt
         self.tree.clear()
         names = set()
         for test in self.tests():
@@ -112,6 +151,7 @@ class TestsPanel(QWidget):
             self.tree.addTopLevelItem(item)
             if test.name == selected:
                 item.setSelected(True)
+        self.tree.blockSignals(False)
         self.results = {k: v for k, v in self.results.items() if k in names}
         count = len(names)
         passed = sum(o.status == "passed" for o in self.results.values())
@@ -142,6 +182,12 @@ class TestsPanel(QWidget):
     def _show_selected(self) -> None:
         self._update_buttons()
         name = self.selected_name()
+        test = self.test(name)
+        items = list(test.assertions) if test is not None else None
+        # Reloading the form while its own edit comes back would drop what is being typed.
+        if items is None or items != self.assertions.items or name != getattr(self, "_editing", None):
+            self.assertions.set_items(items, [n.name for n in self.document.flow.nodes])
+        self._editing = name
         outcome = self.results.get(name) if name else None
         if outcome is None:
             self.details.setPlainText("")
@@ -268,7 +314,7 @@ class TestsPanel(QWidget):
 def install_tests_panel(window: Any) -> TestsPanel:
     """Add the Tests tab to the main window, next to Run, and connect it to the document, the
     canvas (failing nodes), the run settings and History's "Save as test"."""
-    panel = TestsPanel(window.document)
+    panel = TestsPanel(window.document, window.catalog, window.context)
     panel.base_url = lambda: window.runs.base_url
     panel.connection = lambda: window.runs.default_connection() if window.runs.default_connection else None
     panel.trust = window.check_trust
@@ -296,5 +342,40 @@ def install_tests_panel(window: Any) -> TestsPanel:
     window.document.tests_changed.connect(panel.refresh)
     window.history_panel.save_as_test_requested.connect(lambda run: (dock.show(), dock.raise_(),
                                                                      panel.save_run_as_test(run)))
+    _add_assert_action(window, panel, dock)
     window.tests_panel, window.tests_dock = panel, dock
     return panel
+
+
+def _add_assert_action(window: Any, panel: TestsPanel, dock: QDockWidget) -> None:
+    """"Assert this value" in the output inspector's JSON tree (its context menu)."""
+    inspector = window.run_panel.inspector
+    tree = inspector.json_tree
+
+    def assert_selected() -> bool:
+        items = tree.selectedItems()
+        name = inspector.title.text().split(" — ")[0]  # node names cannot hold the dash
+        if not items or inspector.value is None:
+            return False
+        keys = []
+        item = items[0]
+        while item is not None and item.parent() is not None:  # below the "output" root
+            keys.insert(0, item.text(0))
+            item = item.parent()
+        path = json_path_of(keys, inspector.value)
+        from studio.testing.assertions import PathError, at_path
+
+        try:
+            value = at_path(inspector.value, path)
+        except PathError:
+            return False
+        dock.show()
+        dock.raise_()
+        return panel.assert_value(name, path, value)
+
+    action = QAction("Assert this value", tree)
+    action.setToolTip("Add an `equals` check of this value to the selected test (Tests tab)")
+    action.triggered.connect(assert_selected)
+    tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+    tree.addAction(action)
+    panel.assert_action, panel.assert_selected = action, assert_selected

@@ -98,3 +98,54 @@ def test_run_all_shows_the_failure_and_highlights_the_failing_node(window, qtbot
     write_id = window.document.flow.node_by_name("Write").id
     assert window.canvas.status(write_id) == "failed"
     assert window.canvas.selected_ids() == [write_id]
+
+
+def test_assertions_are_edited_in_forms_generated_from_the_catalog(window, qtbot, tmp_path):
+    path = copy_example(tmp_path, "raw-request")
+    assert window.open_file(path)
+    panel = window.tests_panel
+    assert panel.select("list models")
+    editor = panel.assertions
+    before = len(window.document.flow.tests[0].assertions)
+    assert editor.list.count() == before
+    qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+    assert len(window.document.flow.tests[0].assertions) == before + 1
+    form = editor.form
+    form.kind.setCurrentIndex(form.kind.findData("in_range"))
+    assert set(form.editors) == {"minimum", "maximum", "length"}  # the catalog's fields for the kind
+    form.node.setCurrentText("Models")
+    form.path.setText("data")
+    form.path.editingFinished.emit()
+    form.editors["minimum"].set_value(1)
+    form.editors["minimum"].edited.emit(1)
+    form.editors["length"].set_value(True)
+    form.editors["length"].edited.emit(True)
+    added = window.document.flow.tests[0].assertions[-1]
+    assert (added.kind, added.node, added.path) == ("in_range", "Models", "data")
+    assert added.values["minimum"] == 1 and added.values["length"] is True
+    assert "in_range on Models.data" in editor.list.item(editor.list.count() - 1).text()
+    with qtbot.waitSignal(panel.finished, timeout=60_000) as finished:
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    assert finished.args[0][0].status == "passed", finished.args[0][0].to_json()
+    while window.document.undo_stack.canUndo():  # every edit of the form is undoable
+        window.document.undo_stack.undo()
+    assert len(window.document.flow.tests[0].assertions) == before
+    assert editor.list.count() == before
+
+
+def test_assert_this_value_from_the_output_inspector(window, qtbot, tmp_path):
+    path = copy_example(tmp_path, "chat-then-moderation")
+    assert window.open_file(path)
+    output = {"id": "x", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}}]}
+    window.run_panel.inspector.show_result("Write", "succeeded", output)
+    tree = window.run_panel.inspector.json_tree
+    root = tree.topLevelItem(0)
+    choices = next(root.child(i) for i in range(root.childCount()) if root.child(i).text(0) == "choices")
+    content = choices.child(0).child(1).child(1)
+    assert content.text(0) == "content"
+    tree.setCurrentItem(content)
+    assert window.tests_panel.assert_action in tree.actions()
+    window.tests_panel.assert_action.trigger()
+    added = window.document.flow.tests[0].assertions[-1]
+    assert (added.kind, added.node, added.path, added.values) == (
+        "equals", "Write", "choices[0].message.content", {"expected": "Hi"})
