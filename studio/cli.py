@@ -91,6 +91,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_test(args: argparse.Namespace) -> int:
     from studio.testing.command import test_command
 
+    _file_logging()  # libraries' warnings go to the log file, not between the report's lines
     return test_command(args)
 
 

@@ -5,7 +5,8 @@ A request is matched by method, path, query and its *normalised* body: JSON obje
 sorted, ids (UUIDs, long hex strings) are replaced by `<id>`, multipart boundaries are dropped and
 uploaded files are kept as their size and SHA-256. The order in which requests arrive does not
 matter (parallel branches), and the same request may be answered again. No credential is ever
-written: request headers are not kept, only a response's content type is.
+written: request headers are not kept, only a response's content type is, and query parameters
+named like credential headers (`api-key` ...) are kept as a placeholder.
 
 A request the cassette does not hold is answered with a 400 that the client does not retry, and
 the cassette keeps it as a `Miss` that names the differences from the closest recorded request."""
@@ -24,6 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
+
+from studio.engine.redaction import REDACTED, SECRET_HEADER_NAMES
 
 CASSETTE_VERSION = 1
 ID_PLACEHOLDER = "<id>"
@@ -92,17 +95,27 @@ def normal_body(content_type: str, body: bytes) -> Any:
     if kind == "multipart/form-data":
         return _multipart(content_type, body)
     if kind == "application/x-www-form-urlencoded":
-        return {"form": normal_value(sorted(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))}
+        return {"form": normal_value(sorted([k, v] for k, v in parse_qsl(body.decode("utf-8", "replace"),
+                                                                          keep_blank_values=True)))}
     if kind.startswith("text/"):
         return {"text": normal_value(body.decode("utf-8", "replace"))}
     return {"bytes": _digest(body)}
+
+
+SECRET_QUERY_NAMES = SECRET_HEADER_NAMES | {"key", "api_key", "access_token", "token"}
+
+
+def _query(query: str) -> list[list[str]]:
+    """[key, value] pairs (lists, as they read back from JSON), sorted, credentials replaced."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return sorted([k, REDACTED if k.lower() in SECRET_QUERY_NAMES else v] for k, v in pairs)
 
 
 def normal_request(method: str, path: str, query: str, content_type: str, body: bytes) -> dict[str, Any]:
     return {
         "method": method.upper(),
         "path": path,
-        "query": normal_value(sorted(parse_qsl(query, keep_blank_values=True))),
+        "query": normal_value(_query(query)),
         "body": normal_body(content_type, body),
     }
 

@@ -26,6 +26,12 @@ def test_key_order_and_ids_do_not_matter():
     assert a != _json_request({"n": 2, "model": "m", "metadata": {"run": "x"}})
 
 
+def test_credential_query_parameters_are_not_kept():
+    request = normal_request("GET", "/v1/models", "api-key=sk-secret&limit=2", "", b"")
+    assert request["query"] == [["api-key", "[REDACTED]"], ["limit", "2"]]
+    assert "sk-secret" not in json.dumps(request)
+
+
 def test_multipart_boundaries_do_not_matter_but_file_contents_do():
     def multipart(boundary: str, content: bytes) -> dict:
         body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n"
