@@ -45,3 +45,15 @@ class FlowTest(BaseModel):
     mode: Literal["replay", "live"] = Field(default="replay", description="replay: offline from "
                                             "the cassette; live: through the flow's connections.")
     assertions: list[Assertion] = Field(default_factory=list)
+
+
+def rename_node_in_tests(tests: list[FlowTest], old: str, new: str) -> list[FlowTest]:
+    """`tests` with node `old` called `new` (assertions, pinned outputs, the trigger), so renaming
+    a node never breaks its tests."""
+    out = []
+    for test in tests:
+        pinned = {new if k == old else k: v for k, v in test.pinned.items()}
+        assertions = [a.model_copy(update={"node": new}) if a.node == old else a for a in test.assertions]
+        out.append(test.model_copy(update={"pinned": pinned, "assertions": assertions,
+                                           "trigger": new if test.trigger == old else test.trigger}))
+    return out

@@ -149,3 +149,14 @@ def test_assert_this_value_from_the_output_inspector(window, qtbot, tmp_path):
     added = window.document.flow.tests[0].assertions[-1]
     assert (added.kind, added.node, added.path, added.values) == (
         "equals", "Write", "choices[0].message.content", {"expected": "Hi"})
+
+
+def test_renaming_a_node_renames_it_in_the_tests(window, tmp_path):
+    path = copy_example(tmp_path, "chat-then-moderation")
+    assert window.open_file(path)
+    write = window.document.flow.node_by_name("Write").id
+    window.document.rename_node(write, "Compose")
+    test = window.document.flow.tests[0]
+    assert {a.node for a in test.assertions} == {"Compose", "Check", ""}
+    window.document.undo_stack.undo()
+    assert {a.node for a in window.document.flow.tests[0].assertions} == {"Write", "Check", ""}
