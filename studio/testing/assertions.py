@@ -17,7 +17,7 @@ from studio.catalog.catalog import Catalog
 from studio.flow.cases import Assertion, FlowTest
 from studio.flow.models import Flow
 
-from .cassette import MISS_WORDS
+from .cassette import MISS_WORDS, cassette_file_name
 
 Judge = Callable[[Assertion, Any], Awaitable[tuple[bool | None, str]]]
 """(assertion, value) -> (passed, reason); passed None: not judged (skipped), reason says why."""
@@ -118,6 +118,9 @@ def problems(flow: Flow, catalog: Catalog, test: FlowTest, where: str) -> list[s
     out = [f"{where}.pinned.{name}: no node named {name!r} in the flow" for name in test.pinned if name not in names]
     if test.trigger and test.trigger not in names:
         out.append(f"{where}.trigger: no node named {test.trigger!r} in the flow")
+    same = [t.name for t in flow.tests if t is not test and cassette_file_name(t.name) == cassette_file_name(test.name)]
+    if same:
+        out.append(f"{where}.name: {test.name!r} would share its cassette with test {same[0]!r}; rename one")
     for i, item in enumerate(test.assertions):
         here = f"{where}.assertions[{i}]"
         try:

@@ -44,9 +44,13 @@ def cassette_folder(flow_path: Path) -> Path:
     return flow_path.with_name(f"{stem}.cassettes")
 
 
-def cassette_path(flow_path: Path, test_name: str) -> Path:
+def cassette_file_name(test_name: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name.strip()).strip("-.") or "test"
-    return cassette_folder(flow_path) / f"{safe}.json"
+    return f"{safe}.json"
+
+
+def cassette_path(flow_path: Path, test_name: str) -> Path:
+    return cassette_folder(flow_path) / cassette_file_name(test_name)
 
 
 # --- normalising requests ------------------------------------------------------------------------

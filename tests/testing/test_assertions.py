@@ -106,6 +106,13 @@ def test_judged_assertions_are_skipped_without_a_judge_and_use_its_verdict():
     assert judged.outcome == "passed" and "gpt-4o-mini" in judged.message
 
 
+def test_two_tests_may_not_share_a_cassette():
+    first, second = FlowTest(name="tide pools"), FlowTest(name="tide-pools")
+    flow = FLOW.model_copy(update={"tests": [first, second]})
+    assert problems(flow, CATALOG, second, "tests[1]") == [
+        "tests[1].name: 'tide-pools' would share its cassette with test 'tide pools'; rename one"]
+
+
 def test_bad_test_data_names_the_field():
     test = FlowTest.model_validate({"name": "t", "pinned": {"Nope": 1}, "assertions": [
         {"kind": "equal", "node": "Route"},
