@@ -1,8 +1,8 @@
 """The run history of the current flow: every recorded run (editor, CLI, schedule, webhook, chat)
 with its trigger, status, duration and tokens. From here a past run opens on the canvas, runs
 again with the same payload, lends a node's output as a pin for later runs, becomes a stored test
-(Save as test: the Tests tab records it), or is deleted; the
-retention setting keeps the database from growing without end."""
+(Save as test: the Tests tab records it), or is deleted; the retention setting keeps the database
+from growing without end."""
 
 from __future__ import annotations
 

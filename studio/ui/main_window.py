@@ -34,13 +34,13 @@ from .canvas import FlowCanvas
 from .chat_panel import ChatPanel, controller_runner
 from .document import FlowDocument
 from .history_panel import HistoryPanel
-from .tests_panel import install_tests_panel
 from .palette import Palette
 from .panel.property_panel import PropertyPanel
 from .panel.widgets import EditorContext
 from .problems import ProblemsList
 from .run_inputs import RunInputsForm
 from .run_panel import RunPanel
+from .tests_panel import install_tests_panel
 from .theme import apply_theme
 from .trust_dialog import ensure_trusted
 from .welcome import WelcomePage
