@@ -51,7 +51,7 @@ MAY_IMPORT = {
     "paths": set(),
     "logs": {"paths"},
     "resources": set(),
-    "testing": {"catalog", "flow", "engine", "connectors", "credentials", "history", "paths", "logs"},
+    "testing": {"catalog", "flow", "engine", "connectors", "credentials", "paths", "logs"},
 }
 
 
