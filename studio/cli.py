@@ -90,6 +90,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
                               as_json=args.json, trust=args.trust)
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    from studio.testing.command import test_command
+
+    _file_logging()  # libraries' warnings go to the log file, not between the report's lines
+    return test_command(args)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from studio.runs.serve import serve_in_terminal
 
@@ -144,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of the flow file format")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("test", help="run the tests stored in flow files (replayed offline from their cassettes)")
+    from studio.testing.command import add_arguments as add_test_arguments
+
+    add_test_arguments(p)
+    p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("serve", help="keep schedule and webhook triggers of flows active")
     p.add_argument("flows", nargs="*")

@@ -44,6 +44,7 @@ class FlowDocument(QObject):
     wires_changed = Signal()
     notes_changed = Signal()
     path_changed = Signal()
+    tests_changed = Signal()  # the flow's stored test cases
     reset = Signal()  # a different flow is shown (open, new, restore): views rebuild
 
     def __init__(self, flow: Flow | None = None, path: Path | None = None, parent: QObject | None = None) -> None:
@@ -133,8 +134,9 @@ class FlowDocument(QObject):
         self.undo_stack.push(_Edit(f"Change {field}", apply(value), apply(before)))
 
     def rename_node(self, node_id: str, name: str) -> None:
-        """Rename a node and every expression that reads it (`nodes.Old...` in any node's values)
-        as one undo step, so a rename never breaks the flow."""
+        """Rename a node, every expression that reads it (`nodes.Old...` in any node's values) and
+        the stored tests that name it, as one undo step, so a rename never breaks the flow."""
+        from studio.flow.cases import rename_node_in_tests
         from studio.flow.references import referenced_names, rename_in_value
 
         old = self._flow.node(node_id).name
@@ -144,19 +146,25 @@ class FlowDocument(QObject):
                          if any(old in referenced_names(v) for v in n.values.values())}
         values_after = {nid: {k: rename_in_value(v, old, name) for k, v in values.items()}
                         for nid, values in values_before.items()}
+        tests_before = copy.deepcopy(self._flow.tests)
+        tests_after = rename_node_in_tests(tests_before, old, name)
 
-        def apply(new_name: str, values: dict[str, dict[str, Any]]) -> Callable[[], None]:
+        def apply(new_name: str, values: dict[str, dict[str, Any]], tests: list[Any]) -> Callable[[], None]:
             def run() -> None:
                 self._flow.node(node_id).name = new_name
                 for nid, vals in values.items():
                     self._flow.node(nid).values = copy.deepcopy(vals)
+                if tests != self._flow.tests:
+                    self._flow.tests = copy.deepcopy(tests)
+                    self.tests_changed.emit()
                 for nid in dict.fromkeys([node_id, *values]):
                     self.node_changed.emit(nid)
             return run
 
         count = len(values_after) - (node_id in values_after)
         text = f"Rename {old} to {name}" + (f" (and {count} node{'s' if count != 1 else ''} reading it)" if count else "")
-        self.undo_stack.push(_Edit(text, apply(name, values_after), apply(old, values_before)))
+        self.undo_stack.push(_Edit(text, apply(name, values_after, tests_after),
+                                   apply(old, values_before, tests_before)))
 
     def node(self, node_id: str) -> Node:
         return self._flow.node(node_id)
@@ -334,6 +342,19 @@ class FlowDocument(QObject):
             return run
 
         self.undo_stack.push(_Edit("Rename flow", apply(name), apply(before)))
+
+    def set_tests(self, tests: list[Any], text: str = "Edit tests") -> None:
+        """Replace the flow's stored test cases (one undoable edit)."""
+        before = copy.deepcopy(self._flow.tests)
+        after = copy.deepcopy(list(tests))
+
+        def apply(v: list[Any]) -> Callable[[], None]:
+            def run() -> None:
+                self._flow.tests = copy.deepcopy(v)
+                self.tests_changed.emit()
+            return run
+
+        self.undo_stack.push(_Edit(text, apply(after), apply(before)))
 
     def load(self, flow: Flow, path: Path | None = None) -> None:
         """Show another flow (Open, New, restore): not undoable, starts clean."""

@@ -40,6 +40,7 @@ from .panel.widgets import EditorContext
 from .problems import ProblemsList
 from .run_inputs import RunInputsForm
 from .run_panel import RunPanel
+from .tests_panel import install_tests_panel
 from .theme import apply_theme
 from .trust_dialog import ensure_trusted
 from .welcome import WelcomePage
@@ -191,6 +192,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.autosave)
         self.document.changed.connect(self._schedule_autosave)
 
+        install_tests_panel(self)
         self.resize(1440, 900)
         self._update_title()
         self._update_run_actions()

@@ -1,8 +1,9 @@
-"""Every action and connection type of the catalog, gathered from one module per area."""
+"""Every action, connection type and test assertion kind of the catalog, gathered from one module per area."""
 
 from . import (agents, assistants, batch, conversations, core, embeddings, evals_uploads, files_models, http, media, raw,
                responses, text, triggers, vector_stores, video)
 from .connections import CONNECTIONS as OPENAI_CONNECTIONS
+from .assertions import ASSERTIONS
 
 ACTIONS = [
     *triggers.ACTIONS,
@@ -24,4 +25,4 @@ ACTIONS = [
 ]
 CONNECTIONS = [*OPENAI_CONNECTIONS, http.HTTP_CONNECTION]
 
-__all__ = ["ACTIONS", "CONNECTIONS"]
+__all__ = ["ACTIONS", "ASSERTIONS", "CONNECTIONS"]
