@@ -75,23 +75,33 @@ def _file_logging() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from studio.engine.headless import run_command
+    from studio.runs.terminal import run_in_terminal
 
     _file_logging()
-    return run_command(args)
+    return run_in_terminal(args.flow, inputs=args.input, base_url=args.base_url, as_json=args.json,
+                           trust=args.trust, concurrency=args.concurrency, use_pinned=args.use_pinned)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    _file_logging()
-    from studio.engine.headless import resume_command
+    from studio.runs.terminal import resume_in_terminal
 
-    return resume_command(args)
+    _file_logging()
+    return resume_in_terminal(args.run_id, approve=args.approve, reject=args.reject, base_url=args.base_url,
+                              as_json=args.json, trust=args.trust)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from studio.testing.command import test_command
+
+    _file_logging()  # libraries' warnings go to the log file, not between the report's lines
+    return test_command(args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from studio.engine.serve import serve_command
+    from studio.runs.serve import serve_in_terminal
 
-    return serve_command(args)
+    return serve_in_terminal(args.flows, host=args.host, port=args.port, base_url=args.base_url, grace=args.grace,
+                             trust=args.trust)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of the flow file format")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("test", help="run the tests stored in flow files (replayed offline from their cassettes)")
+    from studio.testing.command import add_arguments as add_test_arguments
+
+    add_test_arguments(p)
+    p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("serve", help="keep schedule and webhook triggers of flows active")
     p.add_argument("flows", nargs="*")

@@ -70,6 +70,9 @@ class Input(BaseModel):
     # Inputs that only make sense together are grouped in the panel ("Options", "Retry").
     group: str | None = None
     placeholder: str | None = None
+    # True when the input's `{{ }}` expressions are filled in by the handler once per item (with
+    # `input` = that item), not once for the node: conditions and assignments of the core nodes.
+    per_item: bool = False
     # The value is the name of another node of the flow (a Chat Trigger's Reply Node): renaming
     # that node renames the value too.
     names_node: bool = False
@@ -102,13 +105,17 @@ class Action(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
     kind: ActionKind
     title: str
-    category: str  # palette group, e.g. "Chat", "Images", "Files", "Agents"
+    category: str  # palette group, as OpenAI's API reference groups them: "Responses", "Images", "Files" ...
     description: str = ""
     sources: list[Source] = Field(default_factory=list)
     inputs: list[Input] = Field(default_factory=list)
     outputs: list[Port] = Field(default_factory=lambda: [Port(key="output", label="Output")])
     # Set when the API behind it is on a retirement path: says what to use instead.
     deprecated: str | None = None
+    # Which OpenAI API the node calls ("Responses", "Vector stores" ...; None: no API call of its
+    # own) and the endpoints it uses ("POST /v1/responses"), as docs/actions.md lists them.
+    api: str | None = None
+    endpoints: list[str] = Field(default_factory=list)
     # True when the node's output ports are its `branches` input's keys (Classify and Branch).
     dynamic_outputs_from: str | None = None
     # Whether the node calls the API (and so takes a connection).
@@ -144,3 +151,24 @@ class ConnectionType(BaseModel):
     description: str = ""
     sources: list[Source] = Field(default_factory=list)
     fields: list[ConnectionField]
+
+
+class AssertionKind(BaseModel):
+    """One kind of check a stored flow test can make. Its `inputs` are the assertion's `values`
+    (edited in a generated form, like an action's properties). `target` says what it looks at:
+    `output` a node's output (at an optional JSON path), `node` a node's run record, `run` the
+    whole run (a node is optional). Non-deterministic kinds (a model's judgement) are skipped
+    when a test replays and the cassette does not hold the judgement."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    description: str = ""
+    target: Literal["output", "node", "run"] = "output"
+    inputs: list[Input] = Field(default_factory=list)
+    deterministic: bool = True
+
+    def input(self, key: str) -> Input:
+        for item in self.inputs:
+            if item.key == key:
+                return item
+        raise KeyError(f"assertion {self.id!r} has no field {key!r}")

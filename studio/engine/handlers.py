@@ -19,6 +19,8 @@ HANDLER_MODULES = (
     "studio.engine.builtin",
     "studio.connectors.openai.actions",
     "studio.connectors.openai.agents",
+    "studio.connectors.core",
+    "studio.connectors.http",
 )
 
 

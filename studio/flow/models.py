@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 1
+from .cases import FlowTest
+
+FORMAT_VERSION = 2
 """Version of the `*.flow.json` format this build writes. Older files are migrated on load."""
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_ -]{0,79}$"
@@ -100,7 +102,7 @@ class Group(BaseModel):
 
 
 class Flow(BaseModel):
-    """A `*.flow.json` document: nodes, the wires between them and canvas notes."""
+    """A `*.flow.json` document: nodes, the wires between them, canvas notes and test cases."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -118,6 +120,7 @@ class Flow(BaseModel):
     # Free-form settings the editor keeps with the flow (example inputs, chosen reply node ...).
     settings: dict[str, Any] = Field(default_factory=dict, description="Free-form editor settings "
                                      "(example inputs, chosen reply node ...). Never secrets.")
+    tests: list[FlowTest] = Field(default_factory=list, description="Stored test cases (`studio test`).")
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:

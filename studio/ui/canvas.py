@@ -26,7 +26,7 @@ from .canvas_edit import CanvasEditing
 from .canvas_graph import NODE_CLASSES, _DiscardingUndoStack, _FlowNodeItem, _Graph, kind_icon
 from .canvas_groups import CanvasGroups, GroupFrame
 from .canvas_items import StickyNote, _Badge
-from .canvas_ports import PORT_COLORS, input_ports, output_ports
+from .canvas_ports import PORT_COLORS, color_kind, input_ports, output_ports
 from .canvas_view import CanvasView
 from .document import FlowDocument
 from .palette import QuickAdd
@@ -149,7 +149,7 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, CanvasGroups, QOb
         return (r, g, b, 255), (*hex_rgb(KIND_COLORS[kind]), 255), (*hex_rgb(self.theme.node_text), 255)
 
     def _style_node(self, view: BaseNode, action: Action | None) -> None:
-        body, border, text = self._node_colors(action.kind if action else "action")
+        body, border, text = self._node_colors(color_kind(action))
         view.set_property("color", body, push_undo=False)
         view.view.border_color = border if action is not None else BROKEN_RGBA
         view.view.text_color = text
@@ -218,7 +218,7 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, CanvasGroups, QOb
         action = self._action(node)
         kind = action.kind if action else "action"
         cls = NODE_CLASSES[kind]
-        body, border, text = self._node_colors(kind)
+        body, border, text = self._node_colors(color_kind(action))
         outer = _FlowNodeItem.hold_drawing  # rebuild() draws every node itself afterwards
         _FlowNodeItem.hold_drawing = True
         try:

@@ -17,6 +17,13 @@ LAYOUT_DX, LAYOUT_DY = 300.0, 150.0
 PLACE_GAP = 40.0  # free space kept around a node placed by the editor
 
 
+def color_kind(action: Action | None) -> str:
+    """The colour family of a node: its kind, or `unsupported` for imported placeholders."""
+    if action is None:
+        return "action"
+    return "unsupported" if action.category == "Unsupported" else action.kind
+
+
 def output_ports(action: Action | None, node: Node) -> list[tuple[str, str]]:
     """(key, type) of the node's output ports: the catalog's, the branch names for dynamic nodes,
     and `error` when the node routes its errors."""
@@ -29,7 +36,7 @@ def output_ports(action: Action | None, node: Node) -> list[tuple[str, str]]:
             keys = [str(k) for k in branches]
         elif isinstance(branches, list):
             keys = [str(b.get("key")) for b in branches if isinstance(b, dict) and b.get("key")]
-        ports = [(k, "any") for k in keys]
+        ports = [(k, "any") for k in keys] + [(o.key, o.type) for o in action.outputs]
     else:
         ports = [(o.key, o.type) for o in action.outputs]
     if node.on_error == "route":

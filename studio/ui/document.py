@@ -45,6 +45,7 @@ class FlowDocument(QObject):
     notes_changed = Signal()
     groups_changed = Signal()
     path_changed = Signal()
+    tests_changed = Signal()  # the flow's stored test cases
     reset = Signal()  # a different flow is shown (open, new, restore): views rebuild
 
     def __init__(self, flow: Flow | None = None, path: Path | None = None, parent: QObject | None = None) -> None:
@@ -137,8 +138,9 @@ class FlowDocument(QObject):
     def rename_node(self, node_id: str, name: str) -> None:
         """Rename a node and everything that names it, as one undo step, so a rename never breaks
         the flow: expressions that read it (`nodes.Old...` in any node's values), inputs whose
-        value is a node's name (the catalog marks them, e.g. a Chat Trigger's Reply Node) and the
-        flow's own reply node setting."""
+        value is a node's name (the catalog marks them, e.g. a Chat Trigger's Reply Node), the
+        flow's own reply node setting and the stored tests that name it."""
+        from studio.flow.cases import rename_node_in_tests
         from studio.flow.references import referenced_names, rename_in_value
 
         old = self._flow.node(node_id).name
@@ -155,21 +157,27 @@ class FlowDocument(QObject):
         settings_after = copy.deepcopy(settings_before)
         if settings_after.get("reply_node") == old:
             settings_after["reply_node"] = name
+        tests_before = copy.deepcopy(self._flow.tests)
+        tests_after = rename_node_in_tests(tests_before, old, name)
 
-        def apply(new_name: str, values: dict[str, dict[str, Any]], settings: dict[str, Any]) -> Callable[[], None]:
+        def apply(new_name: str, values: dict[str, dict[str, Any]], settings: dict[str, Any],
+                  tests: list[Any]) -> Callable[[], None]:
             def run() -> None:
                 self._flow.node(node_id).name = new_name
                 self._flow.settings = copy.deepcopy(settings)
                 for nid, vals in values.items():
                     self._flow.node(nid).values = copy.deepcopy(vals)
+                if tests != self._flow.tests:
+                    self._flow.tests = copy.deepcopy(tests)
+                    self.tests_changed.emit()
                 for nid in dict.fromkeys([node_id, *values]):
                     self.node_changed.emit(nid)
             return run
 
         count = len(values_after) - (node_id in values_after)
         text = f"Rename {old} to {name}" + (f" (and {count} node{'s' if count != 1 else ''} naming it)" if count else "")
-        self.undo_stack.push(_Edit(text, apply(name, values_after, settings_after),
-                                   apply(old, values_before, settings_before)))
+        self.undo_stack.push(_Edit(text, apply(name, values_after, settings_after, tests_after),
+                                   apply(old, values_before, settings_before, tests_before)))
 
     def _node_name_inputs(self) -> dict[str, set[str]]:
         """Action id -> keys of its inputs whose value is a node's name (from `catalog`)."""
@@ -414,6 +422,19 @@ class FlowDocument(QObject):
             return run
 
         self.undo_stack.push(_Edit("Rename flow", apply(name), apply(before)))
+
+    def set_tests(self, tests: list[Any], text: str = "Edit tests") -> None:
+        """Replace the flow's stored test cases (one undoable edit)."""
+        before = copy.deepcopy(self._flow.tests)
+        after = copy.deepcopy(list(tests))
+
+        def apply(v: list[Any]) -> Callable[[], None]:
+            def run() -> None:
+                self._flow.tests = copy.deepcopy(v)
+                self.tests_changed.emit()
+            return run
+
+        self.undo_stack.push(_Edit(text, apply(after), apply(before)))
 
     def load(self, flow: Flow, path: Path | None = None) -> None:
         """Show another flow (Open, New, restore): not undoable, starts clean."""

@@ -37,6 +37,7 @@ from .panel.widgets import EditorContext
 from .problems import ProblemsList
 from .run_inputs import RunInputsForm
 from .run_panel import RunPanel
+from .tests_panel import install_tests_panel
 from .theme import apply_theme
 from .welcome import WelcomePage
 from .window_files import FilesMixin
@@ -161,6 +162,7 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, LayoutMixin, 
         self._autosave_timer.timeout.connect(self.autosave)
         self.document.changed.connect(self._schedule_autosave)
 
+        install_tests_panel(self)
         self.fit_to_screen()
         self._default_layout = self.saveState(LAYOUT_VERSION)
         self.restore_layout()

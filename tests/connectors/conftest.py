@@ -1,6 +1,7 @@
 """Fixtures for handler tests against the fake OpenAI server. Every JSON (and multipart) request
 body the server receives is checked against OpenAI's published schema after each test, so a
-handler that sends something the real API would refuse fails here."""
+handler that sends something the real API would refuse fails here; so is every JSON answer of the
+operations tests/fixtures/openai/response_schemas.json covers, so the fake answers as OpenAI does."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ for folder in (HERE, HERE.parent / "actions", HERE.parent / "engine"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from connector_testkit import request_schema_errors  # noqa: E402
+from connector_testkit import answer_schema_errors, request_schema_errors  # noqa: E402
 from studio.connectors.openai.client import ConnectionSettings, OpenAIClient  # noqa: E402
 from studio.connectors.openai.fake_server import FakeOpenAIServer  # noqa: E402
 
@@ -35,10 +36,11 @@ def fake_server(_module_server):
     server.latency_ms = 0
     server.invalid_keys = {"sk-invalid"}
     yield server
-    problems = request_schema_errors(server.requests)
+    problems = request_schema_errors(server.requests) + answer_schema_errors(server.requests)
     server.latency_ms = 0
     if problems:
-        pytest.fail("requests that break OpenAI's published schema:\n" + "\n".join(problems), pytrace=False)
+        pytest.fail("requests or answers that break OpenAI's published schema:\n" + "\n".join(problems),
+                    pytrace=False)
 
 
 @pytest.fixture

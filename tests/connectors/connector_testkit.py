@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from action_testkit import Recorder, make_context
-from openai_schema import _spec, schema_errors
+from openai_schema import _spec, answer_errors, answer_operations, schema_errors
 
 from studio.catalog import load_catalog
 from studio.connectors.openai.actions import ACTION_HANDLERS
@@ -82,18 +82,20 @@ def fan_out_flow(action_id: str, count: int, values_for, **node_fields: Any) -> 
 # --- the schema check ----------------------------------------------------------------------------
 
 
-def _operations() -> list[tuple[str, list[str], str]]:
+def _operations(keys: Iterable[str] | None = None) -> list[tuple[str, list[str], str]]:
     ops = []
-    for key in _spec()["operations"]:
+    for key in (_spec()["operations"] if keys is None else keys):
         method, template = key.split(" ", 1)
         ops.append((method, [p for p in template.split("/") if p], key))
     return ops
 
 
-def operation_for(method: str, api_path: str) -> str | None:
-    """The schema operation ("POST /threads/{thread_id}") a request path matches, if any."""
+def operation_for(method: str, api_path: str, keys: Iterable[str] | None = None) -> str | None:
+    """The schema operation ("POST /threads/{thread_id}") a request path matches, if any (literal
+    segments win over placeholders: "/vector_stores/{id}/search" is not a file id)."""
     parts = [p for p in api_path.split("/") if p]
-    for op_method, template, key in _operations():
+    ranked = sorted(_operations(keys), key=lambda op: sum(t.startswith("{") for t in op[1]))
+    for op_method, template, key in ranked:
         if op_method != method or len(template) != len(parts):
             continue
         if all(t.startswith("{") or t == p for t, p in zip(template, parts)):
@@ -117,6 +119,20 @@ def request_schema_errors(requests: Iterable[Any]) -> list[str]:
             problems.append(f"{operation}: body is not a JSON object")
             continue
         problems += [f"{operation}: {error}" for error in schema_errors(operation, body)]
+    return problems
+
+
+def answer_schema_errors(requests: Iterable[Any]) -> list[str]:
+    """Successful JSON answers of the fake server that break the schema OpenAI documents for them."""
+    problems = []
+    keys = answer_operations()
+    for request in requests:
+        if request.status is None or request.status >= 400:
+            continue
+        operation = operation_for(request.method, request.api_path, keys)
+        if operation is not None:
+            problems += [f"answer to {operation}: {error}" for error in
+                         answer_errors(operation, request.status, request.answer)]
     return problems
 
 

@@ -10,7 +10,7 @@ import pytest
 from flow_testkit import CATALOG, GOOD, any_flows, valid_flows
 from hypothesis import HealthCheck, given, settings
 
-from studio.flow import Flow, Node
+from studio.flow import FORMAT_VERSION, Flow, Node
 from studio.flow.io import dump_flow, flow_from_dict, flow_to_dict, load_flow, parse_flow, save_flow
 from studio.flow.validate import validate_flow
 
@@ -44,7 +44,7 @@ def test_dump_layout():
     flow = load_flow(GOOD / "support_triage.flow.json")
     text = dump_flow(flow)
     assert text.endswith("}\n") and not text.endswith("\n\n")
-    assert text.startswith('{\n  "format_version": 1,\n  "id": ')
+    assert text.startswith('{\n  "format_version": %d,\n  "id": ' % FORMAT_VERSION)
     # every field in the models' order; `groups` only when the flow has some
     assert list(json.loads(text)) == [k for k in Flow.model_fields if k != "groups"]
     assert list(json.loads(text)["nodes"][0]) == list(Node.model_fields)

@@ -1,16 +1,28 @@
-"""Every action and connection type of the catalog, gathered from one module per area."""
+"""Every action, connection type and test assertion kind of the catalog, gathered from one module per area."""
 
-from . import agents, assistants, files_models, media, raw, text, triggers
-from .connections import CONNECTIONS
+from . import (agents, assistants, batch, conversations, core, embeddings, evals_uploads, files_models, http, media, raw,
+               responses, text, triggers, vector_stores, video)
+from .connections import CONNECTIONS as OPENAI_CONNECTIONS
+from .assertions import ASSERTIONS
 
 ACTIONS = [
     *triggers.ACTIONS,
     *agents.ACTIONS,
+    *responses.ACTIONS,
+    *conversations.ACTIONS,
     *text.ACTIONS,
     *media.ACTIONS,
+    *video.ACTIONS,
+    *vector_stores.ACTIONS,
+    *batch.ACTIONS,
     *files_models.ACTIONS,
+    *evals_uploads.ACTIONS,
     *assistants.ACTIONS,
     *raw.ACTIONS,
+    *embeddings.ACTIONS,
+    *core.ACTIONS,
+    *http.HTTP_ACTIONS,
 ]
+CONNECTIONS = [*OPENAI_CONNECTIONS, http.HTTP_CONNECTION]
 
-__all__ = ["ACTIONS", "CONNECTIONS"]
+__all__ = ["ACTIONS", "ASSERTIONS", "CONNECTIONS"]

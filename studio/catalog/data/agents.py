@@ -56,7 +56,8 @@ ACTIONS = [
         ],
     ),
     Action(
-        id="agent.run", kind="agent", title="Agent: Run", category="Agents", description="Run an agent",
+        id="agent.run", kind="agent", title="Agent: Run", category="Agents",
+        api="Responses", endpoints=["POST /v1/responses"], description="Run an agent",
         sources=src("prismatic", "Agent: Run"),
         outputs=out(),
         inputs=[
@@ -76,6 +77,7 @@ ACTIONS = [
     ),
     Action(
         id="agent.resume_run", kind="agent", title="Agent: Resume Run", category="Agents",
+        api="Responses", endpoints=["POST /v1/responses"],
         description="Resume an interrupted agent run with approval decisions",
         sources=src("prismatic", "Agent: Resume Run"),
         inputs=[
@@ -93,6 +95,7 @@ ACTIONS = [
     ),
     Action(
         id="agent.classify_and_branch", kind="agent", title="Agent: Classify and Branch", category="Agents",
+        api="Responses", endpoints=["POST /v1/responses"],
         description="Use AI to analyze input and route to the appropriate branch",
         sources=src("prismatic", "Agent: Classify and Branch"), outputs=[], dynamic_outputs_from="branches",
         inputs=[

@@ -55,6 +55,7 @@ def assistant_fields(*, required_model: bool) -> list[Input]:
 ACTIONS = [
     Action(
         id="assistant.create", kind="action", title="Create Assistant", category="Assistants",
+        api="Assistants", endpoints=["POST /v1/assistants"],
         description="Create an assistant with a model and instructions.", deprecated=DEPRECATED,
         sources=src("bytechef", "Create assistant") + src("composio", "Create Assistant")
         + src("n8n", "Assistant: Create an Assistant"),
@@ -66,18 +67,21 @@ ACTIONS = [
     ),
     Action(
         id="assistant.list", kind="action", title="List Assistants", category="Assistants",
+        api="Assistants", endpoints=["GET /v1/assistants"],
         description="List assistants in an organization", deprecated=DEPRECATED,
         sources=src("n8n", "Assistant: List Assistants"),
         inputs=[connection(), simplify(True), timeout()],
     ),
     Action(
         id="assistant.retrieve", kind="action", title="Retrieve Assistant", category="Assistants",
+        api="Assistants", endpoints=["GET /v1/assistants/{assistant_id}"],
         description="Retrieve details of a specific assistant", deprecated=DEPRECATED,
         sources=src("composio", "Retrieve assistant"),
         inputs=[connection(), assistant_id("Identifier of the assistant to retrieve"), timeout()],
     ),
     Action(
         id="assistant.update", kind="action", title="Update Assistant", category="Assistants",
+        api="Assistants", endpoints=["POST /v1/assistants/{assistant_id}"],
         description="Change an existing assistant", deprecated=DEPRECATED,
         sources=src("n8n", "Assistant: Update an Assistant"),
         inputs=[connection(), assistant_id("Select the assistant you want to update."),
@@ -89,12 +93,16 @@ ACTIONS = [
     ),
     Action(
         id="assistant.delete", kind="action", title="Delete Assistant", category="Assistants",
+        api="Assistants", endpoints=["DELETE /v1/assistants/{assistant_id}"],
         description="Delete an assistant from the account", deprecated=DEPRECATED,
         sources=src("composio", "Delete assistant") + src("n8n", "Assistant: Delete an Assistant"),
         inputs=[connection(), assistant_id("Select the assistant you want to delete (its ID)."), timeout()],
     ),
     Action(
         id="assistant.message", kind="action", title="Message an Assistant", category="Assistants",
+        api="Assistants", endpoints=["POST /v1/threads", "POST /v1/threads/{thread_id}/messages",
+                                     "POST /v1/threads/{thread_id}/runs", "GET /v1/threads/{thread_id}/runs/{run_id}",
+                                     "GET /v1/threads/{thread_id}/messages"],
         description="Send a message to an assistant and wait for its reply (thread, message, run).",
         deprecated=DEPRECATED, sources=src("n8n", "Assistant: Message an Assistant"),
         inputs=[
@@ -118,6 +126,7 @@ ACTIONS = [
     ),
     Action(
         id="thread.create", kind="action", title="Create Thread", category="Assistants",
+        api="Assistants", endpoints=["POST /v1/threads"],
         description="Create a new thread, optionally with starter messages", deprecated=DEPRECATED,
         sources=src("composio", "Create Thread"),
         inputs=[connection(),
@@ -127,12 +136,14 @@ ACTIONS = [
     ),
     Action(
         id="thread.retrieve", kind="action", title="Retrieve Thread", category="Assistants",
+        api="Assistants", endpoints=["GET /v1/threads/{thread_id}"],
         description="Retrieve details of a specific thread", deprecated=DEPRECATED,
         sources=src("composio", "Retrieve thread"),
         inputs=[connection(), thread_id("Identifier of the thread to retrieve"), timeout()],
     ),
     Action(
         id="thread.modify", kind="action", title="Modify Thread", category="Assistants",
+        api="Assistants", endpoints=["POST /v1/threads/{thread_id}"],
         description="Modify an existing thread's metadata", deprecated=DEPRECATED,
         sources=src("composio", "Modify thread"),
         inputs=[connection(), thread_id("ID of the thread to modify"),
@@ -140,6 +151,7 @@ ACTIONS = [
     ),
     Action(
         id="message.create", kind="action", title="Create Message", category="Assistants",
+        api="Assistants", endpoints=["POST /v1/threads/{thread_id}/messages"],
         description="Create a new message in a thread", deprecated=DEPRECATED,
         sources=src("composio", "Create Message"),
         inputs=[connection(), thread_id("ID of the thread to create the message in"),
@@ -153,6 +165,7 @@ ACTIONS = [
     ),
     Action(
         id="run_step.list", kind="action", title="List Run Steps", category="Assistants",
+        api="Assistants", endpoints=["GET /v1/threads/{thread_id}/runs/{run_id}/steps"],
         description="Retrieve all steps of a run", deprecated=DEPRECATED, sources=src("composio", "List run steps"),
         inputs=[connection(), thread_id("ID of the thread that the run belongs to"),
                 field("run_id", "Run ID", T.STRING, "ID of the run to list steps for", aliases=("run_id",),
@@ -169,7 +182,8 @@ ACTIONS = [
                 timeout()],
     ),
     Action(
-        id="fine_tuning.list_jobs", kind="action", title="List Fine-tuning Jobs", category="Models",
+        id="fine_tuning.list_jobs", kind="action", title="List Fine-tuning Jobs", category="Fine-tuning",
+        api="Fine-tuning", endpoints=["GET /v1/fine_tuning/jobs"],
         description="List your organization's fine-tuning jobs", sources=src("composio", "List fine-tunes"),
         inputs=[connection(), timeout()],
     ),

@@ -9,6 +9,7 @@ PURPOSES = ["assistants", "batch", "fine-tune", "vision", "user_data", "evals"]
 ACTIONS = [
     Action(
         id="file.upload", kind="action", title="Upload File", category="Files",
+        api="Files", endpoints=["POST /v1/files"],
         description="Upload a file to OpenAI that can be used with various features",
         sources=src("prismatic", "Upload File") + src("composio", "Upload file") + src("n8n", "File: Upload"),
         inputs=[
@@ -22,6 +23,7 @@ ACTIONS = [
     ),
     Action(
         id="file.list", kind="action", title="List Files", category="Files",
+        api="Files", endpoints=["GET /v1/files"],
         description="List previously uploaded files",
         sources=src("prismatic", "List Files") + src("composio", "List files") + src("n8n", "File: List"),
         inputs=[
@@ -33,12 +35,14 @@ ACTIONS = [
     ),
     Action(
         id="file.retrieve", kind="action", title="Retrieve File", category="Files",
+        api="Files", endpoints=["GET /v1/files/{file_id}"],
         description="Retrieve information about a specific file", sources=src("prismatic", "Retrieve File"),
         inputs=[connection(), field("file_id", "File ID", T.STRING, "The ID of the file to retrieve", required=True),
                 timeout()],
     ),
     Action(
         id="file.delete", kind="action", title="Delete File", category="Files",
+        api="Files", endpoints=["DELETE /v1/files/{file_id}"],
         description="Delete a previously uploaded file",
         sources=src("prismatic", "Delete File") + src("composio", "Delete file") + src("n8n", "File: Delete"),
         inputs=[connection(), field("file_id", "File ID", T.STRING, "The ID of the file to delete", required=True),
@@ -46,12 +50,14 @@ ACTIONS = [
     ),
     Action(
         id="model.list", kind="action", title="List Models", category="Models",
+        api="Models", endpoints=["GET /v1/models"],
         description="List all available models",
         sources=src("prismatic", "List Models") + src("composio", "List models"),
         inputs=[connection(), timeout()],
     ),
     Action(
-        id="model.get", kind="action", title="Get Model by ID", category="Models", description="Get model by ID",
+        id="model.get", kind="action", title="Get Model by ID", category="Models",
+        api="Models", endpoints=["GET /v1/models/{model}"], description="Get model by ID",
         sources=src("prismatic", "Get Model by ID") + src("composio", "Retrieve model"),
         inputs=[connection(), model(required=True), timeout()],
     ),

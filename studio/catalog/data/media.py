@@ -11,6 +11,7 @@ TRANSCRIPT_FORMATS = ["json", "text", "srt", "verbose_json", "vtt"]
 ACTIONS = [
     Action(
         id="image.generate", kind="action", title="Create Image", category="Images",
+        api="Images", endpoints=["POST /v1/images/generations"],
         description="Create image(s) given a prompt; images are saved as files of the run.",
         sources=src("prismatic", "Create Image") + src("bytechef", "Create image")
         + src("n8n", "Image: Generate an Image"),
@@ -49,7 +50,54 @@ ACTIONS = [
         ],
     ),
     Action(
+        id="image.edit", kind="action", title="Edit Image", category="Images", api="Images",
+        endpoints=["POST /v1/images/edits"],
+        description="Edit or extend images from a prompt: one or more input images (gpt-image-1 takes up to 16) "
+                    "and an optional mask whose transparent areas are repainted; results are saved as files.",
+        inputs=[
+            connection(),
+            field("images", "Images", T.FILE, "The image(s) to edit: local files or upstream images (png, webp or "
+                  "jpg; dall-e-2: one square png under 4 MB).", required=True, multiple=True),
+            field("prompt", "Prompt", T.TEXT, "What the edited image should show.", required=True),
+            field("mask", "Mask", T.FILE, "A png as large as the first image; its fully transparent areas are "
+                  "where the image is edited."),
+            model("gpt-image-1", description="gpt-image-1 or dall-e-2."),
+            field("n", "Number of Images", T.INTEGER, "1 to 10.", default=1, minimum=1, maximum=10),
+            field("size", "Image Size", description="gpt-image-1: 1024x1024, 1536x1024, 1024x1536 or auto; "
+                  "dall-e-2: 256x256, 512x512 or 1024x1024.",
+                  options=["256x256", "512x512", "1024x1024", "1536x1024", "1024x1536", "auto"]),
+            field("quality", "Quality", description="gpt-image-1 quality.", options=["low", "medium", "high", "auto"]),
+            field("background", "Background", description="gpt-image-1 background.",
+                  options=["auto", "transparent", "opaque"], group="Options"),
+            field("output_format", "Output Format", description="gpt-image-1 file format.",
+                  options=["png", "jpeg", "webp"], group="Options"),
+            field("output_compression", "Output Compression", T.INTEGER, "0-100, for jpeg and webp.", minimum=0,
+                  maximum=100, group="Options"),
+            field("input_fidelity", "Input Fidelity", description="How closely gpt-image-1 keeps faces and details "
+                  "of the input.", options=["low", "high"], group="Options"),
+            field("user", "User", T.STRING, USER_HELP, group="Options"),
+            timeout(),
+        ],
+    ),
+    Action(
+        id="image.variation", kind="action", title="Create Image Variation", category="Images", api="Images",
+        endpoints=["POST /v1/images/variations"],
+        description="Variations of one image (dall-e-2); results are saved as files.",
+        deprecated="OpenAI has deprecated image variations along with dall-e-2: use Edit Image with gpt-image-1.",
+        inputs=[
+            connection(),
+            field("images", "Image", T.FILE, "A square png under 4 MB: a local file or an upstream image.",
+                  required=True),
+            model("dall-e-2", description="Only dall-e-2 makes variations."),
+            field("n", "Number of Images", T.INTEGER, "1 to 10.", default=1, minimum=1, maximum=10),
+            field("size", "Image Size", options=["256x256", "512x512", "1024x1024"], default="1024x1024"),
+            field("user", "User", T.STRING, USER_HELP, group="Options"),
+            timeout(),
+        ],
+    ),
+    Action(
         id="audio.speech", kind="action", title="Create Speech", category="Audio",
+        api="Audio", endpoints=["POST /v1/audio/speech"],
         description="Generate spoken audio from text; the audio is saved as a file of the run.",
         sources=src("bytechef", "Create speech") + src("n8n", "Audio: Generate"),
         inputs=[
@@ -70,6 +118,7 @@ ACTIONS = [
     ),
     Action(
         id="audio.transcribe", kind="action", title="Create Transcription", category="Audio",
+        api="Audio", endpoints=["POST /v1/audio/transcriptions"],
         description="Transcribe audio into text in its own language.",
         sources=src("bytechef", "Create transcriptions") + src("n8n", "Audio: Transcribe"),
         inputs=[
@@ -88,6 +137,7 @@ ACTIONS = [
     ),
     Action(
         id="audio.translate", kind="action", title="Create Translation", category="Audio",
+        api="Audio", endpoints=["POST /v1/audio/translations"],
         description="Translate audio into English text.",
         sources=src("bytechef", "Create translation") + src("n8n", "Audio: Translate"),
         inputs=[

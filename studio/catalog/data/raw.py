@@ -7,6 +7,7 @@ from .common import T, connection, field, src
 ACTIONS = [
     Action(
         id="raw.request", kind="action", title="Raw Request", category="Advanced",
+        endpoints=["any path under the connection's base URL"],
         description="Send raw HTTP request to OpenAI",
         sources=src("prismatic", "Raw Request"),
         inputs=[

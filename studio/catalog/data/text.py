@@ -1,4 +1,4 @@
-"""Chat completions, the Responses API, vision and moderation."""
+"""Chat completions, vision and moderation (the Responses API is in responses.py)."""
 
 import json
 
@@ -69,7 +69,8 @@ def stream(default: bool = True):
 
 ACTIONS = [
     Action(
-        id="chat.create_completion", kind="action", title="Create Chat Completion", category="Chat",
+        id="chat.create_completion", kind="action", title="Create Chat Completion", category="Chat Completions",
+        api="Chat Completions", endpoints=["POST /v1/chat/completions"],
         description="Create a completion for the chat message",
         sources=src("prismatic", "Create Chat Completion") + src("bytechef", "Ask ChatGPT")
         + src("n8n", "Text: Message a Model"),
@@ -91,32 +92,8 @@ ACTIONS = [
         ],
     ),
     Action(
-        id="responses.create", kind="action", title="Create Response", category="Chat",
-        description="Create a response using the responses endpoint",
-        sources=src("prismatic", "Create Response"),
-        inputs=[
-            connection(),
-            model("gpt-4.1"),
-            field("input", "Input", T.TEXT, "The input text to process", required=True),
-            field("instructions", "Instructions", T.TEXT, "A system (or developer) message for the model."),
-            field("previous_response_id", "Previous Response ID", T.STRING,
-                  "Continue the conversation of an earlier response.", group="Options"),
-            field("temperature", "Temperature", T.NUMBER, "Sampling temperature between 0 and 2.", minimum=0,
-                  maximum=2, group="Options"),
-            field("max_output_tokens", "Max Output Tokens", T.INTEGER, "Upper bound on generated tokens.", minimum=1,
-                  group="Options"),
-            field("tools", "Tools", T.JSON, "Tools the model may call (Responses API tool objects).", group="Options"),
-            field("store", "Store", T.BOOLEAN, "Whether OpenAI stores the response for later retrieval.",
-                  group="Options"),
-            field("metadata", "Metadata", T.KEY_VALUE, "Up to 16 key-value pairs attached to the response.",
-                  group="Options"),
-            simplify(False),
-            stream(),
-            timeout(),
-        ],
-    ),
-    Action(
         id="image.analyze", kind="action", title="Analyze Image", category="Images",
+        api="Chat Completions", endpoints=["POST /v1/chat/completions"],
         description="Take in images and answer questions about them",
         sources=src("bytechef", "Vision Prompt") + src("n8n", "Image: Analyze Image"),
         inputs=[
@@ -138,7 +115,8 @@ ACTIONS = [
         ],
     ),
     Action(
-        id="moderation.classify", kind="action", title="Classify Text for Violations", category="Moderation",
+        id="moderation.classify", kind="action", title="Classify Text for Violations", category="Moderations",
+        api="Moderations", endpoints=["POST /v1/moderations"],
         description="Check whether text violates OpenAI's moderation policy",
         sources=src("n8n", "Text: Classify Text for Violations"),
         inputs=[

@@ -137,6 +137,12 @@ async def generate_image(ctx: NodeContext) -> dict[str, Any]:
         ctx.emit("progress", message=f"{params['model']} does not take: {', '.join(ignored)} (left out)")
     client = await connect(ctx)
     result = to_plain(await api_call(ctx, client.sdk.images.generate(**params, **timeout_kw(ctx))))
+    return await save_images(ctx, params, result)
+
+
+async def save_images(ctx: NodeContext, params: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """An Images API answer as the node's output: each image saved as a run artifact (typed by its
+    bytes), the model's choices and the usage."""
     requested = result.get("output_format") or params.get("output_format")
     images = []
     for index, item in enumerate(result.get("data") or []):
@@ -149,7 +155,7 @@ async def generate_image(ctx: NodeContext) -> dict[str, Any]:
         if item.get("revised_prompt"):
             artifact["revised_prompt"] = item["revised_prompt"]
         images.append(artifact)
-    output: dict[str, Any] = {"created": result.get("created"), "model": params["model"], "images": images}
+    output: dict[str, Any] = {"created": result.get("created"), "model": params.get("model"), "images": images}
     for key in ("background", "output_format", "quality", "size"):
         if key in result:
             output[key] = result[key]

@@ -1,74 +1,20 @@
-"""Create Response (Prismatic "Create Response"): one call to /responses, optionally streamed.
-The output is the response object plus `output_text`, the reply's text joined, for expressions."""
+"""Create Response (Prismatic "Create Response"): one call to /responses, streamed or not, or in
+background mode (started, then polled with progress until done, cancelled past the node's limit);
+Retrieve Response and Cancel Response. The output is the response object plus `output_text`, the
+reply's text joined, for expressions, and `tool_calls`, the hosted tools' output items."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from studio.connectors.openai.errors import map_stream_error, stream_cut_off
 from studio.engine.context import NodeContext, NodeError
 
-from ._common import (
-    InputError,
-    api_call,
-    bool_input,
-    connect,
-    handles,
-    json_value,
-    present,
-    report_usage,
-    timeout_kw,
-    to_plain,
-)
+from ._common import InputError, api_call, bool_input, connect, handles, report_usage, required, timeout_kw, to_plain
+from ._polling import poll_until_done
+from .response_options import response_params
 
-
-def response_input(ctx: NodeContext) -> Any:
-    """Plain text, or a JSON list of input items (messages with roles, content parts ...)."""
-    raw = ctx.inputs.get("input")
-    if isinstance(raw, str):
-        text = raw.strip()
-        if text.startswith("["):
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError:
-                return raw
-        return raw
-    if raw is None or raw == "" or raw == []:
-        raise InputError(f"{ctx.node.name}: 'Input' is required")
-    return raw
-
-
-def _number(value: Any, kind: type) -> Any:
-    return None if value is None or value == "" else kind(value)
-
-
-def response_params(ctx: NodeContext) -> dict[str, Any]:
-    params = present(
-        model=ctx.inputs.get("model") or "gpt-4.1",
-        input=response_input(ctx),
-        instructions=ctx.inputs.get("instructions"),
-        previous_response_id=ctx.inputs.get("previous_response_id"),
-        temperature=_number(ctx.inputs.get("temperature"), float),
-        top_p=_number(ctx.inputs.get("top_p"), float),
-        max_output_tokens=_number(ctx.inputs.get("max_output_tokens"), int),
-        user=ctx.inputs.get("user"),
-    )
-    if "store" in ctx.inputs and ctx.inputs.get("store") is not None:
-        params["store"] = bool_input(ctx, "store")
-    metadata = json_value(ctx, "metadata", expect=dict) if "metadata" in ctx.inputs else None
-    if metadata:
-        params["metadata"] = {str(k): str(v) for k, v in metadata.items()}
-    tools = json_value(ctx, "tools", expect=list) if "tools" in ctx.inputs else None
-    if tools:
-        params["tools"] = tools
-    schema = json_value(ctx, "output_schema", expect=dict) if "output_schema" in ctx.inputs else None
-    if schema:
-        params["text"] = {"format": {"type": "json_schema", "name": ctx.inputs.get("output_schema_name") or "output",
-                                     "schema": schema, "strict": bool_input(ctx, "output_schema_strict")}}
-    elif bool_input(ctx, "json_output"):
-        params["text"] = {"format": {"type": "json_object"}}
-    return params
+RESPONSE_DONE = {"completed", "failed", "cancelled", "incomplete"}
 
 
 def output_text(response: dict[str, Any]) -> str:
@@ -87,18 +33,59 @@ def output_text(response: dict[str, Any]) -> str:
 async def create_response(ctx: NodeContext) -> Any:
     params = response_params(ctx)
     client = await connect(ctx)
-    if bool_input(ctx, "stream"):
+    if bool_input(ctx, "background"):
+        response = await _in_background(ctx, client, params)
+    elif bool_input(ctx, "stream"):
         response = await _streamed(ctx, client, params)
     else:
         response = to_plain(await api_call(ctx, client.sdk.responses.create(**params, **timeout_kw(ctx))))
+    return _finish(ctx, response)
+
+
+def _finish(ctx: NodeContext, response: dict[str, Any]) -> Any:
     _raise_if_failed(ctx, response)
     response["output_text"] = output_text(response)
+    response["tool_calls"] = [item for item in response.get("output") or []
+                              if item.get("type") not in ("message", "reasoning")]
     usage = report_usage(ctx, response.get("usage"))
     if usage:
         response["usage"] = usage
     if bool_input(ctx, "simplify"):
         return response["output_text"]
     return response
+
+
+async def _in_background(ctx: NodeContext, client: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Start the response in background mode, then poll it until it is done."""
+    if params.get("store") is False:
+        raise InputError(f"{ctx.node.name}: background mode needs 'Store' on (OpenAI keeps the response to poll)")
+    started = to_plain(await api_call(ctx, client.sdk.responses.create(**params, background=True,
+                                                                          **timeout_kw(ctx))))
+    response_id = started["id"]
+
+    async def fetch() -> dict[str, Any]:
+        return to_plain(await api_call(ctx, client.sdk.responses.retrieve(response_id, **timeout_kw(ctx))))
+
+    async def cancel() -> Any:
+        return await client.sdk.responses.cancel(response_id)
+
+    return await poll_until_done(ctx, started, fetch, RESPONSE_DONE, what=f"response {response_id}", cancel=cancel)
+
+
+@handles("responses.retrieve")
+async def retrieve_response(ctx: NodeContext) -> Any:
+    response_id = str(required(ctx, "response_id"))
+    client = await connect(ctx)
+    response = to_plain(await api_call(ctx, client.sdk.responses.retrieve(response_id, **timeout_kw(ctx))))
+    response["output_text"] = output_text(response)
+    return response
+
+
+@handles("responses.cancel")
+async def cancel_response(ctx: NodeContext) -> Any:
+    response_id = str(required(ctx, "response_id"))
+    client = await connect(ctx)
+    return to_plain(await api_call(ctx, client.sdk.responses.cancel(response_id, **timeout_kw(ctx))))
 
 
 def _raise_if_failed(ctx: NodeContext, response: dict[str, Any]) -> None:
@@ -120,7 +107,12 @@ async def _streamed(ctx: NodeContext, client: Any, params: dict[str, Any]) -> di
     try:
         async for event in stream:
             kind = getattr(event, "type", "")
-            if kind == "response.output_text.delta":
+            if kind == "response.output_item.added" and getattr(event.item, "type", "") not in (
+                    "message", "function_call", "reasoning"):
+                item = to_plain(event.item)
+                ctx.emit("tool_call", tool=item.get("type"), call_id=item.get("id"),
+                         arguments={k: v for k, v in item.items() if k not in ("id", "type", "status", "result")})
+            elif kind == "response.output_text.delta":
                 text_parts.append(event.delta)
                 chars += len(event.delta or "")
                 ctx.emit("delta", text=event.delta)
