@@ -1,6 +1,6 @@
 """Every action and connection type of the catalog, gathered from one module per area."""
 
-from . import agents, assistants, files_models, media, raw, text, triggers
+from . import agents, assistants, files_models, imported, media, raw, text, triggers
 from .connections import CONNECTIONS
 
 ACTIONS = [
@@ -11,6 +11,7 @@ ACTIONS = [
     *files_models.ACTIONS,
     *assistants.ACTIONS,
     *raw.ACTIONS,
+    *imported.ACTIONS,
 ]
 
 __all__ = ["ACTIONS", "CONNECTIONS"]
