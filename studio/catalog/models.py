@@ -70,6 +70,9 @@ class Input(BaseModel):
     # Inputs that only make sense together are grouped in the panel ("Options", "Retry").
     group: str | None = None
     placeholder: str | None = None
+    # True when the input's `{{ }}` expressions are filled in by the handler once per item (with
+    # `input` = that item), not once for the node: conditions and assignments of the core nodes.
+    per_item: bool = False
 
     @model_validator(mode="after")
     def _enum_has_options(self) -> "Input":

@@ -60,6 +60,14 @@ class Routed:
     value: Any
 
 
+@dataclass(frozen=True)
+class Routes:
+    """A result that activates only the listed ports, each with its own value (If, Switch and
+    Filter send items several ways at once). No port listed: nothing downstream runs."""
+
+    values: dict[str, Any]
+
+
 @dataclass
 class NodeContext:
     run_id: str
@@ -80,6 +88,11 @@ class NodeContext:
     # Extra services a runner provides (flow loader for flow tools, approval store, ...).
     services: dict[str, Any] = field(default_factory=dict)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+    # Fills in a `per_item` input's expressions with `input` = item: render(value, item).
+    render: Callable[[Any, Any], Any] | None = None
+    # Runs the nodes wired to this node's `loop` port once per batch, up to `concurrency` at once:
+    # await run_body(batches, concurrency) -> one {"status", "output", "error"} per batch.
+    run_body: Callable[[list[Any], int], Awaitable[list[dict[str, Any]]]] | None = None
 
     def __post_init__(self) -> None:
         # The executor makes a node's context inside that node's own task, so from here on the

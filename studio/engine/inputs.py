@@ -2,7 +2,8 @@
 
 Order: the catalog's defaults, then the node's own values, each with its `{{ }}` expressions
 evaluated; then values arriving on wires into input ports (never evaluated: data from upstream
-cannot inject an expression); finally every value is coerced to its input's `ValueType`. A value
+cannot inject an expression; inputs marked `per_item` are left as written, for the handler to fill
+in per item); finally every value is coerced to its input's `ValueType`. A value
 that cannot be coerced fails the node with a message naming the node and the field's label.
 
 Sizes are limited while expressions are filled in: one value may become at most
@@ -55,8 +56,13 @@ def resolve_inputs(
     merged: dict[str, Any] = dict(action.defaults()) if action is not None else {}
     merged.update(values)
     resolved: dict[str, Any] = {}
+    # Inputs filled in per item are left as written: the handler renders them for each item.
+    per_item = {item.key for item in action.inputs if item.per_item} if action is not None else set()
     for key, value in merged.items():
         if key in wired:
+            continue
+        if key in per_item:
+            resolved[key] = value
             continue
         run_left = None if output is None else expressions.MAX_RUN_EXPRESSION_OUTPUT - output.used
         budget = SizeBudget(run_left=run_left)
@@ -82,7 +88,7 @@ def resolve_inputs(
         spec = specs.get(key)
         resolved[key] = list(items) if spec is not None and spec.multiple else (items[0] if items else None)
     for key, spec in specs.items():
-        if key in resolved:
+        if key in resolved and key not in per_item:
             resolved[key] = coerce(resolved[key], spec, node_name)
     return resolved
 

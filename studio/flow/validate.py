@@ -109,7 +109,8 @@ def output_ports(node: Node, action: Action) -> set[str] | None:
     there: it carries the failure when the node's on_error is `route`."""
     if action.dynamic_outputs_from:
         names = _branch_names(node, action)
-        return None if names is None else names | {"error"}
+        # Declared outputs come on top of the dynamic ones (Switch's fallback).
+        return None if names is None else names | {p.key for p in action.outputs} | {"error"}
     return {p.key for p in action.outputs} | {"error"}
 
 

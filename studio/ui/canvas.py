@@ -188,7 +188,7 @@ def output_ports(action: Action | None, node: Node) -> list[tuple[str, str]]:
             keys = [str(k) for k in branches]
         elif isinstance(branches, list):
             keys = [str(b.get("key")) for b in branches if isinstance(b, dict) and b.get("key")]
-        ports = [(k, "any") for k in keys]
+        ports = [(k, "any") for k in keys] + [(o.key, o.type) for o in action.outputs]
     else:
         ports = [(o.key, o.type) for o in action.outputs]
     if node.on_error == "route":

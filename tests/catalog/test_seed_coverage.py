@@ -125,7 +125,7 @@ def test_issue_named_defaults():
 
 
 def test_connections_cover_api_key_organization_bearer_token_and_base_url():
-    [openai] = CATALOG.connections
+    [openai] = [c for c in CATALOG.connections if c.id == "openai"]
     labels = {norm(label) for f in openai.fields for label in [f.label, *f.aliases]}
     assert {"apikey", "organization", "token", "baseurl"} <= labels
     assert [f.key for f in openai.fields if f.secret] == ["api_key"]

@@ -19,7 +19,8 @@ TIMEOUT_HELP = ("The maximum amount of time (in MS) to wait for a response. 0 (t
 def field(key: str, label: str, type: ValueType = T.STRING, description: str = "", *, aliases: tuple[str, ...] = (),
           default: Any = None, required: bool = False, options: list[Any] | None = None,
           minimum: float | None = None, maximum: float | None = None, group: str | None = None,
-          port: bool = False, multiple: bool = False, accepts: str = "any", placeholder: str | None = None) -> Input:
+          port: bool = False, multiple: bool = False, accepts: str = "any", placeholder: str | None = None,
+          per_item: bool = False) -> Input:
     """One input. `options` may be plain values (label = value) or (value, label) pairs."""
     opts = None
     if options is not None:
@@ -28,7 +29,8 @@ def field(key: str, label: str, type: ValueType = T.STRING, description: str = "
         type = T.ENUM
     return Input(key=key, label=label, aliases=list(aliases), type=type, options=opts, required=required,
                  default=default, description=description, minimum=minimum, maximum=maximum, group=group,
-                 port=port, multiple=multiple, accepts=accepts, placeholder=placeholder)
+                 port=port, multiple=multiple, accepts=accepts, placeholder=placeholder,
+                 per_item=per_item)
 
 
 def connection() -> Input:

@@ -45,8 +45,13 @@ ACTIONS = [
                   "Request headers kept out of the trigger's output and the run history, e.g. X-Api-Key. "
                   "Authorization, Proxy-Authorization, Cookie and the Secret Header are always left out, "
                   "so caller credentials never reach the flow or the run history."),
-            field("response_mode", "Respond", description="Answer at once, or with a node's output when the run ends.",
-                  options=[("immediate", "Immediately (202 Accepted)"), ("node", "With a node's output")],
+            field("response_mode", "Respond",
+                  description="Answer at once; with a chosen node's output when the run ends; with the output of the "
+                              "last node that finished; or with what a Respond to Webhook node says (status, headers, "
+                              "body) as soon as it runs.",
+                  options=[("immediate", "Immediately (202 Accepted)"), ("node", "With a node's output"),
+                           ("last_node", "When last node finishes"),
+                           ("respond_node", "Using 'Respond to Webhook' node")],
                   default="immediate"),
             field("response_node", "Response Node", T.STRING, "The node whose output is the answer (Respond: node)."),
         ],

@@ -1,0 +1,124 @@
+"""Loop bodies: the nodes wired (directly or further down) to a node's `loop` port run once per
+batch of items, each batch in a run of its own over the same flow, several at a time; the outer
+run then records, for each body node, its outputs in batch order.
+
+The body is every node downstream of the `loop` port that is not also downstream of another
+output of the loop node (`done`), so what follows the loop waits for it. A body run sees the outer
+run's outputs and trigger (`nodes.X.output`, `trigger`), and the loop node's output is the batch.
+What a batch gives back is the output of the body's last node (the one feeding no other body node),
+or {name: output} when the body ends in several. A mixin of the executor's run."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .results import preview
+
+LOOP_PORT = "loop"
+
+
+class LoopBodies:
+    """Running a loop node's body per batch; `self` is the executor's run."""
+
+    loop_of: tuple[Any, str, Any] | None = None  # (outer run, loop node id, batch) in a body run
+    body_nodes: set[str] = frozenset()  # type: ignore[assignment]
+
+    def _loop_body(self, nid: str) -> set[str]:
+        starts = {w.target.node for w in self.outgoing[nid] if w.source.port == LOOP_PORT}
+        others = {w.target.node for w in self.outgoing[nid] if w.source.port != LOOP_PORT}
+        body: set[str] = set()
+        for start in starts:
+            body |= self._descendants(start)
+        after: set[str] = set()
+        for start in others:
+            after |= self._descendants(start)
+        return body - after - {nid}
+
+    def _body_sinks(self, body: set[str]) -> list[str]:
+        return [n.id for n in self.flow.nodes if n.id in body
+                and not any(w.target.node in body for w in self.outgoing[n.id])]
+
+    async def _run_body(self, nid: str, batches: list[Any], concurrency: int) -> list[dict[str, Any]]:
+        body = self._loop_body(nid)
+        sinks = self._body_sinks(body)
+        gate = asyncio.Semaphore(max(1, int(concurrency)))
+        runs: list[Any] = [None] * len(batches)
+        done = 0
+
+        async def one(index: int, batch: Any) -> dict[str, Any]:
+            nonlocal done
+            async with gate:
+                sub = type(self)(
+                    self.flow, catalog=self.catalog, registry=self.registry, trigger_payload=self.payload,
+                    connect=self.connect, run_dir=self.run_dir, max_concurrency=self.max_concurrency,
+                    on_event=None, services={k: v for k, v in self.services.items() if k != "trigger_payload"},
+                    start_at=None, only=None, pinned_outputs=None, run_id=self.run_id, trigger_node=None,
+                    keep_events=False,
+                )
+                sub.loop_of = (self, nid, batch)
+                sub.body_nodes = body
+                result = await sub.execute()
+            runs[index] = result
+            done += 1
+            self._handler_event(nid, "progress", {"message": f"{done} of {len(batches)} done",
+                                                  "loop": {"done": done, "total": len(batches)}})
+            if result.status != "succeeded":
+                error = result.error or {"message": f"the loop body ended {result.status}", "details": {},
+                                         "type": "LoopBody", "node": self.nodes[nid].name}
+                return {"status": "failed", "output": None, "error": error}
+            outputs = {self.nodes[s].name: result.nodes[s].output for s in sinks}
+            output = next(iter(outputs.values())) if len(outputs) == 1 else outputs
+            return {"status": "succeeded", "output": output, "error": None}
+
+        try:
+            return list(await asyncio.gather(*(one(i, b) for i, b in enumerate(batches))))
+        finally:
+            self._finish_body(body, [r for r in runs if r is not None])
+
+    def _plan_body(self) -> None:
+        """Set-up of a body run: the outer run's state, the loop node's output being the batch."""
+        outer, loop_nid, batch = self.loop_of
+        self.trigger_value = outer.trigger_value
+        for node in self.flow.nodes:
+            nid = node.id
+            if nid in self.body_nodes:
+                self.pending[nid] = None
+                continue
+            mine, theirs = self.results[nid], outer.results[nid]
+            mine.status = theirs.status if theirs.final else "skipped"
+            mine.output, mine.error, mine.reason = theirs.output, theirs.error, theirs.reason
+            if nid in outer.has_output:
+                self.has_output.add(nid)
+            self.ports[nid] = dict(outer.ports.get(nid, {})) if theirs.final else {}
+        loop = self.results[loop_nid]
+        loop.status, loop.output = "succeeded", batch
+        self.has_output.add(loop_nid)
+        self.ports[loop_nid] = {LOOP_PORT: batch}
+        self.candidates.update(self.pending)
+
+    def _finish_body(self, body: set[str], runs: list[Any]) -> None:
+        """Each body node of the outer run ends with its outputs per batch (none ran: skipped)."""
+        for nid in (n.id for n in self.flow.nodes if n.id in body):
+            if nid not in self.pending:
+                continue
+            del self.pending[nid]
+            results = [run.nodes[nid] for run in runs]
+            outputs = [r.output for r in results]
+            failed = next((r for r in results if r.status == "failed"), None)
+            ran = any(r.status == "succeeded" for r in results)
+            result = self._finish(nid, "failed" if failed else "succeeded" if ran else "skipped")
+            result.output = outputs
+            result.attempts = len(results)
+            self.has_output.add(nid)
+            self.ports[nid] = {}  # what follows the loop reads its Done port, not the body
+            if failed is not None:
+                result.error = failed.error
+                self._emit("node_failed", nid, error=failed.error, duration_ms=result.duration_ms,
+                           attempts=result.attempts, on_error="loop", usage={})
+            elif ran:
+                self._emit("node_succeeded", nid, duration_ms=result.duration_ms, attempts=result.attempts,
+                           usage={}, output_preview=preview(outputs), loop_runs=len(results))
+            else:
+                result.reason = results[0].reason if results else "loop_empty"
+                self._emit("node_skipped", nid, reason=result.reason)

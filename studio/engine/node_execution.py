@@ -1,0 +1,177 @@
+"""Running one node: wait for a slot, gather what arrives on its ports, resolve its inputs, call
+its handler with the node's timeout and retry policy. A mixin of the executor's run."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import expressions
+from .context import NodeContext, NodeError, Routed, Routes, WaitingForApproval
+from .expressions import ExpressionError, NodeEntry, Scope, SizeBudget, render_value
+from .inputs import resolve_inputs
+from .redaction import recorded_inputs
+from .results import error_object
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .executor import _Run
+
+log = logging.getLogger("studio.engine.executor")
+
+
+class NodeExecution:
+    """One node's task; `self` is the executor's run."""
+
+    async def _node_task(self, nid: str) -> None:
+        result = self.results[nid]
+        started = False
+        try:
+            async with self.semaphore:
+                if self.stop.is_set():
+                    self._cancelled(nid, started=False)
+                    return
+                started = True
+                result.status = "running"
+                result.started_at = time.time()
+                self._emit("node_started", nid)
+                await self._execute(nid)
+        except asyncio.CancelledError:
+            self._cancelled(nid, started=started)
+            raise
+
+    def _upstream(self, nid: str) -> tuple[Any, dict[str, list[Any]]]:
+        """(value on the `in` port, values of the active wires into other input ports)."""
+        main: list[Any] = []
+        wired: dict[str, list[Any]] = {}
+        for wire in self.incoming[nid]:
+            ports = self.ports.get(wire.source.node, {})
+            if wire.target.port == "in":
+                if wire.source.port in ports:
+                    main.append(ports[wire.source.port])
+            else:
+                values = wired.setdefault(wire.target.port, [])
+                if wire.source.port in ports:
+                    values.append(ports[wire.source.port])
+        wired = {key: values for key, values in wired.items() if values}
+        upstream = main[0] if len(main) == 1 else (main if main else None)
+        return upstream, wired
+
+    def expression_scope(self, upstream: Any) -> Scope:
+        run = {"id": self.run_id, "flow_id": self.flow.id, "flow_name": self.flow.name, "started_at": self.started_at}
+        return Scope(trigger=self.trigger_value, nodes=_NodesView(self), input=upstream, run=run)
+
+    def _render_item(self, value: Any, item: Any) -> Any:
+        """A `per_item` input's value with its expressions filled in for one item (`input`)."""
+        budget = SizeBudget(run_left=expressions.MAX_RUN_EXPRESSION_OUTPUT - self.expression_output.used)
+        try:
+            return render_value(value, self.expression_scope(item), budget)
+        finally:
+            self.expression_output.used += budget.used
+
+    async def _execute(self, nid: str) -> None:
+        node = self.nodes[nid]
+        result = self.results[nid]
+        action = self.actions[nid]
+        try:
+            if action is None:
+                raise NodeError(f"{node.name}: unknown action {node.action!r} (not in the catalog)", retryable=False)
+            if node.action not in self.registry:
+                raise NodeError(f"{node.name}: no handler is installed for action {node.action!r}", retryable=False)
+            handler = self.registry.get(node.action)
+            upstream, wired = self._upstream(nid)
+            inputs = resolve_inputs(node.name, action, node.values, self.expression_scope(upstream), wired,
+                                    self.expression_output)
+        except Exception as exc:  # bad inputs, a size limit, even MemoryError: the node fails, not the run
+            self._fail(nid, exc)
+            return
+        result.inputs = recorded_inputs(inputs)  # credential headers never reach the records
+        timeout_ms = inputs.get("timeout_ms") if any(i.key == "timeout_ms" for i in action.inputs) else None
+        timeout_s = timeout_ms / 1000 if isinstance(timeout_ms, (int, float)) and timeout_ms > 0 else None
+        context = NodeContext(
+            run_id=self.run_id,
+            flow=self.flow,
+            node=node,
+            action=action,
+            run_dir=self.run_dir,
+            inputs=inputs,
+            upstream=upstream,
+            emit=lambda kind, **data: self._handler_event(nid, kind, data),
+            connect=self.connect,
+            timeout_s=timeout_s,
+            services=self.services,
+            render=self._render_item,
+            run_body=lambda batches, concurrency: self._run_body(nid, batches, concurrency),
+        )
+        self.contexts[nid] = context
+        tries = node.retry.max_tries
+        for attempt in range(1, tries + 1):
+            result.attempts = attempt
+            try:
+                value = await self._call(handler, context, timeout_s, timeout_ms)
+                if isinstance(value, Routed):
+                    self._check_port(nid, value.port)
+                elif isinstance(value, Routes):
+                    for port in value.values:
+                        self._check_port(nid, port)
+                self._succeed(nid, value)
+                return
+            except WaitingForApproval as waiting:
+                self._wait(nid, waiting)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any handler failure is the node's failure, never the run's crash
+                retryable = getattr(exc, "retryable", True) and not isinstance(exc, ExpressionError)
+                if attempt < tries and retryable:
+                    self._emit("node_retrying", nid, attempt=attempt, max_tries=tries,
+                               wait_ms=node.retry.wait_ms, error=error_object(node, exc))
+                    await asyncio.sleep(node.retry.wait_ms / 1000)
+                    continue
+                self._fail(nid, exc)
+                return
+
+    @staticmethod
+    async def _invoke(handler: Callable, context: NodeContext) -> Any:
+        value = handler(context)
+        return await value if inspect.isawaitable(value) else value
+
+    async def _call(self, handler: Callable, context: NodeContext, timeout_s: float | None, timeout_ms: Any) -> Any:
+        if timeout_s is None:
+            return await self._invoke(handler, context)
+        try:
+            async with asyncio.timeout(timeout_s) as deadline:
+                return await self._invoke(handler, context)
+        except TimeoutError:
+            if deadline.expired():
+                raise NodeError(
+                    f"{context.node.name}: timed out after {timeout_ms:g} ms (raise 'Timeout (ms)' if the call needs longer)",
+                    details={"timeout_ms": timeout_ms},
+                ) from None
+            raise
+
+
+class _NodesView(Mapping):
+    """`nodes` in expressions: each node by name, built only when an expression reads it."""
+
+    def __init__(self, run: "_Run") -> None:
+        self._run = run
+        self._ids = run.ids_by_name  # shared, not rebuilt per node (that made runs quadratic)
+
+    def __getitem__(self, name: str) -> NodeEntry:
+        nid = self._ids[name]
+        result = self._run.results[nid]
+        entry: dict[str, Any] = {"status": result.status, "error": result.error}
+        if nid in self._run.has_output:
+            entry["output"] = result.output
+        return NodeEntry(name, entry)
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+

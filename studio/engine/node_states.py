@@ -1,0 +1,162 @@
+"""How a node's state changes (succeeded, failed, waiting, skipped, cancelled), which of its
+output ports become active, and the events each change emits. A mixin of the executor's run."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from .context import NodeError, Routed, Routes, WaitingForApproval
+from .events import HANDLER_EVENT_TYPES, RunEvent
+from .results import NodeResult, add_usage, error_object, jsonable, preview
+
+log = logging.getLogger("studio.engine.executor")
+
+
+class NodeStates:
+    """State changes of a run's nodes; `self` is the executor's run."""
+
+    def _finish(self, nid: str, status: str) -> NodeResult:
+        result = self.results[nid]
+        result.status = status
+        result.finished_at = time.time()
+        self.candidates.update(wire.target.node for wire in self.outgoing[nid])
+        if nid == self.chosen_trigger:
+            self.candidates.update(self.pending)  # nodes without inputs waited for the trigger
+        if result.started_at is not None:
+            result.duration_ms = round((result.finished_at - result.started_at) * 1000, 3)
+        return result
+
+    def _activate(self, nid: str, value: Any, *, only_port: str | None = None) -> None:
+        """Make `nid`'s output ports active (all normal ones, or just `only_port`)."""
+        action = self.actions[nid]
+        several = action is not None and (len(action.outputs) > 1 or bool(action.dynamic_outputs_from))
+        ports: dict[str, Any] = {}
+        for wire in self.outgoing[nid]:
+            port = wire.source.port
+            if only_port is not None:
+                if port == only_port:
+                    ports[port] = value
+            elif port != "error":
+                ports[port] = value[port] if several and isinstance(value, dict) and port in value else value
+        self.ports[nid] = ports
+
+    def _check_port(self, nid: str, port: str) -> None:
+        """A routed result must name one of the node's output ports (a handler bug otherwise)."""
+        action = self.actions[nid]
+        if action is None or action.dynamic_outputs_from:
+            return  # dynamic ports come from the node's own input; any key may be wired
+        allowed = [o.key for o in action.outputs] + ["error"]
+        if port not in allowed:
+            raise NodeError(
+                f"{self.nodes[nid].name}: chose output {port!r}, which this node does not have "
+                f"(outputs: {', '.join(allowed)})",
+                retryable=False,
+            )
+
+    def _succeed(self, nid: str, value: Any) -> None:
+        if self.results[nid].final:
+            return  # the run already gave up on this node (it ignored cancellation)
+        if isinstance(value, Routed):
+            output = jsonable(value.value)
+            self._activate(nid, output, only_port=value.port)
+        elif isinstance(value, Routes):
+            output = jsonable(value.values)
+            self.ports[nid] = {w.source.port: output[w.source.port] for w in self.outgoing[nid]
+                               if w.source.port in output}
+        else:
+            output = jsonable(value)
+            self._activate(nid, output)
+        result = self._finish(nid, "succeeded")
+        result.output = output
+        self.has_output.add(nid)
+        if nid == self.chosen_trigger:
+            self.trigger_value = output
+        data: dict[str, Any] = {"duration_ms": result.duration_ms, "attempts": result.attempts,
+                                "usage": dict(result.usage), "output_preview": preview(output)}
+        if isinstance(value, Routed):
+            data["port"] = value.port
+        elif isinstance(value, Routes):
+            data["ports"] = list(value.values)
+        self._emit("node_succeeded", nid, **data)
+
+    def _fail(self, nid: str, exc: BaseException) -> None:
+        if self.results[nid].final:
+            return
+        node = self.nodes[nid]
+        error = error_object(node, exc)
+        result = self._finish(nid, "failed")
+        result.error = error
+        if node.on_error == "continue":
+            result.output = {"error": error}
+            self.has_output.add(nid)
+            self._activate(nid, result.output)
+        elif node.on_error == "route":
+            result.output = error
+            self.has_output.add(nid)
+            self._activate(nid, error, only_port="error")
+        else:
+            self.ports[nid] = {}
+            if self.stop_error is None:
+                self.stop_error = error
+            self.stop.set()
+        self._emit("node_failed", nid, error=error, duration_ms=result.duration_ms,
+                   attempts=result.attempts, on_error=node.on_error, usage=dict(result.usage))
+
+    def _wait(self, nid: str, waiting: WaitingForApproval) -> None:
+        if self.results[nid].final:
+            return
+        result = self._finish(nid, "waiting")
+        result.waiting = {"requests": jsonable(waiting.requests), "state": jsonable(waiting.state)}
+        self.ports[nid] = {}
+        self._emit("node_waiting", nid, requests=result.waiting["requests"], duration_ms=result.duration_ms)
+
+    def _skip(self, nid: str, reason: str, *, output: Any = None, has_output: bool = False) -> None:
+        result = self._finish(nid, "skipped")
+        result.reason = reason
+        result.output = output
+        if has_output:
+            self.has_output.add(nid)
+        self.ports.setdefault(nid, {})
+        self._emit("node_skipped", nid, reason=reason)
+
+    def _pass_through(self, nid: str) -> None:
+        upstream, _ = self._upstream(nid)
+        self._activate(nid, upstream)
+        self._skip(nid, "disabled", output=upstream, has_output=True)
+
+    def _cancelled(self, nid: str, *, started: bool, reason: str | None = None) -> None:
+        result = self.results[nid]
+        if result.final:
+            return
+        if not started:
+            self._skip(nid, reason or ("run_cancelled" if self.cancel_requested else "run_stopped"))
+            return
+        result = self._finish(nid, "cancelled")
+        result.reason = reason or ("run_cancelled" if self.cancel_requested else "run_stopped")
+        self.ports[nid] = {}
+        self._emit("node_cancelled", nid, reason=result.reason, duration_ms=result.duration_ms)
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def _emit(self, event_type: str, nid: str | None, /, **data: Any) -> None:
+        node = self.nodes.get(nid) if nid else None
+        self.bus.emit(RunEvent(type=event_type, run_id=self.run_id, node_id=nid,
+                               node_name=node.name if node else None, data=data))
+
+    def _handler_event(self, nid: str, kind: str, data: dict[str, Any]) -> None:
+        """`ctx.emit(kind, **data)`; never raises into the handler."""
+        try:
+            if self.results[nid].final:
+                return  # a late emit from a handler that already ended
+            if kind == "usage":
+                add_usage(self.results[nid].usage, data.get("usage"))
+            data = jsonable(data)
+            if kind not in HANDLER_EVENT_TYPES:
+                data = {"kind": kind, **data}
+                kind = "progress"
+            self._emit(kind, nid, **data)
+        except Exception:
+            log.exception("event %r from node %s could not be reported", kind, self.nodes[nid].name)
+
