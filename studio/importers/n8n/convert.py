@@ -17,17 +17,12 @@ from studio.catalog.data.imported import UNSUPPORTED_N8N
 from studio.flow.models import Flow, Node, Note, Position, Wire
 from studio.flow.validate import looks_like_secret_key, validate_flow
 
-from . import langchain, openai, triggers  # noqa: F401  (register their mappings)
+from . import core_nodes, langchain, openai, triggers  # noqa: F401  (register their mappings)
 from .context import MAPPERS, Context, Mapped, wire
 from .names import NameTable
 from .placeholders import placeholder
 from .report import ImportReport
 from .workflow import N8nNode, connections_of, parse_node, workflow_of
-
-try:  # the core nodes (If, Set, HTTP Request ...) when the catalog has them
-    from . import core_nodes  # noqa: F401
-except ImportError:  # pragma: no cover - only before the core catalog exists
-    core_nodes = None
 
 STICKY = "n8n-nodes-base.stickyNote"
 TRIGGER_ACTIONS = ("trigger.",)
@@ -147,11 +142,12 @@ def convert(data: Any) -> ImportResult:
             wires.append(wire(src.source, src.outputs[0], target_node, target_port[1]))
 
     flow = Flow(name=_flow_name(workflow), nodes=nodes, wires=_unique(wires), notes=notes)
+    _loop_backs(flow)
     _one_trigger(flow, report)
     _reply_nodes(flow, mapped, by_name)
     _credentials(raw_nodes, names, ctx, report)
     _scrub_secrets(flow, report)
-    _repair(flow, report)
+    _repair(flow, report, {m.node.id: n for n in real if (m := mapped.get(n.name))}, ctx)
     pins = _pins(workflow, names, flow, report)
     return ImportResult(flow=flow, report=report, pins=pins)
 
@@ -170,6 +166,19 @@ def _unique(wires: list[Wire]) -> list[Wire]:
             seen.add(key)
             out.append(w)
     return out
+
+
+def _loop_backs(flow: Flow) -> None:
+    """n8n closes a loop by wiring the body's end back into Loop Over Items; ours runs the body per
+    item by itself and gathers its results, so those wires back are dropped (flows have no cycles)."""
+    for loop in [n for n in flow.nodes if n.action == "core.loop"]:
+        body, todo = set(), [w.target.node for w in flow.outgoing(loop.id) if w.source.port == "loop"]
+        while todo:
+            nid = todo.pop()
+            if nid not in body and nid != loop.id:
+                body.add(nid)
+                todo.extend(w.target.node for w in flow.outgoing(nid))
+        flow.wires = [w for w in flow.wires if not (w.target.node == loop.id and w.source.node in body)]
 
 
 def _one_trigger(flow: Flow, report: ImportReport) -> None:
@@ -227,13 +236,6 @@ def _reply_nodes(flow: Flow, mapped: dict[str, Mapped], by_name: dict[str, N8nNo
         if node.action == "trigger.chat" and not node.values.get("reply_node"):
             sink = _downstream_sink(flow, node)
             node.values["reply_node"] = sink.name if sink else node.name
-        if node.action == "trigger.webhook" and node.values.get("response_mode") == "node":
-            responder = next((n for n in flow.nodes if n.action == "webhook.respond"), None)
-            chosen = responder or _downstream_sink(flow, node)
-            if chosen is not None:
-                node.values["response_node"] = chosen.name
-            else:
-                node.values["response_mode"] = "immediate"
 
 
 def _credentials(raw_nodes: list[N8nNode], names: NameTable, ctx: Context, report: ImportReport) -> None:
@@ -288,9 +290,10 @@ def _scrub_secrets(flow: Flow, report: ImportReport) -> None:
             report.removed_secrets.append("a sticky note")
 
 
-def _repair(flow: Flow, report: ImportReport) -> None:
+def _repair(flow: Flow, report: ImportReport, origin: dict[str, N8nNode], ctx: Context) -> None:
     """Values the catalog cannot take (an n8n option we lack, a wrong type) are dropped and
-    listed, so the written flow passes `studio validate`."""
+    listed; a node still in the way becomes a placeholder; so the written flow passes
+    `studio validate`."""
     catalog = load_catalog()
     for _ in range(3):
         problems = validate_flow(flow, catalog)
@@ -311,8 +314,20 @@ def _repair(flow: Flow, report: ImportReport) -> None:
                     report.warnings.append(f"a wire is left out ({problem.message})")
                     flow.wires[index] = None  # type: ignore[call-overload]
         flow.wires = [w for w in flow.wires if w is not None]
-    leftover = validate_flow(flow, catalog)
-    for problem in leftover:
+    for problem in validate_flow(flow, catalog):
+        if problem.path.startswith("nodes["):
+            index = int(problem.path[6:problem.path.index("]")])
+            node = flow.nodes[index]
+            n8n = origin.get(node.id)
+            if n8n is not None and node.action != UNSUPPORTED_N8N:
+                ports = sorted({w.source.port for w in flow.outgoing(node.id)} - {"error"}) or ["output"]
+                swap = placeholder(n8n, ctx, 1).node
+                swap.values["outputs"] = {p: p for p in ports}
+                flow.nodes[index] = swap.model_copy(update={"id": node.id, "name": node.name})
+                flow.wires = [w for w in flow.wires if w.target.node != node.id or w.target.port == "in"]
+                report.converted -= 1
+                report.warnings.append(f"{node.name}: {problem.message}; kept as a placeholder")
+    for problem in validate_flow(flow, catalog):
         report.warnings.append(f"still to fix by hand: {problem.path}: {problem.message}")
 
 

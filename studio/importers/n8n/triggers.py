@@ -85,9 +85,8 @@ def webhook(n8n: N8nNode, ctx: Context) -> Mapped:
     method = str(method).upper() if str(method).upper() in WEBHOOK_METHODS else "POST"
     path = str(n8n.param("path", "") or "").strip("/") or (ctx.names.get(n8n.name) or "hook").replace(" ", "-").lower()
     mode = n8n.param("responseMode", "onReceived")
-    values: dict[str, Any] = {"method": method, "path": "/" + path}
-    if mode in ("lastNode", "responseNode"):
-        values["response_mode"] = "node"  # the node is filled in once the wires are known
+    values: dict[str, Any] = {"method": method, "path": "/" + path,
+                              "response_mode": {"lastNode": "last_node", "responseNode": "respond_node"}.get(mode)}
     return Mapped(ctx.make(n8n, "trigger.webhook", values))
 
 
