@@ -20,6 +20,8 @@ HANDLER_MODULES = (
     "studio.engine.unsupported",
     "studio.connectors.openai.actions",
     "studio.connectors.openai.agents",
+    "studio.connectors.core",
+    "studio.connectors.http",
 )
 
 

@@ -5,8 +5,8 @@ run then records, for each body node, its outputs in batch order.
 The body is every node downstream of the `loop` port that is not also downstream of another
 output of the loop node (`done`), so what follows the loop waits for it. A body run sees the outer
 run's outputs and trigger (`nodes.X.output`, `trigger`), and the loop node's output is the batch.
-What a batch gives back is the output of the body's last node (the one feeding no other body node),
-or {name: output} when the body ends in several. A mixin of the executor's run."""
+What a batch gives back is the output of the last body node that ran (feeding no other body node
+that ran: a branch not taken does not count), or {name: output} when there are several. A mixin of the executor's run."""
 
 from __future__ import annotations
 
@@ -67,7 +67,9 @@ class LoopBodies:
                 error = result.error or {"message": f"the loop body ended {result.status}", "details": {},
                                          "type": "LoopBody", "node": self.nodes[nid].name}
                 return {"status": "failed", "output": None, "error": error}
-            outputs = {self.nodes[s].name: result.nodes[s].output for s in sinks}
+            ran = {nid for nid in body if result.nodes[nid].status == "succeeded"}
+            ends = self._body_sinks(ran) or sinks
+            outputs = {self.nodes[s].name: result.nodes[s].output for s in ends}
             output = next(iter(outputs.values())) if len(outputs) == 1 else outputs
             return {"status": "succeeded", "output": output, "error": None}
 
