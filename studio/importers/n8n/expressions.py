@@ -103,6 +103,10 @@ def _node_ref(name: str) -> str:
 
 
 def _render(root: str, keys: list[str | int]) -> str:
+    """`root` plus the path; a trailing `.length` (JavaScript's length of a list or text) is our
+    `length` filter."""
+    if keys and keys[-1] == "length":
+        return _render(root, keys[:-1]) + " | length"
     out = root
     for key in keys:
         if isinstance(key, int):
