@@ -38,7 +38,11 @@ class ConnectionRecord(BaseModel):
     base_url: str = DEFAULT_BASE_URL
     organization: str | None = None
     # "api_key" (Prismatic, n8n) or "bearer" (ByteChef): both send `Authorization: Bearer`.
+    # An HTTP connection (type "http", for HTTP Request): bearer, header, query or basic.
     auth: str = "api_key"
+    type: str = "openai"  # the catalog's connection type id
+    header_name: str | None = None  # http: the header (auth header) or query parameter (auth query)
+    username: str | None = None  # http: the user of basic auth
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from studio.engine.executor import RunHandle, RunResult, start_run
 from studio.flow.models import Flow, Node
 from studio.history import NodeRecord, RunHistory
 from studio.triggers.schedule import Clock, Schedule, run_schedule
-from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer
+from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer, answer_with_run
 
 log = logging.getLogger("studio.serve")
 
@@ -73,12 +73,14 @@ class Server:
     _webhooks: WebhookServer | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def run_flow(self, served: ServedFlow, payload: Any, trigger_kind: str) -> RunResult:
+    async def run_flow(self, served: ServedFlow, payload: Any, trigger_kind: str,
+                       extra_services: dict[str, Any] | None = None) -> RunResult:
         run_id = str(uuid.uuid4())
         self.history.record_started(run_id, flow_id=served.flow.id, flow_name=served.flow.name,
                                     flow_path=served.path, trigger=trigger_kind, payload=payload)
         run_dir = (self.runs_root / run_id) if self.runs_root else None
         services = {"flow_path": served.path, "flow_dir": str(Path(served.path).parent)} if served.path else {}
+        services.update(extra_services or {})
         handle = start_run(served.flow, catalog=self.catalog, registry=self.registry, trigger_payload=payload, connect=self.connect,
                            run_dir=run_dir, run_id=run_id, trigger_node=served.trigger.id, services=services,
                            max_concurrency=self.max_concurrency, keep_events=False, trusted=self.trusted)
@@ -95,21 +97,16 @@ class Server:
     def _webhook_handler(self, served: ServedFlow) -> Callable[[dict[str, Any]], Awaitable[WebhookReply]]:
         values = served.trigger.values
         reply_node = values.get("response_node") or None
-        immediate = (values.get("response_mode") or ("node" if reply_node else "immediate")) == "immediate"
+        mode = values.get("response_mode") or ("node" if reply_node else "immediate")
 
         async def handle(payload: dict[str, Any]) -> WebhookReply:
-            if immediate:
+            if mode == "immediate":
                 task = asyncio.create_task(self.run_flow(served, payload, "webhook"))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 return WebhookReply(202, {"status": "accepted"})
-            result = await self.run_flow(served, payload, "webhook")
-            if result.status != "succeeded":
-                return WebhookReply(500, {"status": result.status, "run_id": result.run_id, "error": result.error})
-            try:
-                return WebhookReply(200, result.output(reply_node))
-            except KeyError:
-                return WebhookReply(500, {"error": f"Webhook trigger 'Response Node': no node named {reply_node!r}"})
+            return await answer_with_run(mode, reply_node,
+                                         lambda services: self.run_flow(served, payload, "webhook", services))
 
         return handle
 

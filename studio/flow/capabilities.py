@@ -11,7 +11,8 @@ The rules:
   written out in the file. Any other source of a program (an expression, literal server JSON in
   Agent: Create, a webhook body, a model's answer) is refused here and again when the node runs.
 - A host other than the connection's is contacted only by an Add Remote MCP Server node whose
-  server address (scheme, host, port) is written out; an expression may fill only what follows.
+  server address (scheme, host, port) is written out, or by an HTTP Request node whose URL writes
+  out its scheme, host and port; an expression may fill only what follows.
 - A file is read without asking only inside the flow's folder (and the run's own artifacts).
   A path written in the file that points elsewhere is listed for trust; a path that comes from an
   expression is checked when the node runs. A text value is never taken for a path.
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 LOCAL_MCP = "agent.add_local_mcp_server"
 REMOTE_MCP = "agent.add_remote_mcp_server"
+HTTP_REQUEST = "http.request"
 WEBHOOK = "trigger.webhook"
 DEFAULT_COMMAND = "npx"
 
@@ -44,6 +46,7 @@ DEFAULT_COMMAND = "npx"
 FILE_INPUTS: dict[str, tuple[str, ...]] = {
     "image.analyze": ("images",),
     "raw.request": ("file_data",),
+    "http.request": ("body",),
 }
 # Inputs that carry MCP server configurations (normally wires from the Add ... MCP Server nodes).
 SERVER_INPUTS = ("mcp_servers",)
@@ -178,6 +181,11 @@ def _file_paths(action_id: str, key: str, value: Any, values: dict[str, Any]) ->
     """The local paths a literal value names (text given as content is not a path)."""
     if action_id == "file.upload" and key == "file" and isinstance(value, str) and values.get("file_is_text"):
         return []
+    if action_id == "http.request":  # multipart fields: text is content, {"path": ...} names a file
+        if values.get("body_type") != "multipart":
+            return []
+        found = (_decoded(v) for v in _pair_values(value))
+        return [str(v["path"]) for v in found if isinstance(v, dict) and "path" in v]
     if action_id == "raw.request":  # text values are the file's content; objects name files
         found = (_decoded(v) for v in _pair_values(value))
         return [str(v["path"]) for v in found if isinstance(v, dict) and "path" in v]
@@ -281,7 +289,9 @@ def analyse(flow: "Flow", catalog: "Catalog | None" = None, flow_dir: str | os.P
         if node.action == LOCAL_MCP:
             _local_process(node, item, refuse, result)
         elif node.action == REMOTE_MCP:
-            _remote_host(node, item, refuse, result)
+            _remote_host(node, item, refuse, result, "server_url", "the server's address (scheme, host and port)")
+        elif node.action == HTTP_REQUEST:
+            _remote_host(node, item, refuse, result, "url", "the URL's scheme, host and port")
         elif node.action == WEBHOOK:
             method = str(node.values.get("method") or "POST").upper()
             path = "/" + str(node.values.get("path") or flow.id).strip().strip("/")
@@ -345,22 +355,23 @@ def _local_process(node: "Node", item: Any, refuse: Any, result: FlowCapabilitie
     result.items.append(item(PROCESS, "command", shlex.join([command, *args]), command=command, args=args))
 
 
-def _remote_host(node: "Node", item: Any, refuse: Any, result: FlowCapabilities) -> None:
-    url = node.values.get("server_url")
+def _remote_host(node: "Node", item: Any, refuse: Any, result: FlowCapabilities, key: str, what: str) -> None:
+    """The host a node's URL input (`key`) contacts, written out; one computed by an expression is refused."""
+    url = node.values.get(key)
     if url in (None, ""):
         return
     if not isinstance(url, str):
-        refuse("server_url", f"must be an http(s) URL, got {clip(json.dumps(url), 120)}")
+        refuse(key, f"must be an http(s) URL, got {clip(json.dumps(url), 120)}")
         return
     origin = written_origin(url)
     if origin is None:
         if is_expression(url):
-            refuse("server_url", "must write out the server's address (scheme, host and port); an expression "
-                   f"may fill only the path after it (got {clip(url, 120)!r})")
+            refuse(key, f"must write out {what}; an expression may fill only the path after it "
+                   f"(got {clip(url, 120)!r})")
         else:
-            refuse("server_url", f"must be an http(s) URL, got {clip(url, 120)!r}")
+            refuse(key, f"must be an http(s) URL, got {clip(url, 120)!r}")
         return
-    result.items.append(item(HOST, "server_url", origin, written=url if is_expression(url) else ""))
+    result.items.append(item(HOST, key, origin, written=url if is_expression(url) else ""))
 
 
 # --- what a run may do ------------------------------------------------------------------------------
@@ -404,7 +415,7 @@ class Grant:
         if origin is None or origin not in self.capabilities.origins():
             raise NotPermitted(
                 f"{where}: refused to connect to {clip(url, 200)}: a flow contacts only the hosts written "
-                "out in its Add Remote MCP Server nodes (shown before it runs)")
+                "out in its HTTP Request and Add Remote MCP Server nodes (shown before it runs)")
         if not self.trusted:
             raise NotPermitted(f"{where}: this flow is not trusted to connect to {origin}; trust it first "
                                "(studio run --trust, or Trust in the editor)")

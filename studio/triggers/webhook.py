@@ -1,8 +1,9 @@
 """The Webhook trigger's local HTTP endpoint (127.0.0.1 by default).
 
 One server serves every webhook flow of a process; each registers a method and a path. The request
-(body, query, headers) is the run's trigger payload; the answer is either an immediate 202 or the
-output of a chosen node, whatever the flow's trigger says. Starlette routes, uvicorn serves."""
+(body, query, headers) is the run's trigger payload; the answer is, as the flow's trigger says, an
+immediate 202, the output of a chosen node or of the last node to finish, or what a Respond to
+Webhook node says as soon as it runs (`answer_with_run`). Starlette routes, uvicorn serves."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ _CLOSE = {"connection": "close"}
 class WebhookReply:
     status: int
     body: Any
+    # Set by a Respond to Webhook node: its headers, and `body` is the finished text to send.
+    headers: dict[str, str] | None = None
+    raw: bool = False
 
 
 # Called with the trigger payload; returns what to answer.
@@ -168,6 +172,8 @@ class WebhookServer:
             "body": body,
         }
         reply = await route.handler(payload)
+        if reply.raw:
+            return Response(str(reply.body or ""), reply.status, headers=reply.headers)
         if isinstance(reply.body, (dict, list)) or reply.body is None:
             return JSONResponse(reply.body, reply.status)
         return Response(str(reply.body), reply.status, media_type="text/plain; charset=utf-8")
@@ -228,3 +234,64 @@ class WebhookServer:
             self._server.should_exit = True
             await self._task
             self._server = self._task = None
+
+
+# --- answering with the run ------------------------------------------------------------------------
+
+RESPONSE_SERVICE = "webhook_response"
+"""The run service a Respond to Webhook node hands its answer to ({status, headers, body})."""
+RESPONSE_MODES = ("immediate", "node", "last_node", "respond_node")
+_ANSWERED_RUNS: set[asyncio.Future] = set()  # runs still going after their request was answered
+
+
+class ResponseSlot:
+    """Where a Respond to Webhook node puts the answer; the request waits on it. The first answer
+    wins (a second Respond node, or one in a loop, changes nothing)."""
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    def __call__(self, answer: dict[str, Any]) -> None:
+        if not self.future.done():
+            self.future.set_result(answer)
+
+
+def _failed(result: Any) -> WebhookReply:
+    return WebhookReply(500, {"status": result.status, "run_id": result.run_id, "error": result.error})
+
+
+def _last_output(result: Any) -> Any:
+    finished = [r for r in result.nodes.values() if r.status == "succeeded" and r.finished_at is not None]
+    return max(finished, key=lambda r: r.finished_at).output if finished else None
+
+
+async def answer_with_run(mode: str, reply_node: str | None,
+                          run: Callable[[dict[str, Any]], Awaitable[Any]]) -> WebhookReply:
+    """Run the flow (`run(services)` returns its result) and answer as `mode` says: `node` (the
+    output of `reply_node`), `last_node` (of the node that finished last) or `respond_node` (what
+    a Respond to Webhook node says, as soon as it runs; the run goes on after the answer)."""
+    if mode == "respond_node":
+        slot = ResponseSlot()
+        task = asyncio.ensure_future(run({RESPONSE_SERVICE: slot}))
+        await asyncio.wait({task, slot.future}, return_when=asyncio.FIRST_COMPLETED)
+        if slot.future.done():
+            if not task.done():
+                _ANSWERED_RUNS.add(task)
+                task.add_done_callback(_ANSWERED_RUNS.discard)
+            answer = slot.future.result()
+            return WebhookReply(int(answer.get("status") or 200), answer.get("body") or "",
+                                headers=dict(answer.get("headers") or {}), raw=True)
+        result = task.result()
+        if result.status != "succeeded":
+            return _failed(result)
+        return WebhookReply(500, {"error": "the run ended without reaching a Respond to Webhook node",
+                                  "run_id": result.run_id})
+    result = await run({})
+    if result.status != "succeeded":
+        return _failed(result)
+    if mode == "last_node":
+        return WebhookReply(200, _last_output(result))
+    try:
+        return WebhookReply(200, result.output(reply_node))
+    except KeyError:
+        return WebhookReply(500, {"error": f"Webhook trigger 'Response Node': no node named {reply_node!r}"})
