@@ -10,6 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -115,11 +117,40 @@ def test_chat_agent_with_workflow_tool_memory_and_parser_runs_green(server, tmp_
     assert "Summarize: " in json.dumps(result["nodes"]["Summarize"]["output"])
 
 
-def test_core_nodes_run_green(fake, tmp_path):
+@pytest.fixture
+def api():
+    """A small JSON API on loopback for the HTTP Request node; it records the headers it got."""
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            body = json.dumps({"data": [{"id": "m1"}], "path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_core_nodes_run_green(fake, api, tmp_path):
     flow, report = import_fixture("core-nodes", tmp_path)
     assert report["converted"] == report["nodes"]
-    # The HTTP Request node calls the fake server (its host is written in the flow, as n8n had it).
-    flow.write_text(flow.read_text(encoding="utf-8").replace("http://127.0.0.1:9/v1", fake.base_url), encoding="utf-8")
+    base, seen = api
+    # The HTTP Request node's host is written in the flow (as n8n had it); point it at the local API.
+    flow.write_text(flow.read_text(encoding="utf-8").replace("http://127.0.0.1:9", base), encoding="utf-8")
     code, result = run(flow, fake, extra=("--trust",))
     assert code == 0 and result["status"] == "succeeded", result
     nodes = result["nodes"]
@@ -127,7 +158,8 @@ def test_core_nodes_run_green(fake, tmp_path):
     assert nodes["Only a"]["output"] == [{"id": 2, "name": "a", "score": 9, "label": "a-high"}]
     assert [r["seen"] for r in nodes["Gather"]["output"]["rows"]] == [True, True, True]  # the loop body ran per item
     assert nodes["Fail"]["status"] == "skipped"
-    assert any(r.api_path == "/models" and r.headers.get("x-trace") == "import-test" for r in fake.requests)
+    assert nodes["Call API"]["output"] == {"data": [{"id": "m1"}], "path": "/v1/models"}
+    assert seen and seen[0]["x-trace"] == "import-test"
 
 
 def test_webhook_with_respond_node_runs_green(fake, tmp_path):
@@ -135,6 +167,9 @@ def test_webhook_with_respond_node_runs_green(fake, tmp_path):
     code, result = run(flow, fake, 'body={"order": "A-1"}', extra=("--trust",))
     assert code == 0 and result["status"] == "succeeded", result
     assert result["nodes"]["Shape"]["output"] == {"order": "A-1"}
+    assert result["nodes"]["Respond to Webhook"]["status"] == "succeeded"
+    trigger = json.loads(flow.read_text(encoding="utf-8"))["nodes"][0]
+    assert trigger["values"] == {"method": "POST", "path": "/orders", "response_mode": "respond_node"}
 
 
 def test_real_world_export_imports_with_placeholders_and_fails_clearly_when_run(fake, tmp_path):
