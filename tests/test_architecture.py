@@ -51,6 +51,7 @@ MAY_IMPORT = {
     "paths": set(),
     "logs": {"paths"},
     "resources": set(),
+    "importers": {"catalog", "flow"},
 }
 
 
