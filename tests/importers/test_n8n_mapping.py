@@ -300,3 +300,25 @@ def test_pins_credentials_and_secrets():
 def test_what_is_not_an_n8n_workflow_is_refused_by_name(data, needle):
     with pytest.raises(NotAnN8nWorkflow, match=needle):
         convert(data)
+
+
+def test_embeddings_sub_node_of_an_unknown_vector_store_is_wired_into_the_placeholder():
+    result = convert(json.loads((FIXTURES / "real-world-telegram-bot.json").read_text(encoding="utf-8")))
+    flow = result.flow
+    embed, store = by_name(result, "Embeddings OpenAI"), by_name(result, "Vector Store")
+    assert embed.action == "embeddings.create" and embed.values["model"] == "text-embedding-3-small"
+    assert embed.values["dimensions"] == 256
+    assert any(w.source.node == embed.id and w.target == type(w.target)(node=store.id, port="sub_nodes")
+               for w in flow.wires)
+    assert validate_flow(flow, load_catalog()) == []
+
+
+def test_a_value_the_catalog_cannot_take_is_left_out_but_kept_in_the_notes():
+    # An HTTP Request whose host comes from an expression is refused by the trust rules.
+    result = imported(manual(), node("Call", "n8n-nodes-base.httpRequest", 4.2, {"url": "={{ $json.url }}"}),
+                      node("Gen", OPENAI, 1, {"resource": "image", "prompt": "x", "options": {"size": "999x1"}}),
+                      connections=main(("Start", "Call"), ("Start", "Gen")))
+    call, gen = by_name(result, "Call"), by_name(result, "Gen")
+    assert "url" not in call.values and "n8n value left out: url = {{ input.url }}" in call.notes
+    assert "size" not in gen.values and "size = 999x1" in gen.notes
+    assert any(w.startswith("Call: url left out") for w in result.report.warnings)

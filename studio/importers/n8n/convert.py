@@ -306,8 +306,11 @@ def _repair(flow: Flow, report: ImportReport, origin: dict[str, N8nNode], ctx: C
                 key = _value_key(where.split(".values", 1)[1])
                 node = flow.nodes[index]
                 if key in node.values:
-                    node.values.pop(key)
+                    dropped = node.values.pop(key)
                     report.warnings.append(f"{node.name}: {key} left out ({problem.message})")
+                    # Kept in the node's notes, so nothing of the n8n node is lost.
+                    shown = dropped if isinstance(dropped, str) else json.dumps(dropped, ensure_ascii=False)
+                    node.notes = (node.notes + "\n" if node.notes else "") + f"n8n value left out: {key} = {shown[:2000]}"
             elif where.startswith("wires["):
                 index = int(where[6:where.index("]")])
                 if index < len(flow.wires):
