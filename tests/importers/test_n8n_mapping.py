@@ -230,7 +230,7 @@ def test_agent_folds_its_model_memory_and_parser_and_wires_workflow_tools():
     assert not names & {"OpenAI Chat Model", "Window Buffer Memory", "Structured Output Parser", "Chain model"}
     chain = by_name(result, "Summarize")
     assert chain.action == "chat.create_completion" and chain.values["temperature"] == 0.3
-    assert chain.values["messages"][-1] == {"role": "user", "content": "Summarize: {{ input.final_output.answer }}"}
+    assert chain.values["messages"][-1] == {"role": "user", "content": "Summarize: {{ input.final_output.answer }}"}  # n8n: $json.output.answer
     assert by_name(result, "When chat message received").values["reply_node"] == "Summarize"
     assert [n.text for n in flow.notes] == ["## Chat about cities\nAsk anything."]
     assert result.report.converted == result.report.nodes == 9
@@ -322,3 +322,16 @@ def test_a_value_the_catalog_cannot_take_is_left_out_but_kept_in_the_notes():
     assert "url" not in call.values and "n8n value left out: url = {{ input.url }}" in call.notes
     assert "size" not in gen.values and "size = 999x1" in gen.notes
     assert any(w.startswith("Call: url left out") for w in result.report.warnings)
+
+
+def test_paths_into_outputs_that_differ_in_shape_are_adapted():
+    chat = {"modelId": {"__rl": True, "value": "gpt-4o-mini", "mode": "list"}}
+    result = imported(
+        manual(), node("Ask", OPENAI, 1.8, chat),
+        node("Next", OPENAI, 1.8, {"messages": {"values": [
+            {"content": "={{ $json.message.content }} / {{ $('Ask').item.json.message.content.title }}"}]}}),
+        node("Raw", OPENAI, 1.8, {**chat, "simplify": False}),
+        node("After raw", OPENAI, 1.8, {"messages": {"values": [{"content": "={{ $json.choices[0].message.content }}"}]}}),
+        connections=main(("Start", "Ask"), ("Ask", "Next"), ("Start", "Raw"), ("Raw", "After raw")))
+    assert by_name(result, "Next").values["messages"][0]["content"] == "{{ input }} / {{ nodes.Ask.output.title }}"
+    assert by_name(result, "After raw").values["messages"][0]["content"] == "{{ input.choices[0].message.content }}"

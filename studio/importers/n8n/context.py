@@ -47,6 +47,8 @@ class Context:
         self.subs: dict[str, dict[str, list[N8nNode]]] = {}
         self.consumed: set[str] = set()  # n8n names of sub-nodes folded into their parent
         self.chat_trigger = False  # the workflow starts from a Chat Trigger (memory = its history)
+        self.shapes: dict[str, list[tuple[list[str], list[str]]]] = {}  # see expressions.Shapes
+        self.main_source: dict[str, str] = {}  # n8n name -> the one node feeding its main input
 
     # -- sub-nodes ------------------------------------------------------------------------------
 
@@ -66,20 +68,21 @@ class Context:
         """`value` with resource locators unwrapped and n8n expressions in our syntax; an
         expression without an equivalent stays as text and is listed in the report."""
         owner = self.names.get(node.name) or node.name if isinstance(node, N8nNode) else node
-        return self._value(owner, where, value, 0)
+        source = self.main_source.get(node.name) if isinstance(node, N8nNode) else None
+        return self._value(owner, where, value, 0, source)
 
-    def _value(self, owner: str, where: str, value: Any, depth: int) -> Any:
+    def _value(self, owner: str, where: str, value: Any, depth: int, source: str | None = None) -> Any:
         if depth > 60:
             return None
         if isinstance(value, dict):
             if value.get("__rl") is True or ("__rl" in value and "value" in value):
-                return self._value(owner, where, value.get("value"), depth + 1)
-            return {str(k): self._value(owner, f"{where}.{k}", v, depth + 1) for k, v in value.items()}
+                return self._value(owner, where, value.get("value"), depth + 1, source)
+            return {str(k): self._value(owner, f"{where}.{k}", v, depth + 1, source) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._value(owner, f"{where}[{i}]", v, depth + 1) for i, v in enumerate(value)]
+            return [self._value(owner, f"{where}[{i}]", v, depth + 1, source) for i, v in enumerate(value)]
         if isinstance(value, str) and is_expression(value):
             try:
-                return translate_text(value, self.resolve)
+                return translate_text(value, self.resolve, lambda name: self.shapes.get(name, []), source)
             except Untranslatable:
                 self.report.untranslated(owner, where, value[1:])
                 return value[1:]

@@ -22,6 +22,7 @@ from .context import MAPPERS, Context, Mapped, wire
 from .names import NameTable
 from .placeholders import placeholder
 from .report import ImportReport
+from .shapes import output_shape
 from .workflow import N8nNode, connections_of, parse_node, workflow_of
 
 STICKY = "n8n-nodes-base.stickyNote"
@@ -72,6 +73,12 @@ def convert(data: Any) -> ImportResult:
             if by_name[source] not in subs:
                 subs.append(by_name[source])
     sub_names = {s for s, kind, _o, _t, _i in links if kind != "main"}
+    feeders: dict[str, set[str]] = {}
+    for source, kind, _o, target, _i in links:
+        if kind == "main":
+            feeders.setdefault(target, set()).add(source)
+    ctx.main_source = {target: next(iter(found)) for target, found in feeders.items() if len(found) == 1}
+    ctx.shapes = {n.name: rules for n in raw_nodes if (rules := output_shape(n))}
     ctx.chat_trigger = any(n.type in (triggers.LANGCHAIN + "chatTrigger", triggers.LANGCHAIN + "manualChatTrigger")
                            for n in raw_nodes if not n.disabled)
 

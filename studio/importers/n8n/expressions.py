@@ -118,19 +118,34 @@ def _render(root: str, keys: list[str | int]) -> str:
     return out
 
 
-def translate_body(body: str, resolve: Callable[[str], str | None]) -> str:
+Shapes = Callable[[str], list[tuple[list[str], list[str]]]]
+"""n8n node name -> (n8n output path prefix, our output path prefix) pairs where the same value
+sits elsewhere in our node's output (n8n's message.content is our simplified chat output)."""
+
+
+def _reshape(keys: list[str | int], rules: list[tuple[list[str], list[str]]]) -> list[str | int]:
+    for prefix, ours in rules:
+        if keys[:len(prefix)] == prefix:
+            return [*ours, *keys[len(prefix):]]
+    return keys
+
+
+def translate_body(body: str, resolve: Callable[[str], str | None], shapes: Shapes | None = None,
+                   input_source: str | None = None) -> str:
     """One `{{ }}` body in our syntax; `resolve` maps an n8n node name to its flow name (None:
-    the file has no such node). Raises Untranslatable."""
+    the file has no such node); `shapes` adapts paths into outputs whose shape differs, and
+    `input_source` names the node feeding this one (what `$json` reads). Raises Untranslatable."""
+    shapes = shapes or (lambda name: [])
     reader = _Reader(body.strip())
     head = reader.ident()
     if head == "$json":
-        return _render("input", _path(reader))
+        return _render("input", _reshape(_path(reader), shapes(input_source) if input_source else []))
     if head == "$input":
         if not (reader.take(".item") or (reader.take(".first") and reader.take("(") and reader.take(")"))):
             raise Untranslatable("only $input.item and $input.first() have an equivalent")
         if not reader.take(".json"):
             raise Untranslatable("only the item's json has an equivalent")
-        return _render("input", _path(reader))
+        return _render("input", _reshape(_path(reader), shapes(input_source) if input_source else []))
     if head == "$":
         if not reader.take("("):
             raise Untranslatable("expected $('Node')")
@@ -139,7 +154,7 @@ def translate_body(body: str, resolve: Callable[[str], str | None]) -> str:
             raise Untranslatable("only a literal node name has an equivalent")
         if not (reader.take(".item") or (reader.take(".first") and reader.take("(") and reader.take(")"))):
             raise Untranslatable("only .item and .first() of another node have an equivalent")
-        return _node_path(reader, n8n_name, resolve)
+        return _node_path(reader, n8n_name, resolve, shapes)
     if head == "$node":
         if reader.take("["):
             n8n_name = reader.string()
@@ -151,24 +166,25 @@ def translate_body(body: str, resolve: Callable[[str], str | None]) -> str:
                 raise Untranslatable("expected a node name")
         else:
             raise Untranslatable("expected $node[\"Name\"]")
-        return _node_path(reader, n8n_name, resolve)
+        return _node_path(reader, n8n_name, resolve, shapes)
     raise Untranslatable(f"{head or body.strip()[:20]} has no equivalent")
 
 
-def _node_path(reader: _Reader, n8n_name: str, resolve: Callable[[str], str | None]) -> str:
+def _node_path(reader: _Reader, n8n_name: str, resolve: Callable[[str], str | None], shapes: Shapes) -> str:
     if not reader.take(".json"):
         raise Untranslatable("only a node's json has an equivalent")
     name = resolve(n8n_name)
     if name is None:
         raise Untranslatable(f"the workflow has no node named {n8n_name!r}")
-    return _render(_node_ref(name) + ".output", _path(reader))
+    return _render(_node_ref(name) + ".output", _reshape(_path(reader), shapes(n8n_name)))
 
 
 def is_expression(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("=")
 
 
-def translate_text(value: str, resolve: Callable[[str], str | None]) -> str:
+def translate_text(value: str, resolve: Callable[[str], str | None], shapes: Shapes | None = None,
+                   input_source: str | None = None) -> str:
     """An n8n parameter string (`=` marks an expression) in our syntax; raises Untranslatable
     when one of its `{{ }}` has no equivalent or it is an expression without `{{ }}`."""
     if not is_expression(value):
@@ -180,7 +196,7 @@ def translate_text(value: str, resolve: Callable[[str], str | None]) -> str:
     pos = 0
     for match in _TEMPLATE.finditer(text):
         parts.append(text[pos:match.start()])
-        parts.append("{{ " + translate_body(match.group(1), resolve) + " }}")
+        parts.append("{{ " + translate_body(match.group(1), resolve, shapes, input_source) + " }}")
         pos = match.end()
     rest = text[pos:]
     if "{{" in rest or "}}" in rest:
