@@ -335,3 +335,33 @@ def test_paths_into_outputs_that_differ_in_shape_are_adapted():
         connections=main(("Start", "Ask"), ("Ask", "Next"), ("Start", "Raw"), ("Raw", "After raw")))
     assert by_name(result, "Next").values["messages"][0]["content"] == "{{ input }} / {{ nodes.Ask.output.title }}"
     assert by_name(result, "After raw").values["messages"][0]["content"] == "{{ input.choices[0].message.content }}"
+
+
+@pytest.mark.parametrize("version,params,expected", [
+    (1, {}, "{{ input[\"input\"] }}"),
+    (1.1, {}, "{{ input.chat_input }}"),
+    (1.2, {}, "{{ input.chatInput }}"),
+    (1.7, {}, "{{ input.chatInput }}"),
+    (2, {"promptType": "define", "text": "=Q: {{ $json.q }}"}, "Q: {{ input.q }}"),
+])
+def test_agent_prompt_defaults_per_version(version, params, expected):
+    result = imported(manual(), node("Agent", "@n8n/n8n-nodes-langchain.agent", version, params),
+                      connections=main(("Start", "Agent")))
+    assert by_name(result, "Agent").values["user_input"] == expected
+
+
+def test_sql_agents_are_placeholders_and_old_agent_types_are_tools_agents_with_a_warning():
+    result = imported(manual(), node("SQL", "@n8n/n8n-nodes-langchain.agent", 1.6, {"agent": "sqlAgent"}),
+                      node("Conv", "@n8n/n8n-nodes-langchain.agent", 1.5))
+    assert by_name(result, "SQL").action == "unsupported.n8n"
+    assert by_name(result, "Conv").action == "agent.run"
+    assert any("Conv: n8n's conversationalAgent" in w for w in result.report.warnings)
+
+
+def test_structured_parser_v1_default_schema():
+    parser = node("Parser", "@n8n/n8n-nodes-langchain.outputParserStructured", 1)
+    agent = node("Agent", "@n8n/n8n-nodes-langchain.agent", 1.7, {"hasOutputParser": True})
+    result = imported(manual(), agent, parser, connections={
+        **main(("Start", "Agent")),
+        "Parser": {"ai_outputParser": [[{"node": "Agent", "type": "ai_outputParser", "index": 0}]]}})
+    assert set(by_name(result, "Agent config").values["output_schema"]["properties"]) == {"state", "cities"}

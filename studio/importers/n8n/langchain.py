@@ -18,6 +18,12 @@ WORKFLOW_TOOL = LANGCHAIN + "toolWorkflow"
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"  # lmChatOpenAi's default in every version
 DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant"  # the AI Agent's options.systemMessage
 PARSER_EXAMPLE = {"state": "California", "cities": ["Los Angeles", "San Francisco", "San Diego"]}
+PARSER_SCHEMA = {"type": "object", "properties": {"state": {"type": "string"},
+                                                  "cities": {"type": "array", "items": {"type": "string"}}}}
+# The prompt's default before "Source for Prompt" existed: v1 read `input`, 1.1 `chat_input`,
+# then `chatInput` (the Chat Trigger's field).
+LEGACY_PROMPT = {1.0: "={{ $json.input }}", 1.1: "={{ $json.chat_input }}"}
+LEGACY_PROMPT_DEFAULT = "={{ $json.chatInput }}"
 
 
 def _warn(ctx: Context, n8n: N8nNode, text: str) -> None:
@@ -38,10 +44,11 @@ def chat_model(ctx: Context, parent: N8nNode) -> tuple[Any, dict[str, Any]]:
     return DEFAULT_CHAT_MODEL, {}
 
 
-def _prompt(ctx: Context, n8n: N8nNode, legacy_key: str, legacy_default: str, auto_from: float) -> Any:
-    """The user prompt: n8n's 'connected chat trigger node' mode reads `chatInput`."""
+def _prompt(ctx: Context, n8n: N8nNode, legacy_key: str, auto_from: float) -> Any:
+    """The user prompt: before `auto_from` a text field with each version's default; then n8n's
+    'connected chat trigger node' mode, which reads `chatInput`, or the text defined below."""
     if n8n.type_version < auto_from:
-        return ctx.param(n8n, legacy_key, legacy_default)
+        return ctx.param(n8n, legacy_key, LEGACY_PROMPT.get(n8n.type_version, LEGACY_PROMPT_DEFAULT))
     if n8n.param("promptType", "auto") == "define":
         return ctx.param(n8n, "text", "")
     return "{{ input.chatInput }}"
@@ -53,7 +60,8 @@ def output_schema(ctx: Context, parent: N8nNode) -> dict[str, Any] | None:
             continue
         ctx.fold(sub)
         manual = sub.type_version < 1.2 or sub.param("schemaType", "fromJson") == "manual"
-        text = sub.param("jsonSchema" if sub.type_version < 1.2 else "inputSchema", "") if manual \
+        text = (sub.param("jsonSchema", json.dumps(PARSER_SCHEMA)) if sub.type_version < 1.2
+                else sub.param("inputSchema", json.dumps(PARSER_SCHEMA))) if manual \
             else sub.param("jsonSchemaExample", json.dumps(PARSER_EXAMPLE))
         try:
             parsed = json.loads(text) if isinstance(text, str) else text
@@ -76,7 +84,13 @@ def _history(ctx: Context, parent: N8nNode) -> Any:
 
 
 @maps(LANGCHAIN + "agent")
-def agent(n8n: N8nNode, ctx: Context) -> Mapped:
+def agent(n8n: N8nNode, ctx: Context) -> Mapped | None:
+    # V1's agent type: Conversational by default up to 1.5, Tools from 1.6 (the only one from 1.8).
+    kind = n8n.param("agent", "conversationalAgent" if n8n.type_version <= 1.5 else "toolsAgent")
+    if n8n.type_version < 1.8 and kind == "sqlAgent":
+        return None  # queries a database of its own
+    if n8n.type_version < 1.8 and kind != "toolsAgent":
+        _warn(ctx, n8n, f"n8n's {kind} becomes a tools-calling agent")
     model, model_opts = chat_model(ctx, n8n)
     if model_opts:
         _warn(ctx, n8n, "chat model options (" + ", ".join(sorted(model_opts)) + ") have no agent equivalent")
@@ -92,7 +106,7 @@ def agent(n8n: N8nNode, ctx: Context) -> Mapped:
     if schema is not None:
         config_values["output_schema"] = schema
     config = ctx.make(n8n, "agent.create", config_values, name=ctx.names.reserve(f"{name} config"), dy=200)
-    run_values = {"user_input": _prompt(ctx, n8n, "text", "={{ $json.chatInput }}", 0),
+    run_values = {"user_input": _prompt(ctx, n8n, "text", 1.3),
                   "history": _history(ctx, n8n), "max_turns": opts.get("maxIterations")}
     run = ctx.make(n8n, "agent.run", run_values)
     return Mapped(run, extra=[config], extra_wires=[wire(config, "agent", run, "agent")],
@@ -110,7 +124,7 @@ def basic_chain(n8n: N8nNode, ctx: Context) -> Mapped:
         if isinstance(item, dict) and item.get("message"):
             messages.append({"role": roles.get(str(item.get("type", "SystemMessagePromptTemplate")), "system"),
                              "content": item["message"]})
-    messages.append({"role": "user", "content": _prompt(ctx, n8n, "prompt", "={{ $json.input }}", 1.4)})
+    messages.append({"role": "user", "content": _prompt(ctx, n8n, "prompt", 1.4)})
     schema = output_schema(ctx, n8n)
     if schema is not None:
         messages.insert(0, {"role": "system", "content": "Answer with JSON that matches this schema: "
