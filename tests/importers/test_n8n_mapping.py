@@ -365,3 +365,11 @@ def test_structured_parser_v1_default_schema():
         **main(("Start", "Agent")),
         "Parser": {"ai_outputParser": [[{"node": "Agent", "type": "ai_outputParser", "index": 0}]]}})
     assert set(by_name(result, "Agent config").values["output_schema"]["properties"]) == {"state", "cities"}
+
+
+def test_wires_that_close_a_loop_are_left_out_and_listed():
+    result = imported(manual(), node("A", "n8n-nodes-base.noOp"), node("B", "n8n-nodes-base.noOp"),
+                      connections=main(("Start", "A"), ("A", "B"), ("B", "A")))
+    pairs = {(result.flow.node(w.source.node).name, result.flow.node(w.target.node).name) for w in result.flow.wires}
+    assert pairs == {("Start", "A"), ("A", "B")}
+    assert any("B -> A closes a loop" in w for w in result.report.warnings)

@@ -150,6 +150,7 @@ def convert(data: Any) -> ImportResult:
 
     flow = Flow(name=_flow_name(workflow), nodes=nodes, wires=_unique(wires), notes=notes)
     _loop_backs(flow)
+    _break_cycles(flow, report)
     _one_trigger(flow, report)
     _reply_nodes(flow, mapped, by_name)
     _credentials(raw_nodes, names, ctx, report)
@@ -186,6 +187,39 @@ def _loop_backs(flow: Flow) -> None:
                 body.add(nid)
                 todo.extend(w.target.node for w in flow.outgoing(nid))
         flow.wires = [w for w in flow.wires if not (w.target.node == loop.id and w.source.node in body)]
+
+
+def _break_cycles(flow: Flow, report: ImportReport) -> None:
+    """n8n allows any wire back to an earlier node; a flow never loops. Each wire that closes a
+    loop (depth-first, in node order) is left out and listed."""
+    out: dict[str, list[Wire]] = {}
+    for w in flow.wires:
+        out.setdefault(w.source.node, []).append(w)
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    dropped: set[int] = set()
+    for root in [n.id for n in flow.nodes]:
+        if state.get(root):
+            continue
+        stack = [(root, iter(out.get(root, [])))]
+        state[root] = 1
+        while stack:
+            nid, edges = stack[-1]
+            w = next(edges, None)
+            if w is None:
+                state[nid] = 2
+                stack.pop()
+            elif state.get(w.target.node) == 1:
+                dropped.add(id(w))
+            elif not state.get(w.target.node):
+                state[w.target.node] = 1
+                stack.append((w.target.node, iter(out.get(w.target.node, []))))
+    if dropped:
+        names = {n.id: n.name for n in flow.nodes}
+        for w in flow.wires:
+            if id(w) in dropped:
+                report.warnings.append(f"the wire {names[w.source.node]} -> {names[w.target.node]} closes a loop "
+                                       "(flows have none) and is left out")
+        flow.wires = [w for w in flow.wires if id(w) not in dropped]
 
 
 def _one_trigger(flow: Flow, report: ImportReport) -> None:
