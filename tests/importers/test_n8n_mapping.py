@@ -373,3 +373,12 @@ def test_wires_that_close_a_loop_are_left_out_and_listed():
     pairs = {(result.flow.node(w.source.node).name, result.flow.node(w.target.node).name) for w in result.flow.wires}
     assert pairs == {("Start", "A"), ("A", "B")}
     assert any("B -> A closes a loop" in w for w in result.report.warnings)
+
+
+def test_wires_into_triggers_are_left_out():
+    result = imported(manual(), node("Hook", "n8n-nodes-base.webhook", 2), node("A", "n8n-nodes-base.code"),
+                      node("Chat", "@n8n/n8n-nodes-langchain.chatTrigger", 1.1),
+                      connections=main(("Start", "A"), ("A", "Hook"), ("A", "Start"), ("Chat", "A")))
+    assert [n.name for n in result.flow.nodes if n.action.startswith("trigger.")] == ["Start"]
+    pairs = {(result.flow.node(w.source.node).name, result.flow.node(w.target.node).name) for w in result.flow.wires}
+    assert pairs == {("Start", "A")}

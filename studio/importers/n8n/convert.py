@@ -142,7 +142,7 @@ def convert(data: Any) -> ImportResult:
             target_port = dst.ai_ports.get(kind)
             if target_port is None and dst.node.action == UNSUPPORTED_N8N:
                 target_port = (dst.node.id, "sub_nodes")
-            if target_port is None:
+            if target_port is None or not src.outputs:
                 report.warnings.append(f"{src_name} -> {dst_name} ({kind}) has no equivalent wire and is left out")
                 continue
             target_node = next(n for n in nodes if n.id == target_port[0])
@@ -237,7 +237,10 @@ def _one_trigger(flow: Flow, report: ImportReport) -> None:
             flow.wires = [Wire(source=type(w.source)(node=keep.id, port="output"), target=w.target)
                           if w.source.node == other.id else w for w in flow.wires]
             flow.nodes.remove(other)
-        flow.wires = _unique(flow.wires)
+        into = [w for w in flow.wires if w.target.node == keep.id or w.target.node not in {n.id for n in flow.nodes}]
+        if into:
+            report.warnings.append(f"{len(into)} wire(s) into a trigger left out (a trigger starts the flow)")
+        flow.wires = _unique([w for w in flow.wires if w not in into])
         return
     fed = {w.target.node for w in flow.wires}
     start = Node(action="trigger.manual", name=_free_name(flow, "Start"),
