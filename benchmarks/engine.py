@@ -31,7 +31,7 @@ async def engine_run(base_url: str, flow: Any, concurrency: int) -> tuple[float,
     from studio.catalog import load_catalog
     from studio.engine.executor import run_flow
     from studio.engine.handlers import default_registry
-    from studio.engine.headless import Connector
+    from studio.runs.connections import Connector
 
     catalog, registry = load_catalog(), default_registry()  # loaded once, outside the timing
     start = time.perf_counter()
@@ -92,7 +92,7 @@ async def engine_cancel(base_url: str, n: int) -> float:
     from studio.catalog import load_catalog
     from studio.engine.executor import start_run
     from studio.engine.handlers import default_registry
-    from studio.engine.headless import Connector
+    from studio.runs.connections import Connector
 
     started = 0
     all_started = asyncio.Event()

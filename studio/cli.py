@@ -75,17 +75,19 @@ def _file_logging() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from studio.engine.headless import run_command
+    from studio.runs.terminal import run_in_terminal
 
     _file_logging()
-    return run_command(args)
+    return run_in_terminal(args.flow, inputs=args.input, base_url=args.base_url, as_json=args.json,
+                           trust=args.trust, concurrency=args.concurrency, use_pinned=args.use_pinned)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    _file_logging()
-    from studio.engine.headless import resume_command
+    from studio.runs.terminal import resume_in_terminal
 
-    return resume_command(args)
+    _file_logging()
+    return resume_in_terminal(args.run_id, approve=args.approve, reject=args.reject, base_url=args.base_url,
+                              as_json=args.json, trust=args.trust)
 
 
 def cmd_import_n8n(args: argparse.Namespace) -> int:
@@ -119,9 +121,10 @@ def cmd_import_n8n(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from studio.engine.serve import serve_command
+    from studio.runs.serve import serve_in_terminal
 
-    return serve_command(args)
+    return serve_in_terminal(args.flows, host=args.host, port=args.port, base_url=args.base_url, grace=args.grace,
+                             trust=args.trust)
 
 
 def build_parser() -> argparse.ArgumentParser:

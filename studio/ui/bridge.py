@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -56,8 +55,6 @@ class RunController(QObject):
         self.default_connection: Callable[[], str | None] | None = None
         # The run history's pinned outputs for a flow (id -> output): pinned nodes never run.
         self.pinned_outputs: Callable[[Flow], dict[str, Any]] | None = None
-        # Set when the engine can resume a waiting run: fn(result, decisions) -> awaitable.
-        self.resume_hook: Callable[..., Any] | None = None
         self.last_flow: Flow | None = None
         self._trigger_kind = "editor"  # how the run history labels the current run
         # Where relative file paths of an unsaved flow are looked up (the folder it came from).
@@ -77,6 +74,7 @@ class RunController(QObject):
         return self._active
 
     _active = False
+    _recovered = False  # interrupted runs of dead processes were closed in the history
 
     def start(self, flow: Flow, *, flow_path: Path | None = None, start_at: str | None = None,
               only: str | None = None, trigger_payload: Any = None, resume: dict[str, Any] | None = None,
@@ -102,99 +100,65 @@ class RunController(QObject):
 
     async def _run(self, flow: Flow, flow_path: Path | None, start_at: str | None, only: str | None,
                    trigger_payload: Any, resume: dict[str, Any] | None = None) -> Any:
-        from studio.engine.executor import start_run
         from studio.engine.handlers import default_registry
-        from studio.engine.headless import Connector
+        from studio.runs.connections import Connector
+        from studio.runs.service import start_run
 
-        connector = Connector(base_url=self.base_url)
         self._pool_timer.stop()
-        if self._pool is None:
-            self._pool = connector.pool
-        else:
-            connector.pool = self._pool
-        fallback = self.default_connection() if self.default_connection else None
-
-        async def connect(name: str | None) -> Any:
-            return await connector.connect(name or fallback)
-        history = None
-        services: dict[str, Any] = {}
+        connector = Connector(self.base_url, pool=self._pool,
+                              fallback=self.default_connection() if self.default_connection else None)
+        self._pool = connector.pool
         base_dir = self.base_dir() if self.base_dir is not None else None
-        if flow_path is not None:
-            services = {"flow_path": str(Path(flow_path).resolve()), "flow_dir": str(Path(flow_path).resolve().parent)}
-        elif base_dir is not None:
-            # an unsaved flow opened from somewhere (an example): its relative files live there
-            services = {"flow_dir": str(Path(base_dir).resolve())}
-        extra: dict[str, Any] = {}
-        if resume is not None:  # continue the waiting node with the decisions; same run id
-            from studio.connectors.openai.agents.run import RESUME_SERVICE
-
-            services[RESUME_SERVICE] = {resume["node_id"]: {"state": resume["state"], "decisions": resume["decisions"]}}
-            start_at, extra = resume["node_id"], {"run_id": resume["run_id"]}
-        from studio.engine.headless import runs_root
-
-        run_id = extra.pop("run_id", None) or uuid.uuid4().hex
-        run_dir = runs_root() / run_id  # artifacts, and the record `studio resume` reads
+        history = self._open_history() if self.record_history else None
+        resumption = self._resumption(resume) if resume is not None else None
         try:
             try:
-                self.handle = start_run(
-                    flow, catalog=self.catalog, registry=default_registry(), connect=connect,
-                    on_event=self.event.emit, services=services, start_at=start_at, only=only,
-                    pinned_outputs=self._pins(flow, start_at or only),
-                    trigger_payload=trigger_payload, run_id=run_id, run_dir=run_dir,
+                active = start_run(
+                    flow, connect=connector.connect, trigger=self._trigger_kind, payload=trigger_payload,
+                    flow_path=flow_path, flow_dir=base_dir, history=history, catalog=self.catalog,
+                    registry=default_registry(), on_event=self.event.emit, start_at=start_at, only=only,
+                    pinned=self._pins(flow, resumption.node_id if resumption else start_at or only),
+                    resume=resumption, keep_events=True,
                     trusted=True,  # the window asked about the flow's capabilities before (check_trust)
                 )
             except Exception as exc:  # noqa: BLE001 - a bad start node, a broken registry ...
                 self._active = False
                 self.failed_to_start.emit(str(exc))
                 return None
-            self.started.emit(self.handle.run_id)
-            if self.record_history:
-                history = self._history_start(flow, flow_path, trigger_payload)
-            result = await self.handle.result()
+            self.handle = active.handle
+            self.started.emit(active.run_id)
+            result = await active.result()
             for nid, node in result.nodes.items():
-                if node.status == "succeeded" or (node.status == "skipped" and node.reason == "pinned"):
-                    if node.status == "succeeded":
-                        self.last_outputs[nid] = node.output
+                if node.status == "succeeded":
+                    self.last_outputs[nid] = node.output
             self.last_result = result
-            if result.status == "waiting":
-                self._keep_waiting_record(flow, flow_path, result, run_dir)
-            if history is not None:
-                self._history_finish(history, result)
             self._active = False
             self.finished.emit(result)
             return result
         finally:
             self._active = False
             self.handle = None
+            if history is not None:
+                history.close()
             self._pool_timer.start()  # closed when no run follows for a while
 
-    @staticmethod
-    def _keep_waiting_record(flow: Flow, flow_path: Path | None, result: Any, run_dir: Path) -> None:
-        """Write the record `studio resume RUN_ID` reads, so a waiting run can be continued after
-        the editor is closed. It names the flow file when that file holds what ran, else a copy of
-        the flow as run (kept in the run folder and remembered as the user's own)."""
-        from studio.engine import headless
-        from studio.flow.io import FlowLoadError, dump_flow, load_flow
+    def _resumption(self, resume: dict[str, Any]) -> Any:
+        """The run service's Resume for the last run's waiting node; other waiting nodes stay waiting."""
+        from studio.runs.service import Resume
 
-        try:
-            source = Path(flow_path) if flow_path is not None else None
-            if source is not None:
-                try:
-                    if load_flow(source, validate=False) != flow:
-                        source = None
-                except FlowLoadError:
-                    source = None
-            if source is None:
-                run_dir.mkdir(parents=True, exist_ok=True)
-                source = run_dir / "flow.flow.json"
-                text = dump_flow(flow)
-                source.write_text(text, encoding="utf-8")
-                from studio.credentials.trust import TrustStore
+        others = [dict(p) for p in getattr(self.last_result, "pending", None) or []
+                  if p.get("node_id") != resume["node_id"]]
+        return Resume(run_id=resume["run_id"], node_id=resume["node_id"], state=resume["state"],
+                      decisions=resume["decisions"], others=others)
 
-                TrustStore().remember_own(text.encode("utf-8"))
-            headless.save_run_record(run_dir, source, result, headless.result_document(result, run_dir=run_dir))
-        except Exception:  # noqa: BLE001 - the run itself is fine; only a later resume is lost
-            log.exception("could not keep the record of a waiting run")
+    def _open_history(self) -> Any:
+        """The run history for one run (closed after it); runs a killed process left 'running'
+        are closed as cancelled the first time."""
+        from studio.runs.records import open_history
+
+        history = open_history(log.warning, recover=not self._recovered)
+        self._recovered = True
+        return history
 
     def close_pool(self) -> None:
         """Close the kept HTTP clients (after POOL_IDLE_MS without a run, or on demand)."""
@@ -272,12 +236,9 @@ class RunController(QObject):
 
     def decide(self, node_id: str, request_id: str, approved: bool) -> None:
         """An approval card's answer: recorded and announced; once every request of the waiting
-        node has an answer, the run continues from that node (or the resume hook is called)."""
+        node has an answer, the run continues from that node."""
         self.decisions[(node_id, request_id)] = approved
-        if self.resume_hook is not None:
-            self.resume_hook(self.last_result, dict(self.decisions))
-        else:
-            self.resume_waiting(node_id)
+        self.resume_waiting(node_id)
         self.approval_decided.emit(node_id, request_id, approved)
 
     def _waiting_entry(self, node_id: str) -> dict[str, Any] | None:
@@ -303,31 +264,3 @@ class RunController(QObject):
         return self.start(self.last_flow, flow_path=self.last_flow_path,
                           resume={"node_id": node_id, "state": state, "decisions": decisions,
                                   "run_id": self.last_result.run_id})
-
-    # run history ---------------------------------------------------------------------------------
-
-    def _history_start(self, flow: Flow, flow_path: Path | None, payload: Any = None) -> Any:
-        try:
-            from studio.history import RunHistory
-
-            history = RunHistory()
-            history.record_started(self.handle.run_id, flow_id=flow.id, flow_name=flow.name,
-                                   flow_path=str(flow_path) if flow_path else None, trigger=self._trigger_kind, payload=payload)
-            return history
-        except Exception:  # noqa: BLE001 - history is a convenience; the run goes on
-            log.exception("could not record the run in the history")
-            return None
-
-    def _history_finish(self, history: Any, result: Any) -> None:
-        try:
-            from studio.history import NodeRecord
-
-            nodes = [NodeRecord(node_id=n.node_id, node_name=n.node_name, status=n.status, inputs=n.inputs,
-                                output=n.output, error=n.error, started_at=n.started_at,
-                                finished_at=n.finished_at, duration_ms=n.duration_ms, attempts=n.attempts,
-                                usage=n.usage) for n in result.nodes.values()]
-            history.record_finished(result.run_id, result.status, usage=result.usage, error=result.error, nodes=nodes)
-        except Exception:  # noqa: BLE001
-            log.exception("could not record the run's end in the history")
-        finally:
-            history.close()

@@ -972,7 +972,7 @@ class MainWindow(QMainWindow):
     def _adopt_waiting_run(self, run: Any) -> None:
         """A past run that waits for approval: its cards can still continue it (the record the
         run kept on disk holds the agent's state)."""
-        from studio.engine.headless import load_run_record
+        from studio.runs.records import load_run_record
 
         record = load_run_record(run.run_id)
         if not record or self.runs.running:

@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from studio.connectors.openai.agents.resume import resume_flow
+from studio.runs.resume import resume_flow
 from studio.connectors.openai.fake_server import tool_call
-from studio.engine import headless
+from studio.runs import records
 from studio.flow.io import save_flow
 
 from agent_testkit import events_of, flow, node, responses_requests, run, wire
@@ -65,8 +65,8 @@ async def test_approval_pauses_the_run_with_the_pending_request(server, tmp_path
 
 
 def record_of(result, f, tmp_path) -> dict:
-    document = headless.result_document(result)
-    path = headless.save_run_record(tmp_path / "record", tmp_path / "refunds.flow.json", result, document)
+    document = records.result_document(result)
+    path = records.save_run_record(tmp_path / "record", tmp_path / "refunds.flow.json", result, document)
     return json.loads(path.read_text())
 
 

@@ -6,13 +6,9 @@ from __future__ import annotations
 import pytest
 
 from studio.engine.executor import NodeResult, RunResult
-from studio.engine.headless import (
-    UsageError,
-    exit_code_for,
-    is_local_url,
-    parse_inputs,
-    result_document,
-)
+from studio.runs.connections import UsageError, is_local_url
+from studio.runs.records import result_document
+from studio.runs.terminal import exit_code_for, parse_inputs
 from studio.flow.models import Flow, Node
 from studio.flow.capabilities import needs_trust
 

@@ -9,7 +9,7 @@ import time
 import httpx
 
 from core_testkit import Graph
-from studio.engine.serve import ServedFlow, Server
+from studio.runs.serve import ServedFlow, Server
 from studio.history import RunHistory
 
 

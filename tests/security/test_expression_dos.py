@@ -319,16 +319,16 @@ def test_studio_run_stops_on_a_signal_while_a_node_is_busy(tmp_path, sig):
 def test_execute_restores_the_previous_signal_handlers(tmp_path):
     import asyncio
 
-    from studio.engine import headless
+    from studio.runs import connections, terminal
 
     path = _chain_flow(tmp_path / "small.flow.json", nodes=1)
     from studio.flow.io import load_flow
 
     flow = load_flow(path)
     before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
-    printer = headless.ProgressPrinter()
-    result, _, interrupted = asyncio.run(headless.execute(
-        flow, flow_path=path, payload=None, connector=headless.Connector(None), concurrency=2,
+    printer = terminal.ProgressPrinter()
+    result, _, interrupted = asyncio.run(terminal.execute(
+        flow, flow_path=path, payload=None, connector=connections.Connector(None), concurrency=2,
         printer=printer, run_id="r1"))
     assert result.status == "succeeded" and not interrupted
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
@@ -337,7 +337,8 @@ def test_execute_restores_the_previous_signal_handlers(tmp_path):
 def test_a_crash_inside_the_executor_is_a_failed_run_not_a_traceback(tmp_path, monkeypatch):
     import asyncio
 
-    from studio.engine import executor, headless
+    from studio.engine import executor
+    from studio.runs import connections, terminal
     from studio.flow.io import load_flow
 
     def crash(self):
@@ -345,9 +346,9 @@ def test_a_crash_inside_the_executor_is_a_failed_run_not_a_traceback(tmp_path, m
 
     monkeypatch.setattr(executor._Run, "_plan", crash)
     path = _chain_flow(tmp_path / "small.flow.json", nodes=1)
-    result, _, interrupted = asyncio.run(headless.execute(
-        load_flow(path), flow_path=path, payload=None, connector=headless.Connector(None), concurrency=2,
-        printer=headless.ProgressPrinter(), run_id="r2"))
+    result, _, interrupted = asyncio.run(terminal.execute(
+        load_flow(path), flow_path=path, payload=None, connector=connections.Connector(None), concurrency=2,
+        printer=terminal.ProgressPrinter(), run_id="r2"))
     assert result.status == "failed" and not interrupted
     assert result.error["message"] == "the run stopped: MemoryError"
     assert {node.status for node in result.nodes.values()} == {"skipped"}

@@ -21,7 +21,7 @@ from studio.connectors.openai.client import ClientPool
 from studio.connectors.openai.fake_server import FakeOpenAIServer
 from studio.credentials import ConnectionSettings
 from studio.engine.executor import run_flow
-from studio.engine.serve import Server, load_served_flows
+from studio.runs.serve import Server, load_served_flows
 from studio.flow.capabilities import analyse, needs_trust
 from studio.flow.io import load_flow
 from studio.history import RunHistory

@@ -14,7 +14,7 @@ from engine_testkit import ACTIONS, Graph, Probe, make_registry  # noqa: E402
 from studio.catalog.catalog import Catalog  # noqa: E402
 from studio.catalog.models import Action  # noqa: E402
 from studio.engine import builtin  # noqa: E402
-from studio.engine.serve import ServedFlow, Server  # noqa: E402
+from studio.runs.serve import ServedFlow, Server  # noqa: E402
 from studio.history import RunHistory  # noqa: E402
 
 CATALOG = Catalog(actions=ACTIONS + [Action(id="trigger.schedule", kind="trigger", title="Schedule", category="Test",
@@ -109,7 +109,7 @@ async def test_a_schedule_fires_on_a_fake_clock_and_each_run_is_recorded(tmp_pat
 
 
 async def test_a_secret_header_without_a_secret_is_refused(tmp_path, monkeypatch):
-    from studio.engine.serve import WEBHOOK_SECRET_ENV
+    from studio.runs.serve import WEBHOOK_SECRET_ENV
 
     monkeypatch.delenv(WEBHOOK_SECRET_ENV, raising=False)
     served = _webhook_flow("node")
@@ -126,7 +126,7 @@ async def test_a_secret_header_without_a_secret_is_refused(tmp_path, monkeypatch
 
 
 async def test_the_secret_header_is_checked(tmp_path, monkeypatch):
-    from studio.engine.serve import WEBHOOK_SECRET_ENV
+    from studio.runs.serve import WEBHOOK_SECRET_ENV
 
     monkeypatch.setenv(WEBHOOK_SECRET_ENV, "s3cret")
     served = _webhook_flow("node")

@@ -181,7 +181,7 @@ def test_a_run_waiting_in_the_editor_can_be_resumed_after_the_editor_is_gone(win
     import sys
 
     from studio.connectors.openai.fake_server import tool_call
-    from studio.engine.headless import runs_root
+    from studio.runs.records import runs_root
     from studio.resources import examples_dir
 
     window.runs.base_url = server.base_url

@@ -1,5 +1,5 @@
 """Agent nodes on the OpenAI Agents SDK. Importing this package registers their handlers with the
-engine and installs the `studio resume` hook that continues runs waiting for approval."""
+engine (a run waiting for approval is continued by the run service, studio/runs/resume.py)."""
 
 from agents import set_tracing_disabled
 
@@ -7,9 +7,6 @@ from agents import set_tracing_disabled
 set_tracing_disabled(True)
 
 from . import config, flow_tools, run  # noqa: E402,F401  (registers the handlers)
-from .resume import install_resume_hook  # noqa: E402
-
-install_resume_hook()
 
 AGENT_ACTIONS = (
     "agent.create", "agent.run", "agent.resume_run", "agent.classify_and_branch",

@@ -1,12 +1,11 @@
 """`studio serve`: keep the schedule and webhook triggers of some flows active, headless.
 
-Every run is recorded in the run history. SIGINT/SIGTERM stop the triggers, give runs in flight
-a grace period to finish, then cancel the rest — each ends recorded (succeeded, failed or
-cancelled), none lost."""
+Every run goes through the run service and is recorded in the run history. SIGINT/SIGTERM stop
+the triggers, give runs in flight a grace period to finish, then cancel the rest; each ends
+recorded (succeeded, failed or cancelled), none lost."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
@@ -18,30 +17,25 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from studio.catalog import Catalog, load_catalog
-from studio.engine.executor import RunHandle, RunResult, start_run
+from studio.credentials.trust import TrustStore
+from studio.engine.executor import RunResult
+from studio.flow.capabilities import needs_trust
+from studio.flow.errors import FlowLoadError
+from studio.flow.io import load_flow
 from studio.flow.models import Flow, Node
-from studio.history import NodeRecord, RunHistory
+from studio.history import RunHistory
+from studio.logs import setup_logging
 from studio.triggers.schedule import Clock, Schedule, run_schedule
 from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer, answer_with_run
+
+from .connections import Connector
+from .records import recover_interrupted
+from .service import ActiveRun, start_run
 
 log = logging.getLogger("studio.serve")
 
 WEBHOOK_SECRET_ENV = "FLOW_STUDIO_WEBHOOK_SECRET"
 """Where the shared secret of webhook triggers comes from: never from the flow file."""
-
-
-def node_records(result: RunResult) -> list[NodeRecord]:
-    return [
-        NodeRecord(node_id=r.node_id, node_name=r.node_name, status=r.status, inputs=r.inputs, output=r.output,
-                   error=r.error, started_at=r.started_at, finished_at=r.finished_at, duration_ms=r.duration_ms,
-                   attempts=r.attempts, usage=dict(r.usage))
-        for r in result.nodes.values()
-    ]
-
-
-def record_result(history: RunHistory, result: RunResult) -> None:
-    history.record_finished(result.run_id, result.status, usage=dict(result.usage), error=result.error,
-                            nodes=node_records(result), finished_at=result.finished_at)
 
 
 @dataclass
@@ -68,29 +62,26 @@ class Server:
     max_concurrency: int = 8
     # Set once the flows' capabilities were allowed (load_served_flows); handlers refuse without it.
     trusted: bool = False
-    _inflight: dict[str, RunHandle] = field(default_factory=dict)
+    _inflight: dict[str, ActiveRun] = field(default_factory=dict)
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _webhooks: WebhookServer | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run_flow(self, served: ServedFlow, payload: Any, trigger_kind: str,
                        extra_services: dict[str, Any] | None = None) -> RunResult:
-        run_id = str(uuid.uuid4())
-        self.history.record_started(run_id, flow_id=served.flow.id, flow_name=served.flow.name,
-                                    flow_path=served.path, trigger=trigger_kind, payload=payload)
-        run_dir = (self.runs_root / run_id) if self.runs_root else None
-        services = {"flow_path": served.path, "flow_dir": str(Path(served.path).parent)} if served.path else {}
-        services.update(extra_services or {})
-        handle = start_run(served.flow, catalog=self.catalog, registry=self.registry, trigger_payload=payload, connect=self.connect,
-                           run_dir=run_dir, run_id=run_id, trigger_node=served.trigger.id, services=services,
-                           max_concurrency=self.max_concurrency, keep_events=False, trusted=self.trusted)
-        self._inflight[run_id] = handle
+        run_id = uuid.uuid4().hex
+        active = start_run(served.flow, connect=self.connect, trigger=trigger_kind, payload=payload,
+                           flow_path=served.path, history=self.history, run_id=run_id,
+                           run_dir=(self.runs_root / run_id) if self.runs_root else None,
+                           run_record="never", catalog=self.catalog, registry=self.registry,
+                           trigger_node=served.trigger.id, max_concurrency=self.max_concurrency,
+                           trusted=self.trusted, services=extra_services)
+        self._inflight[active.run_id] = active
         try:
-            result = await handle.result()
+            result = await active.result()
         finally:
-            self._inflight.pop(run_id, None)
-        record_result(self.history, result)
-        log.info("run %s of %r (%s): %s in %.0f ms", run_id, served.flow.name, trigger_kind, result.status,
+            self._inflight.pop(active.run_id, None)
+        log.info("run %s of %r (%s): %s in %.0f ms", active.run_id, served.flow.name, trigger_kind, result.status,
                  result.duration_ms)
         return result
 
@@ -152,10 +143,9 @@ class Server:
         pending = list(self._inflight.values())
         if pending:
             log.info("waiting up to %.0f s for %d run(s) in flight", self.grace_s, len(pending))
-            done, still = await asyncio.wait([asyncio.ensure_future(h.result()) for h in pending],
-                                             timeout=self.grace_s)
-            for handle in list(self._inflight.values()):
-                handle.cancel()
+            await asyncio.wait([asyncio.ensure_future(r.handle.result()) for r in pending], timeout=self.grace_s)
+            for active in list(self._inflight.values()):
+                active.cancel()
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -169,10 +159,6 @@ def _header_names(value: Any) -> tuple[str, ...]:
 
 
 def load_served_flows(paths: list[str], catalog: Catalog, *, trust: bool) -> list[ServedFlow]:
-    from studio.credentials.trust import TrustStore
-    from studio.flow.io import load_flow
-    from studio.flow.capabilities import needs_trust
-
     served = []
     store = TrustStore()
     for path in paths:
@@ -192,13 +178,15 @@ def load_served_flows(paths: list[str], catalog: Catalog, *, trust: bool) -> lis
     return served
 
 
-async def serve_async(args: argparse.Namespace, connect: Callable[[str | None], Awaitable[Any]]) -> int:
+async def serve_async(paths: list[str], *, connect: Callable[[str | None], Awaitable[Any]], host: str = "127.0.0.1",
+                      port: int = 8765, grace: float = 10.0, trust: bool = False) -> int:
+    """Serve the triggers of the flow files until SIGINT or SIGTERM."""
     catalog = load_catalog()
-    flows = load_served_flows(list(args.flows), catalog, trust=args.trust)
+    flows = load_served_flows(list(paths), catalog, trust=trust)
     history = RunHistory()
-    history.mark_interrupted()
-    server = Server(flows=flows, connect=connect, history=history, host=args.host, port=args.port,
-                    catalog=catalog, grace_s=getattr(args, "grace", 10.0), trusted=True)
+    recover_interrupted(history)
+    server = Server(flows=flows, connect=connect, history=history, host=host, port=port,
+                    catalog=catalog, grace_s=grace, trusted=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -207,7 +195,7 @@ async def serve_async(args: argparse.Namespace, connect: Callable[[str | None], 
         except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     await server.start()
-    print(f"serving {len(flows)} trigger(s)" + (f" on http://{args.host}:{server.port}" if server._webhooks else ""),
+    print(f"serving {len(flows)} trigger(s)" + (f" on http://{host}:{server.port}" if server._webhooks else ""),
           flush=True)
     await stop.wait()
     log.info("stopping")
@@ -216,23 +204,20 @@ async def serve_async(args: argparse.Namespace, connect: Callable[[str | None], 
     return 0
 
 
-def serve_command(args: argparse.Namespace) -> int:
-    from studio.engine.headless import Connector
-    from studio.logs import setup_logging
-
+def serve_in_terminal(paths: list[str], *, host: str = "127.0.0.1", port: int = 8765, base_url: str | None = None,
+                      grace: float = 10.0, trust: bool = False) -> int:
+    """`studio serve FLOW.json ...`; returns the exit code (2 for a bad or untrusted flow file)."""
     setup_logging()
-    if not args.flows:
+    if not paths:
         print("studio serve: give at least one flow file", file=sys.stderr, flush=True)
         return 2
 
     async def main() -> int:
-        connector = Connector(getattr(args, "base_url", None))
+        connector = Connector(base_url)
         try:
-            return await serve_async(args, connector.connect)
+            return await serve_async(paths, connect=connector.connect, host=host, port=port, grace=grace, trust=trust)
         finally:
             await connector.aclose()
-
-    from studio.flow.errors import FlowLoadError
 
     try:
         return asyncio.run(main())
