@@ -185,6 +185,16 @@ def test_real_world_export_imports_with_placeholders_and_fails_clearly_when_run(
     assert "n8n-nodes-base.telegramTrigger" in error and "no Flow Studio equivalent" in error
 
 
+def test_pinned_outputs_are_reused_by_studio_run_use_pinned(fake, tmp_path):
+    flow, report = import_fixture("openai-v2-operations", tmp_path)
+    assert report["pinned"] == ["Respond"]
+    code, result = run(flow, fake, "topic=kites", extra=("--use-pinned",))
+    assert code == 0 and result["status"] == "succeeded", result
+    assert "/responses" not in [r.api_path for r in fake.requests]  # the pinned node did not call the API
+    chat = next(r.json for r in fake.requests if r.api_path == "/chat/completions")
+    assert "a pinned answer" in chat["messages"][-1]["content"]
+
+
 def test_pin_data_becomes_pinned_outputs_that_runs_reuse(fake, tmp_path):
     from studio.flow.io import load_flow
     from studio.history import RunHistory

@@ -86,9 +86,10 @@ def test_omitted_resource_and_operation_take_the_versions_defaults(version, reso
 def test_text_response_is_v2_only_and_v2_operations_without_equivalent_are_placeholders():
     result = imported(manual(), node("Old", OPENAI, 1.8, {"operation": "response"}),
                       node("Edit", OPENAI, 2.1, {"resource": "image", "operation": "edit"}),
-                      node("Video", OPENAI, 2, {"resource": "video"}))
-    assert {p["name"] for p in result.report.placeholders} == {"Old", "Edit", "Video"}
-    assert all(by_name(result, n).action == "unsupported.n8n" for n in ("Old", "Edit", "Video"))
+                      node("Video", OPENAI, 2, {"resource": "video"}),
+                      node("Asst", OPENAI, 2.1, {"resource": "assistant", "operation": "list"}))
+    assert {p["name"] for p in result.report.placeholders} == {"Old", "Edit", "Video", "Asst"}
+    assert all(by_name(result, n).action == "unsupported.n8n" for n in ("Old", "Edit", "Video", "Asst"))
 
 
 def test_image_analyze_model_depends_on_the_version():

@@ -236,7 +236,8 @@ OPERATIONS: dict[tuple[str, str], Callable[[Context, N8nNode], tuple[str, dict[s
     ("assistant", "message"): _assistant_message,
     ("assistant", "update"): _assistant_update,
 }
-# Operations of V2 that have no action here (image edit, video, conversations): placeholders.
+# Operations of one major version only; V2's image edit, video and conversations have no action
+# here and become placeholders, like an assistant operation in a V2 node (V2 has no assistants).
 V2_ONLY = {("text", "response")}
 V1_ONLY = {("assistant", op) for op in ("create", "deleteAssistant", "list", "message", "update")}
 
@@ -252,7 +253,7 @@ def operation_of(n8n: N8nNode) -> tuple[str, str]:
 def openai(n8n: N8nNode, ctx: Context) -> Mapped | None:
     key = operation_of(n8n)
     mapping = OPERATIONS.get(key)
-    if mapping is None or (key in V2_ONLY and _major(n8n) < 2):
+    if mapping is None or (key in V2_ONLY and _major(n8n) < 2) or (key in V1_ONLY and _major(n8n) >= 2):
         return None
     action, values = mapping(ctx, n8n)
     return Mapped(ctx.make(n8n, action, values))
