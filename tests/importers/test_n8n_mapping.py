@@ -383,3 +383,13 @@ def test_wires_into_triggers_are_left_out():
     assert [n.name for n in result.flow.nodes if n.action.startswith("trigger.")] == ["Start"]
     pairs = {(result.flow.node(w.source.node).name, result.flow.node(w.target.node).name) for w in result.flow.wires}
     assert pairs == {("Start", "A")}
+
+
+def test_an_unknown_trigger_next_to_a_known_one_is_kept_disabled_and_its_wires_follow_the_trigger():
+    result = imported(manual(), node("Gmail Trigger", "n8n-nodes-base.gmailTrigger", 1.2), node("Do", "n8n-nodes-base.noOp"),
+                      connections=main(("Start", "Do"), ("Gmail Trigger", "Do")))
+    gmail = by_name(result, "Gmail Trigger")
+    assert gmail.action == "unsupported.n8n" and gmail.disabled
+    assert {"name": "Gmail Trigger", "type": "n8n-nodes-base.gmailTrigger"} in result.report.placeholders
+    pairs = {(result.flow.node(w.source.node).name, result.flow.node(w.target.node).name) for w in result.flow.wires}
+    assert pairs == {("Start", "Do")}

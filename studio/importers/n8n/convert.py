@@ -224,7 +224,8 @@ def _break_cycles(flow: Flow, report: ImportReport) -> None:
 
 def _one_trigger(flow: Flow, report: ImportReport) -> None:
     """A flow has exactly one trigger: the first enabled one is kept; the others' wires start from
-    it instead. Without any, a Manual Trigger is added in front of the nodes nothing feeds."""
+    it instead (placeholders of n8n triggers stay, disabled). Without any, a Manual Trigger is
+    added in front of the placeholders nothing feeds, so a run reaches them and says so."""
     found = [n for n in flow.nodes if n.action.startswith(TRIGGER_ACTIONS)]
     if found:
         keep = next((n for n in found if not n.disabled), found[0])
@@ -237,6 +238,15 @@ def _one_trigger(flow: Flow, report: ImportReport) -> None:
             flow.wires = [Wire(source=type(w.source)(node=keep.id, port="output"), target=w.target)
                           if w.source.node == other.id else w for w in flow.wires]
             flow.nodes.remove(other)
+        for other in [n for n in flow.nodes if n.action == UNSUPPORTED_N8N
+                      and _is_trigger_type(str(n.values.get("n8n_type", "")))]:
+            # A trigger without an equivalent never starts this flow: kept (disabled) to be seen
+            # and replaced, and what it fed now follows the flow's trigger.
+            report.warnings.append(f"{other.name}: a trigger without an equivalent is kept disabled; its wires now "
+                                   f"start from {keep.name}")
+            other.disabled = True
+            flow.wires = [Wire(source=type(w.source)(node=keep.id, port="output"), target=w.target)
+                          if w.source.node == other.id else w for w in flow.wires]
         into = [w for w in flow.wires if w.target.node == keep.id or w.target.node not in {n.id for n in flow.nodes}]
         if into:
             report.warnings.append(f"{len(into)} wire(s) into a trigger left out (a trigger starts the flow)")
