@@ -393,3 +393,20 @@ def test_an_unknown_trigger_next_to_a_known_one_is_kept_disabled_and_its_wires_f
     assert {"name": "Gmail Trigger", "type": "n8n-nodes-base.gmailTrigger"} in result.report.placeholders
     pairs = {(result.flow.node(w.source.node).name, result.flow.node(w.target.node).name) for w in result.flow.wires}
     assert pairs == {("Start", "Do")}
+
+
+def test_http_request_versions_map_method_query_headers_and_body():
+    v4 = {"method": "POST", "url": "https://api.example.com/items", "sendQuery": True,
+          "queryParameters": {"parameters": [{"name": "q", "value": "={{ $json.q }}"}]},
+          "sendBody": True, "specifyBody": "json", "jsonBody": "{\"a\": 1}",
+          "options": {"response": {"response": {"responseFormat": "text", "neverError": True}}, "timeout": 5000}}
+    v1 = {"requestMethod": "PUT", "url": "https://api.example.com/x",
+          "bodyParametersUi": {"parameter": [{"name": "n", "value": "2"}]}, "options": {"bodyContentType": "form-urlencoded"}}
+    result = imported(manual(), node("V4", "n8n-nodes-base.httpRequest", 4.2, v4), node("V1", "n8n-nodes-base.httpRequest", 1, v1),
+                      connections=main(("Start", "V4"), ("Start", "V1")))
+    assert by_name(result, "V4").values == {
+        "method": "POST", "url": "https://api.example.com/items", "query": {"q": "{{ input.q }}"},
+        "body_type": "json", "body": {"a": 1}, "response_format": "text", "full_response": False,
+        "never_error": True, "timeout_ms": 5000}
+    v1_values = by_name(result, "V1").values
+    assert (v1_values["method"], v1_values["body_type"], v1_values["body"]) == ("PUT", "form", {"n": "2"})

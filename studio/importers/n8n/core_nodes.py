@@ -300,10 +300,7 @@ def _json_param(ctx: Context, n8n: N8nNode, key: str) -> Any:
 @maps(BASE + "httpRequest")
 def http_request(n8n: N8nNode, ctx: Context) -> Mapped | None:
     if n8n.type_version < 3:
-        values: dict[str, Any] = {"method": n8n.param("requestMethod", "GET"), "url": ctx.param(n8n, "url", ""),
-                                  "query": _pairs(ctx, n8n, "queryParametersUi.parameter"),
-                                  "headers": _pairs(ctx, n8n, "headerParametersUi.parameter")}
-        return Mapped(ctx.make(n8n, "http.request", values))
+        return _http_v1(n8n, ctx)
     values = {"method": n8n.param("method", "GET"), "url": ctx.param(n8n, "url", "")}
     if n8n.param("authentication", "none") != "none":
         values["authentication"] = "connection"
@@ -334,6 +331,33 @@ def http_request(n8n: N8nNode, ctx: Context) -> Mapped | None:
         values["response_format"] = {"autodetect": "auto", "json": "json", "text": "text", "file": "file"}.get(fmt, "auto")
         values["full_response"] = bool(response.get("fullResponse", False))
         values["never_error"] = bool(response.get("neverError", False))
+    if isinstance(opts.get("timeout"), (int, float)):
+        values["timeout_ms"] = int(opts["timeout"])
+    return Mapped(ctx.make(n8n, "http.request", values))
+
+
+def _http_v1(n8n: N8nNode, ctx: Context) -> Mapped | None:
+    """HTTP Request v1/v2: requestMethod, `*Ui.parameter` lists or JSON parameters, a response
+    format of json (default), string or file."""
+    opts = n8n.param("options", {})
+    opts = opts if isinstance(opts, dict) else {}
+    values: dict[str, Any] = {"method": n8n.param("requestMethod", "GET"), "url": ctx.param(n8n, "url", ""),
+                              "response_format": {"json": "json", "string": "text", "file": "file"}.get(
+                                  n8n.param("responseFormat", "json"), "auto"),
+                              "full_response": bool(opts.get("fullResponse", False))}
+    if n8n.param("jsonParameters", False):
+        values.update(query=_json_param(ctx, n8n, "queryParametersJson"),
+                      headers=_json_param(ctx, n8n, "headerParametersJson"),
+                      body=_json_param(ctx, n8n, "bodyParametersJson"))
+    else:
+        values.update(query=_pairs(ctx, n8n, "queryParametersUi.parameter"),
+                      headers=_pairs(ctx, n8n, "headerParametersUi.parameter"),
+                      body=_pairs(ctx, n8n, "bodyParametersUi.parameter"))
+    if values.get("body") not in (None, "", {}):
+        content = opts.get("bodyContentType", "json")
+        if content not in ("json", "form-urlencoded", "multipart-form-data"):
+            return None  # raw or binary bodies
+        values["body_type"] = {"json": "json", "form-urlencoded": "form", "multipart-form-data": "multipart"}[content]
     if isinstance(opts.get("timeout"), (int, float)):
         values["timeout_ms"] = int(opts["timeout"])
     return Mapped(ctx.make(n8n, "http.request", values))
