@@ -54,7 +54,7 @@ def resolve(name: str | None, base_url_override: str | None = None,
         settings = _from_env("default", base_url_override)
         if settings is not None:
             return settings
-        records = store.list()
+        records = [r for r in store.list() if r.type == "openai"]  # HTTP Credentials are not OpenAI keys
         record = next((r for r in records if r.name == "default"), None)
         if record is None and len(records) == 1:
             record = records[0]
@@ -65,6 +65,9 @@ def resolve(name: str | None, base_url_override: str | None = None,
             )
     else:
         record = store.get(name)
+        if record.type != "openai":
+            raise CredentialError(f"connection {name!r} is an {record.type} connection, not an OpenAI one; pick an "
+                                  "OpenAI connection for this node")
     key = store.api_key(record.name) or os.environ.get(ENV_KEY, "").strip() or None
     if not key:
         raise CredentialError(

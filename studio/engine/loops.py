@@ -11,6 +11,7 @@ that ran: a branch not taken does not count), or {name: output} when there are s
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from .results import preview
@@ -41,7 +42,14 @@ class LoopBodies:
 
     async def _run_body(self, nid: str, batches: list[Any], concurrency: int) -> list[dict[str, Any]]:
         body = self._loop_body(nid)
+        if not body:  # nothing wired to the loop port: each batch is its own result
+            return [{"status": "succeeded", "output": batch, "error": None} for batch in batches]
         sinks = self._body_sinks(body)
+        for node in self.flow.nodes:  # the body is running (shown live; it ends in _finish_body)
+            if node.id in body and node.id in self.pending and batches:
+                self.results[node.id].status = "running"
+                self.results[node.id].started_at = time.time()
+                self._emit("node_started", node.id, loop=self.nodes[nid].name)
         gate = asyncio.Semaphore(max(1, int(concurrency)))
         runs: list[Any] = [None] * len(batches)
         done = 0
@@ -122,5 +130,6 @@ class LoopBodies:
                 self._emit("node_succeeded", nid, duration_ms=result.duration_ms, attempts=result.attempts,
                            usage={}, output_preview=preview(outputs), loop_runs=len(results))
             else:
-                result.reason = results[0].reason if results else "loop_empty"
+                stopped = "run_cancelled" if self.cancel_requested else "run_stopped" if self.stop.is_set() else None
+                result.reason = stopped or (results[0].reason if results else "loop_empty")
                 self._emit("node_skipped", nid, reason=result.reason)

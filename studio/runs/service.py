@@ -159,15 +159,16 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
     ("default": the user's runs folder, None: no folder); `pinned` outputs (by node id or name)
     are reused instead of running those nodes; `resume` continues a waiting run. `trusted`: the
     caller checked the flow's capabilities with the user (studio/runs/prepare.py, the editor's
-    trust dialog); `services` are passed on to the handlers (e.g. a webhook's answer). Raises
-    ValueError at once for a bad `start_at`, `only` or `trigger_node`."""
+    trust dialog). `services` are handed to handlers as they are (a webhook's reply channel).
+    Raises ValueError at once for a bad `start_at`, `only` or `trigger_node`."""
     path = Path(flow_path).resolve() if flow_path is not None else None
-    extra, services = dict(services or {}), {}
+    extra_services = services
+    services = {}
     if path is not None:
         services = {"flow_path": str(path), "flow_dir": str(path.parent)}
     elif flow_dir is not None:  # an unsaved flow opened from somewhere (an example)
         services = {"flow_dir": str(Path(flow_dir).resolve())}
-    services.update(extra)
+    services.update(extra_services or {})
     if resume is not None:
         from studio.connectors.openai.agents.run import RESUME_SERVICE  # agents load on demand: slow import
 

@@ -33,8 +33,11 @@ def test_every_action_handler_has_a_test_against_the_fake_server():
     from pathlib import Path
 
     covered = covered_action_ids(Path(__file__).resolve().parent)
+    from studio.engine.handlers import default_registry
+
     actions = {a.id for a in load_catalog().actions if a.kind == "action"}
-    assert actions <= set(ACTION_HANDLERS), "catalog actions without a handler"
+    # OpenAI actions have their handlers here; the core and HTTP nodes in their own packages.
+    assert actions <= set(ACTION_HANDLERS) | set(default_registry()), "catalog actions without a handler"
     missing = sorted(set(ACTION_HANDLERS) - covered)
     assert not missing, f"action handlers with no test against the fake server: {missing}"
 

@@ -210,6 +210,10 @@ def test_loop_runs_the_body_per_item_with_a_concurrency_limit_and_gathers_result
     assert result.output("Shape") == result.output("After")  # body nodes keep their outputs per item
     assert result.node("Probe").attempts == 5 and sorted(seen["items"]) == [0, 1, 2, 3, 4]
     assert seen["most"] == 2  # the limit holds, and items did run side by side
+    probe_events = [e.type for e in result.events if e.node_name == "Probe"]
+    assert probe_events == ["node_started", "node_succeeded"]  # the body shows as running, then done
+    progress = [e.data["loop"] for e in result.events if e.node_name == "Loop" and e.type == "progress"]
+    assert progress[-1] == {"done": 5, "total": 5}
 
 
 def test_loop_in_batches_gives_the_body_lists():
@@ -248,3 +252,42 @@ def test_wait_noop_and_stop_and_error():
     assert err.error["message"] == "Stop: quota of ann used"
     assert err.error["details"]["code"] == 7
     assert err.node("Stop").attempts == 1
+
+
+def test_a_loop_with_nothing_wired_to_its_loop_port_passes_its_items_to_done():
+    g = start().add("Loop", "core.loop").add("Done", "core.noop").wire("Start", "Loop").wire("Loop", "Done", "done")
+    assert run(g, [1, 2]).output("Done") == [1, 2]
+
+
+def test_a_flow_of_core_nodes_validates_with_their_ports():
+    from studio.catalog.catalog import load_catalog
+    from studio.flow.validate import validate_flow
+
+    rules = [{"key": "paid", "conditions": [cond("{{ input.s }}", "string.equals", "paid")]}]
+    g = (start().add("Switch", "core.switch", values={"rules": rules, "fallback": "extra"})
+         .add("Loop", "core.loop").add("Merge", "core.merge").add("Body", "core.noop")
+         .wire("Start", "Switch").wire("Switch", "Loop", "paid").wire("Loop", "Body", "loop")
+         .wire("Loop", "Merge", "done", "input_1").wire("Switch", "Merge", "fallback", "input_2"))
+    assert validate_flow(g.flow(), load_catalog()) == []
+    g.wire("Switch", "Body", "unpaid")
+    problems = validate_flow(g.flow(), load_catalog())
+    assert any("unpaid" in p.message for p in problems)
+
+
+def test_cancelling_a_run_stops_its_loop_bodies_and_every_node_ends_final():
+    from studio.engine.executor import start_run
+
+    g = (start().add("Loop", "core.loop", values={"concurrency": 3}).add("Slow", "core.wait", values={"amount": 30})
+         .add("Done", "core.noop").wire("Start", "Loop").wire("Loop", "Slow", "loop").wire("Loop", "Done", "done"))
+
+    async def go():
+        handle = start_run(g.flow(), trigger_payload=[1, 2, 3, 4])
+        await asyncio.sleep(0.3)
+        handle.cancel()
+        return await asyncio.wait_for(handle.result(), 5)  # the 30 s waits do not hold it up
+
+    result = asyncio.run(go())
+    assert result.status == "cancelled"
+    assert all(r.final for r in result.nodes.values())
+    assert result.node("Loop").status == "cancelled" and result.node("Done").status == "skipped"
+    assert (result.node("Slow").status, result.node("Slow").reason) == ("skipped", "run_cancelled")

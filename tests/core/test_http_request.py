@@ -143,3 +143,15 @@ def test_hosts_need_trust_and_may_not_be_computed(server):
     assert any("'URL' must write out" in p.message for p in validate(computed.flow(), load_catalog()))
     refused = run(computed, {"base": server.url}, trusted=True)
     assert refused.status == "failed" and "refused to connect" in refused.error["message"]
+
+
+def test_an_http_connection_is_never_used_as_an_openai_key(tmp_path, monkeypatch):
+    from studio.credentials import CredentialError, resolve
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    store = ConnectionStore(tmp_path, keyring_backend=MemoryKeyring())
+    store.save(ConnectionRecord(name="api", type="http", auth="bearer"), SECRET)
+    with pytest.raises(CredentialError, match="no connection chosen and no default"):
+        resolve(None, store=store)  # the only saved connection, but not an OpenAI one
+    with pytest.raises(CredentialError, match="is an http connection, not an OpenAI one"):
+        resolve("api", store=store)

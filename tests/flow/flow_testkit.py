@@ -90,7 +90,8 @@ def value_for(spec: Input) -> st.SearchStrategy[Any]:
     return plain_text | st.just("{{ trigger.topic }}")
 
 
-WRITTEN_OUT = {"agent.add_local_mcp_server": {"command", "args"}, "agent.add_remote_mcp_server": set()}
+WRITTEN_OUT = {"agent.add_local_mcp_server": {"command", "args"}, "agent.add_remote_mcp_server": set(),
+               "http.request": set()}
 
 
 @st.composite
@@ -109,6 +110,8 @@ def valid_flows(draw: Any) -> Flow:
             values = {k: v for k, v in values.items() if k not in WRITTEN_OUT[action.id] or "{{" not in json.dumps(v)}
             if "server_url" in values:
                 values["server_url"] = "https://mcp.example.com/mcp"
+            if "url" in values:
+                values["url"] = "https://api.example.com/v1/items"
         nodes.append(Node(id=f"n{i}", action=action.id, name=f"Step {i}", values=values,
                           position=draw(positions), disabled=draw(st.booleans()),
                           on_error=draw(st.sampled_from(["stop", "continue", "route"])), retry=draw(retries)))

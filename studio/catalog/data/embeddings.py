@@ -16,8 +16,6 @@ ACTIONS = [
                   default="{{ input }}", required=True),
             field("dimensions", "Dimensions", T.INTEGER,
                   "How many dimensions the vectors have (text-embedding-3 models only).", minimum=1, group="Options"),
-            field("encoding_format", "Encoding Format", description="Vectors as lists of numbers, or base64.",
-                  options=["float", "base64"], default="float", group="Options"),
             field("user", "User", T.STRING, "A unique identifier representing your end-user.", group="Options"),
             field("simplify", "Simplify Output", T.BOOLEAN,
                   "Output {embeddings: [[...], ...], model, usage} instead of the raw response.", default=True),

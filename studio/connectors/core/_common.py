@@ -10,17 +10,26 @@ from studio.engine.expressions import ExpressionError
 from studio.engine.handlers import register
 
 Handler = Callable[[NodeContext], Awaitable[Any]]
-ACTION_HANDLERS: dict[str, Handler] = {}
 _MISSING = object()
 
 
-def handles(action_id: str) -> Callable[[Handler], Handler]:
-    def decorate(fn: Handler) -> Handler:
-        ACTION_HANDLERS[action_id] = fn
-        register(action_id, fn)
-        return fn
+def handler_table() -> tuple[dict[str, Handler], Callable[[str], Callable[[Handler], Handler]]]:
+    """A package's table of handlers and its `@handles(action_id)` decorator, which also registers
+    the handler in the engine's default registry."""
+    table: dict[str, Handler] = {}
 
-    return decorate
+    def handles(action_id: str) -> Callable[[Handler], Handler]:
+        def decorate(fn: Handler) -> Handler:
+            table[action_id] = fn
+            register(action_id, fn)
+            return fn
+
+        return decorate
+
+    return table, handles
+
+
+ACTION_HANDLERS, handles = handler_table()
 
 
 class InputError(NodeError):
@@ -53,7 +62,7 @@ def rendered(ctx: NodeContext, key: str, item: Any) -> Any:
 
 
 def split_path(path: str, dots: bool = True) -> list[str]:
-    return [p for p in str(path).split(".")] if dots else [str(path)]
+    return str(path).split(".") if dots else [str(path)]
 
 
 def get_path(value: Any, path: str, default: Any = None, *, dots: bool = True) -> Any:

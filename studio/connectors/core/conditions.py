@@ -33,7 +33,8 @@ def operator_of(condition: dict[str, Any], where: str) -> tuple[str, str]:
     operation = re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()  # n8n's camelCase names
     operation = {"not_equal": "not_equals", "is_empty": "empty", "is_not_empty": "not_empty", "exists": "exists",
                  "not_exist": "not_exists", "does_not_exist": "not_exists", "regex_not": "not_regex",
-                 "is_true": "true", "is_false": "false", "starts": "starts_with", "ends": "ends_with"}.get(
+                 "is_true": "true", "is_false": "false", "starts": "starts_with", "ends": "ends_with",
+                 "after_or_equals": "after_or_equal", "before_or_equals": "before_or_equal"}.get(
         operation, operation)
     kind = "datetime" if kind == "dateTime" else kind
     if kind not in OPERATORS or operation not in OPERATORS[kind]:
@@ -144,8 +145,8 @@ def evaluate(condition: Any, *, ignore_case: bool, loose: bool, where: str) -> b
             positive]
         return result if positive == op else not result
     if kind == "datetime":
-        if left is None or right is None:
-            return op == "not_equals" and left != right
+        if left is None or right is None:  # a missing date equals only another missing one
+            return {"equals": left == right, "not_equals": left != right}.get(op, False)
         a, b = _when(left, where), _when(right, where)
     else:
         a, b = left, right

@@ -2,9 +2,6 @@
 Importing this package registers them."""
 
 from . import request, respond  # noqa: F401
-from .request import ACTION_HANDLERS as _REQUEST
-from .respond import ACTION_HANDLERS as _RESPOND
-
-ACTION_HANDLERS = {**_REQUEST, **_RESPOND}
+from ._registry import ACTION_HANDLERS
 
 __all__ = ["ACTION_HANDLERS"]

@@ -15,27 +15,19 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from studio.connectors.core._common import get_path, handles as _handles, rendered
+from studio.connectors.core._common import get_path, rendered
 from studio.connectors.openai.actions._common import load_file
 from studio.connectors.openai.client import MAX_BACKOFF_S, MAX_RETRY_AFTER_S, _retry_after_s
 from studio.engine.context import NodeContext, NodeError
-from studio.engine.expressions import to_text
 from studio.flow.capabilities import origin_of
 
+from ._registry import handles
 from .auth import Auth, connection_auth, secret_values
 
-ACTION_HANDLERS: dict[str, Any] = {}
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 300.0
 MAX_REDIRECTS = 5
 ERROR_BODY_CHARS = 500
-
-
-def handles(action_id: str):
-    def decorate(fn):
-        ACTION_HANDLERS[action_id] = fn
-        return _handles(action_id)(fn)
-    return decorate
 
 
 def _fail(ctx: NodeContext, message: str, field: str | None = None, **details: Any) -> NodeError:

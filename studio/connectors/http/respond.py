@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from studio.connectors.core._common import handles
 from studio.engine.context import NodeContext, NodeError
 
-ACTION_HANDLERS: dict[str, Any] = {}
+from ._registry import handles
+
 RESPONSE_SERVICE = "webhook_response"
 
 
@@ -49,5 +49,3 @@ async def respond(ctx: NodeContext) -> Any:
                                      "by a webhook that responds with this node)")
     return ctx.upstream
 
-
-ACTION_HANDLERS["webhook.respond"] = respond

@@ -90,6 +90,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from studio.connectors.openai.fake_embeddings import EmbeddingRequestError, embeddings_response
+
 API_PREFIX = "/v1"
 DEFAULT_INVALID_KEYS = frozenset({"sk-invalid"})
 
@@ -783,6 +785,11 @@ class FakeOpenAIServer:
             return self._transcript(record, translate=parts[1] == "translations")
         if head == "moderations" and len(parts) == 1 and method == "POST":
             return self._moderations(body)
+        if head == "embeddings" and len(parts) == 1 and method == "POST":
+            try:
+                return JSONResponse(embeddings_response(body))
+            except EmbeddingRequestError as exc:
+                raise _BadRequest(str(exc), param=exc.param) from None
         if head == "models":
             return self._models(method, parts[1:])
         if head == "files":
