@@ -74,6 +74,13 @@ ZOOM_MIN_SCALE, ZOOM_MAX_SCALE = 0.05, 3.0  # NodeGraphQt's own wheel limits
 PLACE_GAP = 40.0  # free space kept around a node placed by the editor
 
 
+
+def _color_kind(action: Action | None) -> str:
+    """The colour family of a node: its kind, or `unsupported` for imported placeholders."""
+    if action is None:
+        return "action"
+    return "unsupported" if action.category == "Unsupported" else action.kind
+
 class _FlowNodeItem(NodeItem):
     """NodeGraphQt redraws a node after every port, icon and colour it gets (7 times a node);
     while `hold_drawing` is set the canvas builds nodes without drawing and draws each once."""
@@ -699,7 +706,7 @@ class FlowCanvas(QObject):
         return (r, g, b, 255), (*hex_rgb(KIND_COLORS[kind]), 255), (*hex_rgb(self.theme.node_text), 255)
 
     def _style_node(self, view: BaseNode, action: Action | None) -> None:
-        body, border, text = self._node_colors(action.kind if action else "action")
+        body, border, text = self._node_colors(_color_kind(action))
         view.set_property("color", body, push_undo=False)
         view.view.border_color = border
         view.view.text_color = text
@@ -764,7 +771,7 @@ class FlowCanvas(QObject):
         action = self._action(node)
         kind = action.kind if action else "action"
         cls = NODE_CLASSES[kind]
-        body, border, text = self._node_colors(kind)
+        body, border, text = self._node_colors(_color_kind(action))
         outer = _FlowNodeItem.hold_drawing  # rebuild() draws every node itself afterwards
         _FlowNodeItem.hold_drawing = True
         try:

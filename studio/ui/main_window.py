@@ -33,6 +33,7 @@ from .bridge import RunController
 from .canvas import FlowCanvas
 from .chat_panel import ChatPanel, controller_runner
 from .document import FlowDocument
+from . import import_n8n
 from .history_panel import HistoryPanel
 from .palette import Palette
 from .panel.property_panel import PropertyPanel
@@ -147,6 +148,7 @@ class MainWindow(QMainWindow):
         # (the canvas menu puts Add node here, Paste here, Select all and Fit to view above these)
         self.canvas.set_context_actions([self.act_undo, self.act_redo, None, self.act_note, self.act_layout])
         self._build_menus()
+        import_n8n.install(self)  # File > Import > n8n workflow…
         self._build_toolbar()
         self.status_label = QLabel("")
         self.statusBar().addWidget(self.status_label, 1)
