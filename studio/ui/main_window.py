@@ -27,6 +27,7 @@ from studio.catalog.catalog import Catalog
 from .bridge import RunController
 from .canvas import FlowCanvas
 from .chat_panel import ChatPanel, controller_runner
+from . import import_n8n
 from .document import FlowDocument
 from .editor_settings import documents_dir, load_settings, recovery_dir, save_settings
 from .field_drag import JsonTreeDrag
@@ -117,6 +118,7 @@ class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, LayoutMixin, 
         self.canvas.set_context_actions([self.act_undo, self.act_redo, None, self.act_note, self.canvas.act_group,
                                          self.act_layout])
         self._build_menus()
+        import_n8n.install(self)  # File > Import > n8n workflow…
         self._build_toolbar()
         self.status_label = QLabel("")
         self.statusBar().addWidget(self.status_label, 1)

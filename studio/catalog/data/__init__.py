@@ -1,9 +1,9 @@
 """Every action, connection type and test assertion kind of the catalog, gathered from one module per area."""
 
-from . import (agents, assistants, batch, conversations, core, embeddings, evals_uploads, files_models, http, media, raw,
-               responses, text, triggers, vector_stores, video)
-from .connections import CONNECTIONS as OPENAI_CONNECTIONS
+from . import (agents, assistants, batch, conversations, core, embeddings, evals_uploads, files_models, http, imported,
+               media, raw, responses, text, triggers, vector_stores, video)
 from .assertions import ASSERTIONS
+from .connections import CONNECTIONS as OPENAI_CONNECTIONS
 
 ACTIONS = [
     *triggers.ACTIONS,
@@ -22,6 +22,7 @@ ACTIONS = [
     *embeddings.ACTIONS,
     *core.ACTIONS,
     *http.HTTP_ACTIONS,
+    *imported.ACTIONS,
 ]
 CONNECTIONS = [*OPENAI_CONNECTIONS, http.HTTP_CONNECTION]
 
