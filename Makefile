@@ -1,4 +1,5 @@
-# Two entry points: `make run` (set up and start the app) and `make test` (set up and run every test).
+# Two entry points: `make run` (set up and start the app) and `make test` (set up and run every test,
+# including `studio test resources/examples`: tests/testing/test_studio_test_command.py).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python

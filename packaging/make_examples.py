@@ -7,6 +7,7 @@ import json
 import uuid
 from pathlib import Path
 
+from studio.flow.cases import FlowTest
 from studio.flow.models import Endpoint, Flow, Node, Note, Position, Wire
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -139,7 +140,65 @@ def examples() -> dict[str, Flow]:
             inputs={"topic": "tide pools"},
         ),
     }
+    for slug, tests in TESTS.items():
+        flows[slug].tests = [FlowTest.model_validate(t) for t in tests]
     return flows
+
+
+def _check(kind: str, node: str = "", path: str = "", **values: object) -> dict:
+    return {"kind": kind, "node": node, "path": path, "values": values}
+
+
+def _succeeded(*nodes: str) -> list[dict]:
+    return [_check("status", node, status="succeeded") for node in nodes]
+
+
+CONTENT = "choices[0].message.content"
+# One replayed test per example (`studio test resources/examples`); the cassettes beside the
+# files are recorded with `studio test resources/examples --record --base-url <fake server>`.
+TESTS: dict[str, list[dict]] = {
+    "chat-then-moderation": [{
+        "name": "tide pools", "payload": {"topic": "tide pools"},
+        "assertions": [*_succeeded("Write", "Check"),
+                       _check("contains", "Write", CONTENT, expected="tide pools"),
+                       _check("equals", "Check", "results[0].flagged", expected=False),
+                       _check("token_budget", max_tokens=2000)],
+    }],
+    "image-then-vision": [{
+        "name": "lighthouse", "payload": {"subject": "a lighthouse at dusk"},
+        "assertions": [*_succeeded("Paint", "Describe"),
+                       _check("equals", "Paint", "images[0].media_type", expected="image/png"),
+                       _check("in_range", "Paint", "images", minimum=1, length=True),
+                       _check("matches", "Describe", CONTENT, pattern=r"\S")],
+    }],
+    "speech-then-transcription": [{
+        "name": "one line", "payload": {"line": "Flows run on your own machine."},
+        "assertions": [*_succeeded("Speak", "Transcribe"),
+                       _check("equals", "Speak", "audio.media_type", expected="audio/mpeg"),
+                       _check("contains", "Transcribe", "text", expected="speech.mp3")],
+    }],
+    "file-upload-list-delete": [{
+        "name": "round trip",
+        "assertions": [*_succeeded("Upload", "List", "Delete"),
+                       _check("equals", "Upload", "filename", expected="notes.jsonl"),
+                       _check("json_schema", "List", schema={
+                           "type": "object", "required": ["data"],
+                           "properties": {"data": {"type": "array", "minItems": 1}}}),
+                       _check("equals", "Delete", "deleted", expected=True)],
+    }],
+    "raw-request": [{
+        "name": "list models",
+        "assertions": [*_succeeded("Models"),
+                       _check("equals", "Models", "object", expected="list"),
+                       _check("compare", "Models", "data[0].object", operator="==", expected="model")],
+    }],
+    "fan-out-fan-in": [{
+        "name": "tide pools", "payload": {"topic": "tide pools"},
+        "assertions": [*_succeeded("Facts", "Poem", "Question", "Combine"),
+                       _check("contains", "Combine", CONTENT, expected="Question:"),
+                       _check("token_budget", "Combine", max_tokens=1000)],
+    }],
+}
 
 
 def main() -> None:

@@ -90,6 +90,41 @@ def cmd_resume(args: argparse.Namespace) -> int:
                               as_json=args.json, trust=args.trust)
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    from studio.testing.command import test_command
+
+    _file_logging()  # libraries' warnings go to the log file, not between the report's lines
+    return test_command(args)
+def cmd_import_n8n(args: argparse.Namespace) -> int:
+    """Exit 0 when a flow was written (placeholders or not), 2 when the input is not an n8n workflow."""
+    from studio.importers.n8n import NotAnN8nWorkflow, import_file
+    from studio.importers.n8n.pins import save_pins
+
+    try:
+        result = import_file(args.workflow)
+    except NotAnN8nWorkflow as exc:
+        print(f"studio import n8n: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from studio.flow.io import save_flow
+
+    try:
+        save_flow(result.flow, args.output)
+    except OSError as exc:
+        print(f"studio import n8n: cannot write {args.output}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    pin_error = save_pins(result)
+    if pin_error:
+        result.report.warnings.append(pin_error)
+    if args.json:
+        json.dump({"flow": str(args.output), **result.report.to_json()}, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(f"{args.output}: written")
+        for line in result.report.summary_lines():
+            print(f"  {line}")
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from studio.runs.serve import serve_in_terminal
 
@@ -144,6 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of the flow file format")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("test", help="run the tests stored in flow files (replayed offline from their cassettes)")
+    from studio.testing.command import add_arguments as add_test_arguments
+
+    add_test_arguments(p)
+    p.set_defaults(func=cmd_test)
+    p = sub.add_parser("import", help="turn another tool's workflow into a flow file")
+    kinds = p.add_subparsers(title="formats", metavar="FORMAT", required=True)
+    k = kinds.add_parser("n8n", help="an n8n workflow export (*.json)")
+    k.add_argument("workflow", help="the n8n workflow JSON file")
+    k.add_argument("-o", "--output", required=True, help="the *.flow.json file to write")
+    k.add_argument("--json", action="store_true", help="print the import report as JSON on stdout")
+    k.set_defaults(func=cmd_import_n8n)
 
     p = sub.add_parser("serve", help="keep schedule and webhook triggers of flows active")
     p.add_argument("flows", nargs="*")

@@ -5,14 +5,15 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from .models import Action, ConnectionType
+from .models import Action, AssertionKind, ConnectionType, Input
 
 
 class Catalog(BaseModel):
     actions: list[Action]
     connections: list[ConnectionType]
+    assertions: list[AssertionKind] = Field(default_factory=list)
 
     def model_post_init(self, __context: Any) -> None:
         self._by_id = {a.id: a for a in self.actions}
@@ -36,6 +37,12 @@ class Catalog(BaseModel):
                 return c
         raise KeyError(f"unknown connection type {connection_type_id!r}")
 
+    def assertion(self, kind: str) -> AssertionKind:
+        for item in self.assertions:
+            if item.id == kind:
+                return item
+        raise KeyError(f"unknown assertion kind {kind!r}")
+
     def to_public_json(self) -> dict[str, Any]:
         """The stable shape printed by `studio catalog --json`."""
         return {
@@ -50,33 +57,40 @@ class Catalog(BaseModel):
                     "api": a.api,
                     "endpoints": list(a.endpoints),
                     "sources": [s.model_dump() for s in a.sources],
-                    "inputs": [
-                        {
-                            "key": i.key,
-                            "label": i.label,
-                            "aliases": list(i.aliases),
-                            "type": i.type.value,
-                            "options": [o.model_dump() for o in i.options] if i.options else None,
-                            "required": i.required,
-                            "default": i.default,
-                            "description": i.description,
-                            "minimum": i.minimum,
-                            "maximum": i.maximum,
-                            "port": i.port,
-                        }
-                        for i in a.inputs
-                    ],
+                    "inputs": [_public_input(i) for i in a.inputs],
                     "outputs": [o.model_dump() for o in a.outputs],
                 }
                 for a in self.actions
             ],
             "connections": [c.model_dump() for c in self.connections],
+            "assertions": [
+                {"id": k.id, "title": k.title, "description": k.description, "target": k.target,
+                 "deterministic": k.deterministic,
+                 "inputs": [_public_input(i) for i in k.inputs]}
+                for k in self.assertions
+            ],
         }
+
+
+def _public_input(i: Input) -> dict[str, Any]:
+    return {
+        "key": i.key,
+        "label": i.label,
+        "aliases": list(i.aliases),
+        "type": i.type.value,
+        "options": [o.model_dump() for o in i.options] if i.options else None,
+        "required": i.required,
+        "default": i.default,
+        "description": i.description,
+        "minimum": i.minimum,
+        "maximum": i.maximum,
+        "port": i.port,
+    }
 
 
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     """Build the catalog from the data modules (cached: it is immutable data)."""
-    from .data import ACTIONS, CONNECTIONS
+    from .data import ACTIONS, ASSERTIONS, CONNECTIONS
 
-    return Catalog(actions=ACTIONS, connections=CONNECTIONS)
+    return Catalog(actions=ACTIONS, connections=CONNECTIONS, assertions=ASSERTIONS)

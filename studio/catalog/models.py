@@ -73,6 +73,9 @@ class Input(BaseModel):
     # True when the input's `{{ }}` expressions are filled in by the handler once per item (with
     # `input` = that item), not once for the node: conditions and assignments of the core nodes.
     per_item: bool = False
+    # The value is the name of another node of the flow (a Chat Trigger's Reply Node): renaming
+    # that node renames the value too.
+    names_node: bool = False
 
     @model_validator(mode="after")
     def _enum_has_options(self) -> "Input":
@@ -148,3 +151,24 @@ class ConnectionType(BaseModel):
     description: str = ""
     sources: list[Source] = Field(default_factory=list)
     fields: list[ConnectionField]
+
+
+class AssertionKind(BaseModel):
+    """One kind of check a stored flow test can make. Its `inputs` are the assertion's `values`
+    (edited in a generated form, like an action's properties). `target` says what it looks at:
+    `output` a node's output (at an optional JSON path), `node` a node's run record, `run` the
+    whole run (a node is optional). Non-deterministic kinds (a model's judgement) are skipped
+    when a test replays and the cassette does not hold the judgement."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    description: str = ""
+    target: Literal["output", "node", "run"] = "output"
+    inputs: list[Input] = Field(default_factory=list)
+    deterministic: bool = True
+
+    def input(self, key: str) -> Input:
+        for item in self.inputs:
+            if item.key == key:
+                return item
+        raise KeyError(f"assertion {self.id!r} has no field {key!r}")

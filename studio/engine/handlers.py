@@ -17,6 +17,7 @@ Handler = Callable[[NodeContext], Awaitable[Any]]
 # (yet) is skipped; one that exists but fails to import raises, so bugs are never hidden.
 HANDLER_MODULES = (
     "studio.engine.builtin",
+    "studio.engine.unsupported",
     "studio.connectors.openai.actions",
     "studio.connectors.openai.agents",
     "studio.connectors.core",

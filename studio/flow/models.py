@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 1
+from .cases import FlowTest
+
+FORMAT_VERSION = 2
 """Version of the `*.flow.json` format this build writes. Older files are migrated on load."""
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_ -]{0,79}$"
@@ -86,8 +88,21 @@ class Note(BaseModel):
     height: float = Field(default=120.0, gt=0)
 
 
+class Group(BaseModel):
+    """A coloured frame on the canvas around related nodes; moving it moves the nodes inside."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    title: str = Field(default="Group", max_length=200)
+    color: str = Field(default="#3b82f6", pattern=r"^#[0-9a-fA-F]{6}$", description="#rrggbb")
+    position: Position = Field(default_factory=Position)
+    width: float = Field(default=400.0, gt=0)
+    height: float = Field(default=240.0, gt=0)
+
+
 class Flow(BaseModel):
-    """A `*.flow.json` document: nodes, the wires between them and canvas notes."""
+    """A `*.flow.json` document: nodes, the wires between them, canvas notes and test cases."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -100,9 +115,12 @@ class Flow(BaseModel):
     nodes: list[Node] = Field(default_factory=list)
     wires: list[Wire] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list, description="Sticky comments on the canvas.")
+    groups: list[Group] = Field(default_factory=list, description="Coloured frames around related nodes "
+                                "(left out of the file when there are none).")
     # Free-form settings the editor keeps with the flow (example inputs, chosen reply node ...).
     settings: dict[str, Any] = Field(default_factory=dict, description="Free-form editor settings "
                                      "(example inputs, chosen reply node ...). Never secrets.")
+    tests: list[FlowTest] = Field(default_factory=list, description="Stored test cases (`studio test`).")
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:

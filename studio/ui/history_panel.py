@@ -1,7 +1,8 @@
 """The run history of the current flow: every recorded run (editor, CLI, schedule, webhook, chat)
 with its trigger, status, duration and tokens. From here a past run opens on the canvas, runs
-again with the same payload, lends a node's output as a pin for later runs, or is deleted; the
-retention setting keeps the database from growing without end."""
+again with the same payload, lends a node's output as a pin for later runs, becomes a stored test
+(Save as test: the Tests tab records it), or is deleted; the retention setting keeps the database
+from growing without end."""
 
 from __future__ import annotations
 
@@ -110,6 +111,7 @@ class HistoryPanel(QWidget):
     rerun_requested = Signal(object)  # the trigger payload of the run to repeat
     pins_changed = Signal(dict)  # node id -> pinned output, for the flow shown
     runs_deleted = Signal(list)  # run ids
+    save_as_test_requested = Signal(object)  # RunRecord: its payload becomes a stored test
 
     def __init__(self, history: RunHistory | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -154,11 +156,16 @@ class HistoryPanel(QWidget):
         self.pin_button.clicked.connect(self.pin_selected)
         self.unpin_button = QPushButton("Unpin")
         self.unpin_button.clicked.connect(self.unpin_selected)
+        self.test_button = QPushButton("Save as test")
+        self.test_button.setToolTip("Store a test of this flow with this run's payload; its answers are recorded "
+                                    "to a cassette and replay offline (the Tests tab, studio test)")
+        self.test_button.clicked.connect(self.save_selected_as_test)
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self.delete_selected)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
-        for b in (self.open_button, self.rerun_button, self.pin_button, self.unpin_button, self.delete_button):
+        for b in (self.open_button, self.rerun_button, self.pin_button, self.unpin_button, self.test_button,
+                  self.delete_button):
             row.addWidget(b)
         row.addStretch(1)
         row.addWidget(self.refresh_button)
@@ -287,6 +294,7 @@ class HistoryPanel(QWidget):
         pins = self.pinned() if node is not None else {}
         self.open_button.setEnabled(one)
         self.rerun_button.setEnabled(one)
+        self.test_button.setEnabled(one and self.current.status in ("succeeded", "failed", "waiting"))
         self.delete_button.setEnabled(bool(runs))
         self.pin_button.setEnabled(node is not None and node.status == "succeeded")
         self.unpin_button.setEnabled(node is not None and node.node_id in pins)
@@ -303,6 +311,12 @@ class HistoryPanel(QWidget):
         if self.current is None:
             return False
         self.rerun_requested.emit(self.current.payload)
+        return True
+
+    def save_selected_as_test(self) -> bool:
+        if self.current is None:
+            return False
+        self.save_as_test_requested.emit(self.current)
         return True
 
     def pin_selected(self) -> bool:

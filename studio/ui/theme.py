@@ -41,7 +41,8 @@ LIGHT = Theme(
 THEMES = {"dark": DARK, "light": LIGHT}
 
 # Node kinds keep their colour in both themes: the header strip and the icon.
-KIND_COLORS = {"trigger": "#e8a33d", "action": "#3d8be8", "agent": "#9b5de5"}
+KIND_COLORS = {"trigger": "#e8a33d", "action": "#3d8be8", "agent": "#9b5de5",
+               "unsupported": "#eb5757"}  # imported placeholders (no equivalent here)
 STATUS_COLORS = {
     "queued": "#8a94a0",
     "running": "#2f80ed",

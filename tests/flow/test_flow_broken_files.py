@@ -9,6 +9,7 @@ import pickle
 import pytest
 from flow_testkit import BROKEN, CATALOG, GOOD
 
+from studio.flow import FORMAT_VERSION
 from studio.flow.io import FlowLoadError, load_flow, parse_flow
 
 EXPECTED: dict[str, list[str]] = json.loads((BROKEN / "expected.json").read_text(encoding="utf-8"))
@@ -105,4 +106,4 @@ def test_rule_problems_are_skipped_with_validate_false_but_shape_problems_are_no
 @pytest.mark.parametrize("path", sorted(GOOD.iterdir()), ids=lambda p: p.name)
 def test_good_files_load(path):
     flow = load_flow(path)
-    assert flow.format_version == 1 and flow.nodes
+    assert flow.format_version == FORMAT_VERSION and flow.nodes

@@ -23,7 +23,7 @@ def test_format0_becomes_format1_without_touching_the_input():
     before = copy.deepcopy(V0)
     out = migrate(V0)
     assert V0 == before
-    assert out["format_version"] == 1 and "edges" not in out and out["name"] == "Old shape"
+    assert out["format_version"] == FORMAT_VERSION and "edges" not in out and out["name"] == "Old shape"
     assert out["nodes"][1] == {"id": "b", "action": "chat.create_completion", "name": "Reply",
                                "values": {"temperature": 0.5}, "position": {"x": 200, "y": 10}}
     assert out["wires"] == [{"source": {"node": "a", "port": "output"}, "target": {"node": "b", "port": "in"}}]
@@ -34,7 +34,7 @@ def test_a_loaded_format0_file_is_saved_as_the_current_format(tmp_path):
     assert [n.name for n in flow.nodes] == ["Start", "Reply"]
     assert flow.wires[0].target.node == "b"
     text = dump_flow(flow)
-    assert '"format_version": 1' in text and '"edges"' not in text and '"wires"' in text
+    assert f'"format_version": {FORMAT_VERSION}' in text and '"edges"' not in text and '"wires"' in text
     assert parse_flow(text) == flow
 
 
@@ -44,6 +44,15 @@ def test_handles_and_unversioned_documents():
     assert migrate(doc)["wires"] == [{"source": {"node": "a", "port": "billing"}, "target": {"node": "b", "port": "agent"}}]
     assert document_version({"nodes": []}) == FORMAT_VERSION
     assert migrate({"nodes": []}) == {"nodes": []}
+
+
+def test_format1_gets_an_empty_test_list_and_keeps_the_rest():
+    doc = {"format_version": 1, "name": "F", "nodes": [], "wires": [], "settings": {"a": 1}}
+    out = migrate(doc)
+    assert out == {"format_version": 2, "name": "F", "nodes": [], "wires": [], "settings": {"a": 1}, "tests": []}
+    assert "tests" not in doc
+    kept = migrate({**doc, "tests": [{"name": "t"}]})
+    assert kept["tests"] == [{"name": "t"}]
 
 
 @pytest.mark.parametrize(("version", "words"), [

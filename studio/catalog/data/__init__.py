@@ -1,7 +1,8 @@
-"""Every action and connection type of the catalog, gathered from one module per area."""
+"""Every action, connection type and test assertion kind of the catalog, gathered from one module per area."""
 
-from . import (agents, assistants, batch, conversations, core, embeddings, evals_uploads, files_models, http, media, raw,
-               responses, text, triggers, vector_stores, video)
+from . import (agents, assistants, batch, conversations, core, embeddings, evals_uploads, files_models, http, imported,
+               media, raw, responses, text, triggers, vector_stores, video)
+from .assertions import ASSERTIONS
 from .connections import CONNECTIONS as OPENAI_CONNECTIONS
 
 ACTIONS = [
@@ -21,7 +22,8 @@ ACTIONS = [
     *embeddings.ACTIONS,
     *core.ACTIONS,
     *http.HTTP_ACTIONS,
+    *imported.ACTIONS,
 ]
 CONNECTIONS = [*OPENAI_CONNECTIONS, http.HTTP_CONNECTION]
 
-__all__ = ["ACTIONS", "CONNECTIONS"]
+__all__ = ["ACTIONS", "ASSERTIONS", "CONNECTIONS"]

@@ -412,21 +412,23 @@ class OpenAIClient:
         await self.aclose()
 
 
-def _new_http() -> httpx.AsyncClient:
+def _new_http(transport: Any = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
-                             timeout=httpx.Timeout(600.0, connect=5.0), follow_redirects=False)
+                             timeout=httpx.Timeout(600.0, connect=5.0), follow_redirects=False, transport=transport)
 
 
-def _new_sdk_http() -> httpx2.AsyncClient:
+def _new_sdk_http(transport: Any = None) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
-                              timeout=httpx2.Timeout(600.0, connect=5.0), follow_redirects=True)
+                              timeout=httpx2.Timeout(600.0, connect=5.0), follow_redirects=True, transport=transport)
 
 
 class ClientPool:
     """One OpenAIClient per connection (name, base URL, key, organization), all sharing two
-    connection pools, so a run of many nodes reuses sockets."""
+    connection pools, so a run of many nodes reuses sockets. `transports`, when given, makes the
+    (httpx, httpx2) transports those pools send through (flow tests record and replay there)."""
 
-    def __init__(self) -> None:
+    def __init__(self, transports: Any = None) -> None:
+        self._transports = transports
         self._clients: dict[tuple[str, str, str, str], OpenAIClient] = {}
         self._lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
@@ -438,8 +440,9 @@ class ClientPool:
             client = self._clients.get(key)
             if client is None:
                 if self._http is None:
-                    self._http = _new_http()
-                    self._sdk_http = _new_sdk_http()
+                    http_transport, sdk_transport = self._transports() if self._transports else (None, None)
+                    self._http = _new_http(http_transport)
+                    self._sdk_http = _new_sdk_http(sdk_transport)
                 client = OpenAIClient(settings, http=self._http, sdk_http=self._sdk_http)
                 self._clients[key] = client
             return client
