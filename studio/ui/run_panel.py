@@ -166,7 +166,8 @@ class RunPanel(QWidget):
             if ev.type == "delta":
                 if ev.node_id and isinstance((ev.data or {}).get("text"), str):
                     state = self.nodes.setdefault(ev.node_id, {"name": ev.node_name, "status": "running", "usage": {}})
-                    state["streamed"] = state.get("streamed", "") + ev.data["text"]
+                    before = "" if ev.data.get("restart") else state.get("streamed", "")  # a broken stream tried again
+                    state["streamed"] = before + ev.data["text"]
                     streamed.add(ev.node_id)
                 continue  # no row per piece; the text shows on the node and in the inspector
             item = self._record(ev, badges, stepped)
