@@ -1,0 +1,142 @@
+"""The worker side of queue mode (`studio worker`): run one queued job through the run service,
+recorded once per run id in the shared history whatever happens to the message.
+
+A message may arrive more than once (late acknowledgement: a worker that died mid-run never
+acknowledged it). So before running, the worker takes the run's lease in Redis: held means
+another worker is running it now (retry later); then the history says whether it already
+ended (acknowledge, record nothing). A run found 'running' with no lease was lost with its
+worker: it runs again under the same id (its row is replaced, not added), up to `max_attempts`,
+after which it is recorded as cancelled with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+
+from studio.catalog import load_catalog
+from studio.flow.io import FlowLoadError, dump_flow, flow_from_dict
+from studio.history import RunStore, open_store
+from studio.history.storage import is_final
+from studio.runs.connections import UsageError, connection_names
+from studio.runs.prepare import prepare_flow
+from studio.runs.service import start_run
+
+from .jobs import RunJob
+from .limits import ConnectionSlots, RunLease, keep_alive
+
+log = logging.getLogger("studio.worker")
+
+ATTEMPTS_KEY = "studio:run:{run_id}:attempts"
+
+
+@dataclass
+class WorkerSettings:
+    queue_url: str
+    base_url: str | None = None
+    trust: bool = False
+    history_url: str | None = None
+    max_per_connection: int | None = None  # concurrent runs per connection name, across all workers
+    lease_s: float = 10.0
+    max_attempts: int = 3
+
+
+class LeaseHeld(Exception):
+    """Another worker is running this run now; try the message again later."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"the run is held by another worker; retry in {retry_in:.0f} s")
+        self.retry_in = retry_in
+
+
+class Worker:
+    """What one `studio worker` process shares between its task threads."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.redis = Redis.from_url(settings.queue_url)
+        self.store: RunStore = open_store(settings.history_url)
+        self.catalog = load_catalog()
+
+    def execute(self, message: Any) -> str:
+        """Run the job once; returns the run's final status (or that of the earlier delivery)."""
+        job = RunJob.from_message(message)
+        lease = RunLease(self.redis, job.run_id, self.settings.lease_s)
+        if not lease.acquire():
+            raise LeaseHeld(self.settings.lease_s)
+        try:
+            try:
+                before = self.store.get_run(job.run_id)
+            except KeyError:
+                before = None
+            if before is not None and is_final(before.status):
+                log.info("run %s was already recorded (%s): delivered again, not run again", job.run_id, before.status)
+                return before.status
+            key = ATTEMPTS_KEY.format(run_id=job.run_id)
+            attempts = int(self.redis.incr(key))
+            self.redis.expire(key, 7 * 86400)
+            if before is not None:
+                log.warning("run %s was left running by a worker that stopped (attempt %d)", job.run_id, attempts)
+                if attempts > self.settings.max_attempts:
+                    self.store.record_finished(job.run_id, "cancelled", error={
+                        "message": f"the worker running this flow stopped before it finished, {attempts - 1} times; "
+                                   "not tried again"})
+                    return "cancelled"
+            return asyncio.run(self._run(job, lease))
+        finally:
+            lease.release()
+
+    async def _run(self, job: RunJob, lease: RunLease) -> str:
+        s = self.settings
+        source = job.flow_path or f"<queued run {job.run_id}>"
+        try:
+            flow = flow_from_dict(job.flow, source, self.catalog)
+            prepared = prepare_flow(flow, dump_flow(flow).encode("utf-8"), source, trust=s.trust,
+                                    base_url=s.base_url)
+        except (FlowLoadError, UsageError) as exc:  # this worker cannot run it: say why in the history
+            self._record_refusal(job, job.flow, str(exc))
+            return "failed"
+        slots = ConnectionSlots(self.redis, s.max_per_connection, s.lease_s) if s.max_per_connection else None
+        names = [n for n in connection_names(flow, self.catalog)] if slots else []
+        alive = asyncio.create_task(keep_alive(lease, slots, names, s.lease_s / 3))
+        try:
+            if slots is not None:
+                names = await slots.take(names)
+            active = start_run(flow, connect=prepared.connector.connect, trigger=job.trigger, payload=job.payload,
+                               flow_path=job.flow_path, history=self.store, run_id=job.run_id,
+                               run_record="waiting", catalog=self.catalog, trigger_node=job.trigger_node,
+                               trusted=True)
+            result = await active.result()
+            log.info("run %s of %r (%s): %s in %.0f ms", job.run_id, flow.name, job.trigger, result.status,
+                     result.duration_ms)
+            return result.status
+        finally:
+            alive.cancel()
+            if slots is not None:
+                await asyncio.to_thread(slots.release, names)
+            await prepared.connector.aclose()
+
+    def _record_refusal(self, job: RunJob, flow: dict[str, Any], message: str) -> None:
+        log.error("run %s refused: %s", job.run_id, message)
+        self.store.record_started(job.run_id, flow_id=str(flow.get("id") or "?"), flow_name=str(flow.get("name") or "?"),
+                                  flow_path=job.flow_path, trigger=job.trigger, payload=job.payload)
+        self.store.record_finished(job.run_id, "failed", error={"message": f"this worker cannot run it: {message}"})
+
+
+_current: Worker | None = None
+
+
+def install(worker: Worker) -> None:
+    """Make `worker` the one this process's tasks hand their jobs to (process.py)."""
+    global _current
+    _current = worker
+
+
+def current() -> Worker:
+    """This process's Worker (tasks.py hands it each job)."""
+    if _current is None:
+        raise RuntimeError("no studio worker in this process (start one with `studio worker --queue URL`)")
+    return _current
