@@ -144,12 +144,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from studio.logs import setup_logging
     from studio.queue.process import run_worker
-    from studio.queue.worker import WorkerSettings
+    from studio.queue.worker import WorkerSettings, lease_seconds
 
     setup_logging()
-    settings = WorkerSettings(queue_url=args.queue, base_url=args.base_url, trust=args.trust,
-                              history_url=args.history, max_per_connection=args.max_per_connection)
     try:
+        settings = WorkerSettings(queue_url=args.queue, base_url=args.base_url, trust=args.trust,
+                                  history_url=args.history, max_per_connection=args.max_per_connection,
+                                  lease_s=lease_seconds())
         return run_worker(settings, concurrency=args.concurrency)
     except ValueError as exc:
         print(f"studio worker: {exc}", file=sys.stderr, flush=True)

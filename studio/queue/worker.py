@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,17 @@ from .limits import ConnectionSlots, RunLease, keep_alive
 log = logging.getLogger("studio.worker")
 
 ATTEMPTS_KEY = "studio:run:{run_id}:attempts"
+LEASE_ENV = "FLOW_STUDIO_QUEUE_LEASE_S"
+
+
+def lease_seconds() -> float:
+    """How long a run's lease outlives its worker (refreshed every third of it while alive)."""
+    text = os.environ.get(LEASE_ENV)
+    try:
+        value = float(text) if text else 10.0
+    except ValueError:
+        raise ValueError(f"{LEASE_ENV}={text!r}: expected a number of seconds") from None
+    return max(value, 0.5)
 
 
 @dataclass
