@@ -161,3 +161,19 @@ def test_serve_queue_names_a_bad_url(tmp_path):
     done = subprocess.run([sys.executable, "-m", "studio.cli", "serve", str(path), "--queue", "http://nowhere"],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 2 and "expected a Redis URL" in done.stderr
+
+
+def test_max_per_connection_holds_across_workers(tmp_path, redis_url, processes):
+    from studio.connectors.openai.fake_server import FakeOpenAIServer
+
+    path = hook_flow(tmp_path)
+    with FakeOpenAIServer(latency_ms=300) as server:
+        for _ in range(2):
+            worker(processes, redis_url, server.base_url, "--concurrency", "2", "--max-per-connection", "1")
+        base = serve(processes, redis_url, path)
+        for i in range(4):
+            assert httpx.post(f"{base}/hooks/ask", json={"question": f"q{i}"}, timeout=10).status_code == 202
+        wait_for(lambda: len(finished_runs()) == 4, what="the four runs to be recorded")
+        assert {r.status for r in finished_runs()} == {"succeeded"}
+        assert len(server.requests_to("/chat/completions")) == 4
+        assert server.max_in_flight == 1  # four slots on two workers, one connection: one at a time
