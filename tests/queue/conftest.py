@@ -1,63 +1,25 @@
 """A real Redis for the queue-mode tests: Debian's redis-server, started on a free port in a temp
-folder and stopped after; the tests skip, saying so, where redis-server is not installed."""
+folder and stopped after (studio/queue/local_redis.py); the tests skip, saying so, where
+redis-server is not installed. And the `studio serve` / `studio worker` subprocesses of a test."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-REDIS_MISSING = ("redis-server is not installed: queue mode needs a real Redis "
-                 "(Debian: apt-get install -y redis-server; `make test` tries to install it)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
-def redis_url(tmp_path):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip(REDIS_MISSING)
-    port = free_port()
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
-                             "--save", "", "--appendonly", "no", "--daemonize", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    from redis import Redis
+def redis_url():
+    from studio.queue.local_redis import MISSING, available, local_redis
 
-    url = f"redis://127.0.0.1:{port}/0"
-    client = Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except Exception:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
-    try:
+    if not available():
+        pytest.skip(MISSING)
+    with local_redis() as url:
         yield url
-    finally:
-        client.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Processes:
