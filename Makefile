@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench package clean check-qt-libs
+.PHONY: run test bench package clean check-qt-libs redis-server
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,23 @@ run: $(STAMP) check-qt-libs
 check-qt-libs: $(STAMP)
 	@$(PY) -m studio.ui.syslibs
 
-test: $(STAMP)
+test: $(STAMP) redis-server
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
-bench: $(STAMP)
+# Queue mode's tests and benchmark need Debian's redis-server (each starts its own on a free port).
+# As root with apt-get, install it; otherwise say how. Never fails: without it those tests skip.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing redis-server (queue-mode tests)"; \
+	    { apt-get install -y -q redis-server >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q redis-server >/dev/null 2>&1; }; } || \
+	      echo "could not install redis-server: the queue-mode tests will skip"; \
+	  else \
+	    echo "redis-server is not installed: the queue-mode tests will skip (sudo apt-get install -y redis-server)"; \
+	  fi; }
+
+bench: $(STAMP) redis-server
 	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks
 
 package: $(STAMP)
