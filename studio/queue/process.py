@@ -21,7 +21,7 @@ def run_worker(settings: WorkerSettings, *, concurrency: int = 1) -> int:
     app.worker_main(["worker", "--pool", "threads", "--concurrency", str(concurrency), "--queues", QUEUE_NAME,
                      "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING",
                      "--hostname", f"studio-{os.getpid()}@%h"])
-    worker.store.close()
+    worker.close()
     return 0
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from redis import Redis
@@ -22,8 +24,8 @@ from studio.catalog import load_catalog
 from studio.flow.io import FlowLoadError, dump_flow, flow_from_dict
 from studio.history import RunStore, open_store
 from studio.history.storage import is_final
-from studio.runs.connections import UsageError, connection_names
-from studio.runs.prepare import prepare_flow
+from studio.runs.connections import Connector, UsageError, connection_names
+from studio.runs.prepare import trust_problem
 from studio.runs.service import start_run
 
 from .jobs import RunJob
@@ -65,13 +67,27 @@ class LeaseHeld(Exception):
 
 
 class Worker:
-    """What one `studio worker` process shares between its task threads."""
+    """What one `studio worker` process shares between its task threads: one event loop (in its
+    own thread) that every run of the process runs on, so runs share one connection pool (its
+    HTTP clients and their TLS set-up) as they do in `studio serve`; the store; Redis."""
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self.redis = Redis.from_url(settings.queue_url)
         self.store: RunStore = open_store(settings.history_url)
         self.catalog = load_catalog()
+        self.connector = Connector(settings.base_url)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="studio-worker-loop", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Close the connections, stop the loop, close the store."""
+        asyncio.run_coroutine_threadsafe(self.connector.aclose(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self.store.close()
+        self.redis.close()
 
     def execute(self, message: Any) -> str:
         """Run the job once; returns the run's final status (or that of the earlier delivery)."""
@@ -97,7 +113,7 @@ class Worker:
                         "message": f"the worker running this flow stopped before it finished, {attempts - 1} times; "
                                    "not tried again"})
                     return "cancelled"
-            return asyncio.run(self._run(job, lease))
+            return asyncio.run_coroutine_threadsafe(self._run(job, lease), self._loop).result()
         finally:
             lease.release()
 
@@ -106,8 +122,11 @@ class Worker:
         source = job.flow_path or f"<queued run {job.run_id}>"
         try:
             flow = flow_from_dict(job.flow, source, self.catalog)
-            prepared = prepare_flow(flow, dump_flow(flow).encode("utf-8"), source, trust=s.trust,
-                                    base_url=s.base_url)
+            problem = trust_problem(flow, dump_flow(flow).encode("utf-8"), s.trust,
+                                    Path(job.flow_path).parent if job.flow_path else None)
+            if problem:
+                raise UsageError(problem)
+            self.connector.check(flow, self.catalog)  # a missing key is said before anything runs
         except (FlowLoadError, UsageError) as exc:  # this worker cannot run it: say why in the history
             self._record_refusal(job, job.flow, str(exc))
             return "failed"
@@ -117,7 +136,7 @@ class Worker:
         try:
             if slots is not None:
                 names = await slots.take(names)
-            active = start_run(flow, connect=prepared.connector.connect, trigger=job.trigger, payload=job.payload,
+            active = start_run(flow, connect=self.connector.connect, trigger=job.trigger, payload=job.payload,
                                flow_path=job.flow_path, history=self.store, run_id=job.run_id,
                                run_record="waiting", catalog=self.catalog, trigger_node=job.trigger_node,
                                trusted=True)
@@ -129,7 +148,6 @@ class Worker:
             alive.cancel()
             if slots is not None:
                 await asyncio.to_thread(slots.release, names)
-            await prepared.connector.aclose()
 
     def _record_refusal(self, job: RunJob, flow: dict[str, Any], message: str) -> None:
         log.error("run %s refused: %s", job.run_id, message)

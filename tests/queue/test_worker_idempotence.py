@@ -30,6 +30,19 @@ def message(run_id=None):
 
 
 @pytest.fixture
+def workers():
+    made = []
+
+    def make(**settings):
+        made.append(Worker(WorkerSettings(**settings)))
+        return made[-1]
+
+    yield make
+    for w in made:
+        w.close()
+
+
+@pytest.fixture
 def fake():
     from studio.connectors.openai.fake_server import FakeOpenAIServer
 
@@ -37,8 +50,8 @@ def fake():
         yield server
 
 
-def test_a_message_delivered_twice_runs_once(redis_url, fake):
-    w = Worker(WorkerSettings(queue_url=redis_url, base_url=fake.base_url, trust=True))
+def test_a_message_delivered_twice_runs_once(redis_url, fake, workers):
+    w = workers(queue_url=redis_url, base_url=fake.base_url, trust=True)
     job = message()
     assert w.execute(job) == "succeeded"
     assert w.execute(job) == "succeeded"  # the redelivery finds the run recorded
@@ -46,8 +59,8 @@ def test_a_message_delivered_twice_runs_once(redis_url, fake):
     assert [r.run_id for r in RunHistory().list_runs()] == [job["run_id"]]
 
 
-def test_a_run_whose_lease_another_worker_holds_is_not_run(redis_url, fake):
-    w = Worker(WorkerSettings(queue_url=redis_url, base_url=fake.base_url, trust=True))
+def test_a_run_whose_lease_another_worker_holds_is_not_run(redis_url, fake, workers):
+    w = workers(queue_url=redis_url, base_url=fake.base_url, trust=True)
     job = message()
     other = RunLease(Redis.from_url(redis_url), job["run_id"], ttl_s=30)
     assert other.acquire()
@@ -58,8 +71,8 @@ def test_a_run_whose_lease_another_worker_holds_is_not_run(redis_url, fake):
     assert w.execute(job) == "succeeded"
 
 
-def test_a_run_lost_too_often_is_recorded_cancelled_with_the_reason(redis_url, fake):
-    w = Worker(WorkerSettings(queue_url=redis_url, base_url=fake.base_url, trust=True, max_attempts=1))
+def test_a_run_lost_too_often_is_recorded_cancelled_with_the_reason(redis_url, fake, workers):
+    w = workers(queue_url=redis_url, base_url=fake.base_url, trust=True, max_attempts=1)
     job = message()
     history = RunHistory()
     # a worker took it and died: the row says running, nobody holds the lease, one attempt counted
@@ -72,8 +85,8 @@ def test_a_run_lost_too_often_is_recorded_cancelled_with_the_reason(redis_url, f
     assert fake.requests_to("/chat/completions") == []
 
 
-def test_a_run_left_running_by_a_dead_worker_runs_again_under_its_id(redis_url, fake):
-    w = Worker(WorkerSettings(queue_url=redis_url, base_url=fake.base_url, trust=True))
+def test_a_run_left_running_by_a_dead_worker_runs_again_under_its_id(redis_url, fake, workers):
+    w = workers(queue_url=redis_url, base_url=fake.base_url, trust=True)
     job = message()
     RunHistory().record_started(job["run_id"], flow_id="f", flow_name="Once", flow_path=None, trigger="webhook",
                                 payload=None)
@@ -98,3 +111,12 @@ def test_connection_slots_hold_across_holders_and_free_a_dead_holders_slot(redis
     time.sleep(0.7)  # the holder stopped refreshing (its worker died): its slot expires
     assert first.try_take("openai")
     assert ConnectionSlots(redis, 2, ttl_s=5).try_take("openai")  # a higher limit admits a second holder
+
+
+def test_a_worker_without_trust_records_why_it_did_not_run_the_flow(redis_url, fake, workers):
+    w = workers(queue_url=redis_url, base_url=fake.base_url, trust=False)
+    job = message()
+    assert w.execute(job) == "failed"
+    run = RunHistory().get_run(job["run_id"])
+    assert run.status == "failed" and "--trust" in run.error["message"] and "cannot run it" in run.error["message"]
+    assert fake.requests_to("/chat/completions") == []
