@@ -137,8 +137,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"studio serve: {exc}", file=sys.stderr, flush=True)
             return EXIT_USAGE
-    return serve_in_terminal(args.flows, host=args.host, port=args.port, base_url=args.base_url, grace=args.grace,
-                             trust=args.trust, dispatch=dispatch)
+    try:
+        return serve_in_terminal(args.flows, host=args.host, port=args.port, base_url=args.base_url,
+                                 grace=args.grace, trust=args.trust, dispatch=dispatch)
+    finally:
+        if dispatch is not None:
+            dispatch.close()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
