@@ -33,3 +33,22 @@ def test_deltas_show_on_the_node_and_in_the_inspector(qtbot):
     assert shown[-1][1] == "succeeded"
     # until the run's result arrives, the inspector keeps the text that streamed
     assert panel.inspector.text_view.toPlainText() == "Tide pools hold life. More."
+
+
+def test_a_stream_tried_again_starts_its_text_over(qtbot):
+    """A broken stream is tried again (studio/connectors/openai/stream_retry.py): the `restart`
+    delta drops the half answer, so the text is not shown twice."""
+    from studio.ui.run_panel import RunPanel
+
+    panel = RunPanel()
+    qtbot.addWidget(panel)
+    shown = []
+    panel.node_status.connect(lambda nid, status, preview: shown.append((nid, status, preview)))
+    panel.reset()
+    panel.on_events([_ev("node_queued"), _ev("node_started")])
+    panel.show_node("n1")
+    panel.on_events([_ev("delta", {"text": "Tide pools "})])
+    panel.on_events([_ev("delta", {"text": "", "restart": True}), _ev("delta", {"text": "Tide pools "}),
+                     _ev("delta", {"text": "hold life."})])
+    assert panel.inspector.text_view.toPlainText() == "Tide pools hold life."
+    assert shown[-1] == ("n1", "running", "…Tide pools hold life.")
