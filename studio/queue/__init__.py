@@ -6,4 +6,6 @@ worker` processes run them, on Celery with a Redis broker (docs/scale-out.md).
 - `enqueue.py`: the serve side, which chooses the run id and sends the job;
 - `worker.py`: the worker side, which runs a job through the run service exactly once per run id
   (a lease in Redis, the shared history) and gives up on a run after too many lost attempts;
-- `limits.py`: concurrent runs per connection across all workers (a Redis semaphore)."""
+  `tasks.py` the Celery task that hands it each job; `process.py` the `studio worker` process;
+- `limits.py`: run leases and concurrent runs per connection across all workers (Redis);
+- `local_redis.py`: a throwaway redis-server for tests, benchmarks and trying it on one machine."""

@@ -177,3 +177,22 @@ def test_max_per_connection_holds_across_workers(tmp_path, redis_url, processes)
         assert {r.status for r in finished_runs()} == {"succeeded"}
         assert len(server.requests_to("/chat/completions")) == 4
         assert server.max_in_flight == 1  # four slots on two workers, one connection: one at a time
+
+
+def test_a_schedule_served_with_queue_enqueues_its_runs_for_the_worker(tmp_path, redis_url, processes):
+    from studio.connectors.openai.fake_server import FakeOpenAIServer
+
+    tick = Node(action="trigger.schedule", name="Tick", values={"interval_seconds": 1})
+    ask = Node(action="chat.create_completion", name="Ask",
+               values={"messages": [{"role": "user", "content": "tick"}], "stream": False})
+    flow = Flow(name="Queued schedule", nodes=[tick, ask],
+                wires=[Wire(source=Endpoint(node=tick.id, port="output"), target=Endpoint(node=ask.id, port="in"))])
+    path = tmp_path / "tick.flow.json"
+    save_flow(flow, path)
+    with FakeOpenAIServer() as server:
+        w = worker(processes, redis_url, server.base_url)
+        processes.start("serve", str(path), "--queue", redis_url, "--trust")
+        runs = wait_for(lambda: len(finished_runs()) >= 2 and finished_runs(), what="two scheduled runs")
+        assert {(r.trigger, r.status) for r in runs} == {("schedule", "succeeded")}
+        assert {owner_pid(r.run_id) for r in runs} == {w.pid}
+        assert len({r.run_id for r in runs}) == len(runs)
