@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench package clean check-qt-libs redis-server
+.PHONY: run test bench package clean check-qt-libs test-services
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,23 +20,28 @@ run: $(STAMP) check-qt-libs
 check-qt-libs: $(STAMP)
 	@$(PY) -m studio.ui.syslibs
 
-test: $(STAMP) redis-server
+test: $(STAMP) test-services
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
-# Queue mode's tests and benchmark need Debian's redis-server (each starts its own on a free port).
-# As root with apt-get, install it; otherwise say how. Never fails: without it those tests skip.
-redis-server:
-	@command -v redis-server >/dev/null 2>&1 || { \
+# Queue mode's tests and benchmark need Debian's redis-server, and the PostgreSQL history's tests
+# its postgresql (each test starts its own server in a temp folder). As root with apt-get, install
+# what is missing; otherwise say how. Never fails: without them those tests skip, saying why.
+test-services:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing redis-server (queue-mode tests)"; \
-	    { apt-get install -y -q redis-server >/dev/null 2>&1 || \
-	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q redis-server >/dev/null 2>&1; }; } || \
-	      echo "could not install redis-server: the queue-mode tests will skip"; \
+	    echo "installing$$missing (queue-mode tests)"; \
+	    { apt-get install -y -q $$missing >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$missing >/dev/null 2>&1; }; } || \
+	      echo "could not install$$missing: those queue-mode tests will skip"; \
 	  else \
-	    echo "redis-server is not installed: the queue-mode tests will skip (sudo apt-get install -y redis-server)"; \
-	  fi; }
+	    echo "not installed:$$missing; those queue-mode tests will skip (sudo apt-get install -y$$missing)"; \
+	  fi; \
+	fi
 
-bench: $(STAMP) redis-server
+bench: $(STAMP) test-services
 	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks
 
 package: $(STAMP)

@@ -2,8 +2,8 @@
 URL. Every process that records runs (the editor, `studio run`, `studio serve`, each `studio
 worker`) opens the same store, so a run started on one is seen and finished on another.
 
-`RunHistory` (SQLite, store.py) is the implementation: the default for one machine, shared by
-processes there through WAL. A PostgreSQL implementation is not built (docs/scale-out.md)."""
+`RunHistory` (SQLite, store.py) is the default for one machine, shared by processes there
+through WAL; `PostgresRunHistory` (postgres.py) serves workers on several machines."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ class RunStore(Protocol):
 
 def open_store(url: str | None = None) -> RunStore:
     """The store `url` names: None or "" is the user's SQLite history; `sqlite:///PATH` (or a
-    plain path) another SQLite file. ValueError names what is accepted for anything else."""
+    plain path) another SQLite file; `postgresql://USER@HOST:PORT/DB` a PostgreSQL database.
+    ValueError names what is accepted for anything else."""
     if not url:
         return RunHistory()
     parsed = urlparse(url)
@@ -48,11 +49,12 @@ def open_store(url: str | None = None) -> RunStore:
             raise ValueError(f"history store {url!r}: expected sqlite:///PATH/TO/history.sqlite3")
         return RunHistory(Path(path))
     if parsed.scheme in ("postgres", "postgresql"):
-        raise ValueError(f"history store {parsed.scheme}://...: PostgreSQL is not built yet; use sqlite:///PATH "
-                         "(see docs/scale-out.md)")
+        from .postgres import PostgresRunHistory  # loads the driver only for a PostgreSQL store
+
+        return PostgresRunHistory(url)
     if parsed.scheme == "" or len(parsed.scheme) == 1:  # a plain path (a Windows drive letter too)
         return RunHistory(Path(url))
-    raise ValueError(f"history store {url!r}: expected sqlite:///PATH or a file path")
+    raise ValueError(f"history store {url!r}: expected sqlite:///PATH, postgresql://USER@HOST:PORT/DB or a file path")
 
 
 def is_final(status: str | None) -> bool:

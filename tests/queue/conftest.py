@@ -57,3 +57,55 @@ def processes(tmp_path):
         yield procs
     finally:
         procs.stop()
+
+
+def _pg_bin() -> Path | None:
+    import glob
+    import shutil
+
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))  # Debian keeps them off the PATH
+    if versions:
+        return Path(versions[-1]).parent
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+@pytest.fixture
+def postgres_url():
+    """A real PostgreSQL (Debian's postgresql package) in a temp folder on a free port; skipped
+    with the reason where it is not installed. As root it runs as the `postgres` user (the server
+    refuses root)."""
+    import pwd
+    import shutil
+    import tempfile
+
+    from studio.queue.local_redis import _free_port
+
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install -y postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="studio-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no `postgres` user to run the server as")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    data = folder / "data"
+    def run(*args):
+        done = subprocess.run([*as_user, *map(str, args)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{Path(str(args[0])).name} failed: {done.stderr[-1000:]}"
+
+    try:
+        run(bin_dir / "initdb", "-D", data, "-U", "studio", "--auth=trust", "-E", "UTF8")
+        run(bin_dir / "pg_ctl", "-D", data, "-w", "-l", folder / "log", "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        run(bin_dir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "studio", "studio")
+        yield f"postgresql://studio@127.0.0.1:{port}/studio"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -196,3 +196,25 @@ def test_a_schedule_served_with_queue_enqueues_its_runs_for_the_worker(tmp_path,
         assert {(r.trigger, r.status) for r in runs} == {("schedule", "succeeded")}
         assert {owner_pid(r.run_id) for r in runs} == {w.pid}
         assert len({r.run_id for r in runs}) == len(runs)
+
+
+def test_workers_record_in_a_shared_postgresql_history(tmp_path, redis_url, postgres_url, processes):
+    from studio.connectors.openai.fake_server import FakeOpenAIServer
+    from studio.history import open_store
+
+    path = hook_flow(tmp_path)
+    with FakeOpenAIServer() as server:
+        workers = [worker(processes, redis_url, server.base_url, "--history", postgres_url) for _ in range(2)]
+        base = serve(processes, redis_url, path)
+        for i in range(4):
+            assert httpx.post(f"{base}/hooks/ask", json={"question": f"pg {i}"}, timeout=10).status_code == 202
+        store = open_store(postgres_url)
+        try:
+            runs = wait_for(lambda: [r for r in store.list_runs() if r.status == "succeeded"][3:] and store.list_runs(),
+                            what="four runs in PostgreSQL")
+            assert sorted(r.payload["body"]["question"] for r in runs) == [f"pg {i}" for i in range(4)]
+            assert {n.node_name: n.status for n in store.get_run(runs[0].run_id).nodes}["Ask"] == "succeeded"
+        finally:
+            store.close()
+        assert RunHistory().list_runs() == []  # nothing went to the local SQLite file
+        assert all(w.poll() is None for w in workers)
