@@ -7,11 +7,16 @@ through WAL; `PostgresRunHistory` (postgres.py) serves workers on several machin
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 from .store import FINAL_STATUSES, NodeRecord, RunHistory, RunRecord
+
+HISTORY_ENV = "FLOW_STUDIO_HISTORY"
+"""The store every headless process (`studio run`, `resume`, `serve`, `worker`) records in when
+none is given: a URL for open_store; unset, the user's SQLite history."""
 
 
 @runtime_checkable
@@ -37,9 +42,10 @@ class RunStore(Protocol):
 
 
 def open_store(url: str | None = None) -> RunStore:
-    """The store `url` names: None or "" is the user's SQLite history; `sqlite:///PATH` (or a
+    """The store `url` (default: $FLOW_STUDIO_HISTORY) names: unset or "" is the user's SQLite history; `sqlite:///PATH` (or a
     plain path) another SQLite file; `postgresql://USER@HOST:PORT/DB` a PostgreSQL database.
     ValueError names what is accepted for anything else."""
+    url = url or os.environ.get(HISTORY_ENV)
     if not url:
         return RunHistory()
     parsed = urlparse(url)

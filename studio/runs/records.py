@@ -16,7 +16,7 @@ from studio.engine.executor import RunResult
 from studio.engine.steps import steps_of
 from studio.flow.io import FlowLoadError, dump_flow, load_flow
 from studio.flow.models import Flow
-from studio.history import NodeRecord, RunHistory, RunStore
+from studio.history import NodeRecord, RunStore, open_store
 from studio.paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -180,12 +180,12 @@ def record_result(history: RunStore, result: RunResult) -> None:
                             nodes=node_records(result), finished_at=result.finished_at)
 
 
-def open_history(warn: Warn = _log_warning, *, recover: bool = True) -> RunHistory | None:
+def open_history(warn: Warn = _log_warning, *, recover: bool = True) -> RunStore | None:
     """The run history every run is recorded in; a broken database warns and the run goes on.
     With `recover`, runs a killed process left 'running' are closed as cancelled first (live
     processes' stay)."""
     try:
-        history = RunHistory()
+        history = open_store()  # the user's SQLite history, or $FLOW_STUDIO_HISTORY
     except Exception as exc:  # noqa: BLE001 - recording must never stop a run
         warn(f"run history unavailable ({exc}); this run is not recorded")
         return None

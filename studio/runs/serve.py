@@ -23,7 +23,7 @@ from studio.flow.capabilities import needs_trust
 from studio.flow.errors import FlowLoadError
 from studio.flow.io import load_flow
 from studio.flow.models import Flow, Node
-from studio.history import RunHistory
+from studio.history import RunHistory, open_store
 from studio.logs import setup_logging
 from studio.triggers.schedule import Clock, Schedule, run_schedule
 from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer, answer_with_run
@@ -196,7 +196,7 @@ async def serve_async(paths: list[str], *, connect: Callable[[str | None], Await
     """Serve the triggers of the flow files until SIGINT or SIGTERM."""
     catalog = load_catalog()
     flows = load_served_flows(list(paths), catalog, trust=trust)
-    history = RunHistory()
+    history = open_store()  # the user's SQLite history, or $FLOW_STUDIO_HISTORY
     recover_interrupted(history)
     server = Server(flows=flows, connect=connect, history=history, host=host, port=port,
                     catalog=catalog, grace_s=grace, trusted=True, dispatch=dispatch)
