@@ -296,3 +296,17 @@ def test_fan_out_branches_overlap(server, tmp_path):
         server.latency_ms = 0
     assert done.returncode == 0, done.stderr
     assert server.max_in_flight >= 3
+
+
+@pytest.mark.parametrize("name", ["chat-then-moderation.flow.json", "agent-flow-tool.flow.json"])
+def test_studio_run_simulated_needs_no_key_and_no_server(name, tmp_path):
+    """`--simulated` runs the nodes left at the default connection on the built-in Simulated
+    (offline) connection, as the editor's Run on does; without it and with no key, the run is
+    refused before anything starts (exit 2) and says which connection lacks a key."""
+    env = {**_env(), "FLOW_STUDIO_HOME": str(tmp_path / "home")}
+    run = [sys.executable, "-m", "studio.cli", "run", str(examples_dir() / name), "--trust", "--json"]
+    refused = subprocess.run(run, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert refused.returncode == 2 and "OPENAI_API_KEY" in refused.stderr, refused.stderr
+    done = subprocess.run([*run, "--simulated"], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["status"] == "succeeded"
