@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any, Callable
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import QItemSelectionModel, Qt, Signal
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -98,9 +98,10 @@ def _select_item(tree: Any, key: str) -> bool:
     for i in range(tree.topLevelItemCount()):
         item = tree.topLevelItem(i)
         if item.data(0, Qt.ItemDataRole.UserRole) == key:
-            tree.clearSelection()
-            item.setSelected(True)
-            tree.setCurrentItem(item)
+            # An explicit command: setCurrentItem(item) alone reads the keyboard's modifiers, so a
+            # Ctrl held at that moment would toggle the row off again.
+            flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            tree.setCurrentItem(item, 0, flags)
             return True
     return False
 

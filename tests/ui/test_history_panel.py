@@ -254,3 +254,20 @@ def test_run_again_uses_the_recorded_payload(window, run_async):
         body = next(r.json for r in server.requests if r.path.endswith("/chat/completions"))
     assert result.status == "succeeded"
     assert body["messages"][0]["content"] == "Say hello to tides"
+
+
+def test_selecting_a_run_for_the_user_ignores_a_held_ctrl(panel, history, qtbot):
+    """A run chosen by the editor (after a run, from the Tests tab) is selected even while the
+    user holds Ctrl, which would otherwise toggle the row off again."""
+    record(history, "r1")
+    record(history, "r2")
+    panel.set_flow("flow-1", {})
+    panel.show()
+    qtbot.keyPress(panel.runs, Qt.Key.Key_Control, Qt.KeyboardModifier.ControlModifier)
+    try:
+        assert panel.select_run("r1")
+        assert panel.selected_run_ids() == ["r1"]
+        assert panel.select_run("r2")
+        assert panel.selected_run_ids() == ["r2"] and panel.test_button.isEnabled()
+    finally:
+        qtbot.keyRelease(panel.runs, Qt.Key.Key_Control)

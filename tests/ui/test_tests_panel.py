@@ -52,7 +52,7 @@ def test_save_a_past_run_as_a_test_that_passes_in_studio_test(window, server, ru
     assert history.select_run(result.run_id)
     panel = window.tests_panel
     panel.ask_name = lambda suggestion: "owls"
-    assert history.test_button.isEnabled()
+    assert history.test_button.isEnabled(), (history.current and history.current.status, history.selected_run_ids(), result.run_id)
     with qtbot.waitSignal(panel.saved, timeout=60_000) as saved:
         qtbot.mouseClick(history.test_button, Qt.MouseButton.LeftButton)
     test, outcome = saved.args
