@@ -191,3 +191,11 @@ def test_two_stored_tests_sharing_a_cassette_file_are_a_problem():
     assert [str(p) for p in validate_flow(flow, CATALOG) if p.path.startswith("tests")] == [
         "tests[0].name: test 'tide pools': 'tide pools' would share its cassette with test 'tide-pools'; rename one",
         "tests[1].name: test 'tide-pools': 'tide-pools' would share its cassette with test 'tide pools'; rename one"]
+
+
+def test_a_secret_in_a_group_title_is_refused():
+    from studio.flow.models import Group
+
+    flow = make(Node(id="r", action="raw.request", name="Call", values={}))
+    flow.groups.append(Group(title="sk-abcdef123456"))
+    assert [p.path for p in validate_flow(flow, CATALOG) if p.message == SECRET_MESSAGE] == ["groups[0].title"]
