@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from qtpy.QtCore import Qt, QUrl, Signal
-from qtpy.QtGui import QDesktopServices, QGuiApplication, QPixmap
+from qtpy.QtCore import QSize, Qt, QUrl, Signal
+from qtpy.QtGui import QDesktopServices, QGuiApplication, QPainter, QPalette, QPixmap
 from qtpy.QtWidgets import (
     QDialog,
     QFrame,
@@ -162,6 +162,32 @@ class ApprovalCard(QFrame):
         self.decided.emit(self.node_id, self.request_id, approved)
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that keeps its whole text (text(), the tooltip) but draws it cut with "…"
+    when the dock is narrow, so a long node name never pushes the buttons beside it out of view."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(40, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(min(super().sizeHint().width(), 240), super().sizeHint().height())
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), shown)
+
+    def shown_text(self) -> str:
+        """What is drawn at the current width."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+
+
 class OutputInspector(QWidget):
     """What one node produced in the last run."""
 
@@ -170,7 +196,7 @@ class OutputInspector(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
-        self.title = QLabel("Select a node to see its output")
+        self.title = ElidedLabel("Select a node to see its output")
         self.title.setProperty("role", "heading")
         self.copy_button = QPushButton("Copy JSON")
         self.copy_button.clicked.connect(self.copy_json)

@@ -50,3 +50,21 @@ def test_a_stream_tried_again_starts_its_text_over(qtbot):
                      _ev("delta", {"text": "hold life."})])
     assert panel.inspector.text_view.toPlainText() == "Tide pools hold life."
     assert shown[-1] == ("n1", "running", "…Tide pools hold life.")
+
+
+def test_a_long_node_name_is_cut_in_the_inspector_header_and_copy_json_stays_in_view(qtbot):
+    from studio.ui.inspector import OutputInspector
+
+    inspector = OutputInspector()
+    qtbot.addWidget(inspector)
+    inspector.resize(320, 300)
+    inspector.show()
+    qtbot.waitExposed(inspector)
+    name = "Summarise every customer review of the last quarter and draft a reply to each " * 2
+    inspector.show_result(name, "succeeded", output={"ok": True})
+    qtbot.wait(10)
+    title = inspector.title
+    assert title.text() == f"{name} — succeeded" and title.toolTip() == title.text()
+    assert title.shown_text().endswith("…") and len(title.shown_text()) < len(title.text())
+    button = inspector.copy_button.geometry()
+    assert button.right() <= inspector.width() and button.width() >= inspector.copy_button.sizeHint().width()
