@@ -18,8 +18,11 @@ def _id(*parts: str) -> str:
     return str(uuid.uuid5(NS, "/".join(parts)))
 
 
-def build(slug: str, name: str, description: str, nodes: list[tuple[str, str, dict]], wires: list[tuple[str, str]],
+def build(slug: str, name: str, description: str, nodes: list[tuple[str, str, dict]], wires: list[tuple[str, ...]],
           note: str = "", inputs: dict | None = None) -> Flow:
+    """`wires` are (source, target) from the source's `output` port, or (source, port, target)."""
+    ported = [(w[0], "output", w[1]) if len(w) == 2 else w for w in wires]
+    wires = [(a, b) for a, _port, b in ported]
     made = []
     for i, (node_name, action, values) in enumerate(nodes):
         made.append(Node(id=_id(slug, node_name), action=action, name=node_name, values=values,
@@ -27,8 +30,8 @@ def build(slug: str, name: str, description: str, nodes: list[tuple[str, str, di
     by_name = {n.name: n.id for n in made}
     flow = Flow(
         id=_id(slug), name=name, description=description, nodes=made,
-        wires=[Wire(source=Endpoint(node=by_name[a], port="output"), target=Endpoint(node=by_name[b], port="in"))
-               for a, b in wires],
+        wires=[Wire(source=Endpoint(node=by_name[a], port=port), target=Endpoint(node=by_name[b], port="in"))
+               for a, port, b in ported],
         notes=[Note(id=_id(slug, "note"), text=note, position=Position(x=80, y=-80), width=420, height=90)] if note else [],
         settings={"example_inputs": inputs or {}},
     )
@@ -44,6 +47,13 @@ def _row(index: int, name: str, nodes: list, wires: list[tuple[str, str]]) -> in
     column = _column(name, nodes, wires)
     same = [n for n, _a, _v in nodes if _column(n, nodes, wires) == column]
     return same.index(name)
+
+
+QUESTIONS = [
+    {"question": "Why do tide pools form?", "urgent": True},
+    {"question": "Suggest a name for a hermit crab.", "urgent": False},
+    {"question": "Is it safe to touch a sea anemone?", "urgent": True},
+]
 
 
 def examples() -> dict[str, Flow]:
@@ -139,6 +149,29 @@ def examples() -> dict[str, Flow]:
              ("Facts", "Combine"), ("Poem", "Combine"), ("Question", "Combine")],
             inputs={"topic": "tide pools"},
         ),
+        "loop-if-set": build(
+            "loop-if-set", "Split, branch, loop and set",
+            "Split a list of questions into items, send the urgent ones through a loop that asks a chat "
+            "model about each, and mark the rest as queued.",
+            [
+                ("Start", "trigger.manual", {"fields": [{"key": "questions", "label": "Questions", "type": "json",
+                                                        "default": QUESTIONS}]}),
+                ("Split", "core.split_out", {"field_to_split": "questions"}),
+                ("Urgent", "core.if", {"conditions": [{"left": "{{ input.urgent }}", "operator": "boolean.true"}]}),
+                ("Each", "core.loop", {"concurrency": 2}),
+                ("Answer", "chat.create_completion", {"model": "gpt-4o-mini", "messages": [
+                    {"role": "system", "content": "Answer in one short sentence."},
+                    {"role": "user", "content": "{{ input.question }}"}]}),
+                ("Answers", "core.set", {"include": "none", "assignments": [
+                    {"name": "answer", "type": "string", "value": "{{ input.choices[0].message.content }}"}]}),
+                ("Later", "core.set", {"assignments": [{"name": "status", "type": "string", "value": "queued"}]}),
+            ],
+            [("Start", "Split"), ("Split", "Urgent"), ("Urgent", "true", "Each"), ("Urgent", "false", "Later"),
+             ("Each", "loop", "Answer"), ("Each", "done", "Answers")],
+            note="Core nodes: If sends each item down true or false; Loop Over Items runs Answer once per "
+                 "urgent item; Edit Fields (Set) shapes the results. Only Answer calls OpenAI.",
+            inputs={"questions": QUESTIONS},
+        ),
     }
     for slug, tests in TESTS.items():
         flows[slug].tests = [FlowTest.model_validate(t) for t in tests]
@@ -197,6 +230,14 @@ TESTS: dict[str, list[dict]] = {
         "assertions": [*_succeeded("Facts", "Poem", "Question", "Combine"),
                        _check("contains", "Combine", CONTENT, expected="Question:"),
                        _check("token_budget", "Combine", max_tokens=1000)],
+    }],
+    "loop-if-set": [{
+        "name": "two urgent questions", "payload": {"questions": QUESTIONS},
+        "assertions": [*_succeeded("Split", "Urgent", "Each", "Answer", "Answers", "Later"),
+                       _check("in_range", "Answers", minimum=2, maximum=2, length=True),
+                       _check("contains", "Answers", "[1].answer", expected="sea anemone"),
+                       _check("equals", "Later", "[0].question", expected="Suggest a name for a hermit crab."),
+                       _check("equals", "Later", "[0].status", expected="queued")],
     }],
 }
 

@@ -41,6 +41,12 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_connections(args: argparse.Namespace) -> int:
+    from studio.runs.saved_connections import connections_command
+
+    return connections_command(args)
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from studio.flow.schema import flow_json_schema
 
@@ -220,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_test_arguments(p)
     p.set_defaults(func=cmd_test)
+    p = sub.add_parser("connections", help="list, add or remove saved connections (secrets from stdin or the "
+                       "environment, never the command line)")
+    from studio.runs.saved_connections import add_arguments as add_connection_arguments
+
+    add_connection_arguments(p)
+    p.set_defaults(func=cmd_connections)
     p = sub.add_parser("import", help="turn another tool's workflow into a flow file")
     kinds = p.add_subparsers(title="formats", metavar="FORMAT", required=True)
     k = kinds.add_parser("n8n", help="an n8n workflow export (*.json)")

@@ -140,6 +140,7 @@ class ConnectionField(BaseModel):
     secret: bool = False
     required: bool = False
     default: Any = None
+    options: list[str] | None = None  # the values it may take (a choice in the Connections dialog)
 
 
 class ConnectionType(BaseModel):

@@ -14,6 +14,7 @@ import asyncio
 import time
 from typing import Any
 
+from .events import HANDLER_EVENT_TYPES
 from .results import preview
 
 LOOP_PORT = "loop"
@@ -54,13 +55,19 @@ class LoopBodies:
         runs: list[Any] = [None] * len(batches)
         done = 0
 
+        def forward(event: Any) -> None:
+            """What a body node says while it runs (progress such as a retry, deltas, tool calls)
+            reaches the outer run; its per-item start and end do not (_finish_body reports those)."""
+            if event.type in HANDLER_EVENT_TYPES and event.node_id in body:
+                self.bus.emit(event)
+
         async def one(index: int, batch: Any) -> dict[str, Any]:
             nonlocal done
             async with gate:
                 sub = type(self)(
                     self.flow, catalog=self.catalog, registry=self.registry, trigger_payload=self.payload,
                     connect=self.connect, run_dir=self.run_dir, max_concurrency=self.max_concurrency,
-                    on_event=None, services={k: v for k, v in self.services.items() if k != "trigger_payload"},
+                    on_event=forward, services={k: v for k, v in self.services.items() if k != "trigger_payload"},
                     start_at=None, only=None, pinned_outputs=None, run_id=self.run_id, trigger_node=None,
                     keep_events=False,
                 )
@@ -119,7 +126,7 @@ class LoopBodies:
             ran = any(r.status == "succeeded" for r in results)
             result = self._finish(nid, "failed" if failed else "succeeded" if ran else "skipped")
             result.output = outputs
-            result.attempts = len(results)
+            result.attempts = max((r.attempts for r in results), default=0)  # the most tries one item took
             self.has_output.add(nid)
             self.ports[nid] = {}  # what follows the loop reads its Done port, not the body
             if failed is not None:

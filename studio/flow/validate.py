@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
 from .capabilities import analyse
+from .case_checks import stored_test_problems
 from .errors import ECHO_LIMIT, Problem, clip, quote, show_value
 from .references import referenced_names
 
@@ -276,6 +277,8 @@ def validate_flow(flow: Flow, catalog: Catalog) -> list[Problem]:
 
     # What the flow may never do on this machine (a program from data, a host from an expression).
     problems.extend(analyse(flow, catalog).problems)
+    # Stored tests name nodes and assertion kinds: a typo there is caught here, not at `studio test`.
+    problems.extend(stored_test_problems(flow, catalog))
 
     for key in ("name", "description"):
         if _secret_text(getattr(flow, key)):

@@ -9,7 +9,8 @@
   interrupted-run recovery;
 - resume (`resume.py`): continue a run that waits for approval, in this process or a new one;
 - front-ends: `terminal.py` (`studio run`/`resume`), `serve.py` (`studio serve`), and
-  `interrupt.py` (Ctrl-C/SIGTERM in a terminal). The editor's `studio/ui/bridge.py` calls
+  `interrupt.py` (Ctrl-C/SIGTERM in a terminal), `saved_connections.py` (`studio connections`:
+  the saved connections a run resolves, managed from a terminal). The editor's `studio/ui/bridge.py` calls
   `start_run` directly.
 
 Import the submodules; this package imports nothing at import time so `studio --version` stays fast."""

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from studio.catalog.catalog import Catalog
+from studio.flow.case_checks import PathError, case_problems, path_steps
 from studio.flow.cases import Assertion, FlowTest
 from studio.flow.models import Flow
 
-from .cassette import MISS_WORDS, cassette_file_name
+from .cassette import MISS_WORDS
 
 Judge = Callable[[Assertion, Any], Awaitable[tuple[bool | None, str]]]
 """(assertion, value) -> (passed, reason); passed None: not judged (skipped), reason says why."""
@@ -57,31 +58,6 @@ def show(value: Any) -> str:
 
 # --- JSON paths ------------------------------------------------------------------------------------
 
-_STEP = re.compile(r"""\.?([A-Za-z_][A-Za-z0-9_-]*)|\[(-?\d+)\]|\[["']([^"']*)["']\]""")
-
-
-class PathError(Exception):
-    pass
-
-
-def path_steps(path: str) -> list[str | int]:
-    """`choices[0].message.content` (or `$.choices[0]...`) as its keys and indexes."""
-    text = path.strip()
-    if text.startswith("$"):
-        text = text[1:]
-    steps: list[str | int] = []
-    at = 0
-    while at < len(text):
-        match = _STEP.match(text, at)
-        if match is None or match.end() == at:
-            raise PathError(f"cannot read the path {path!r} at {text[at:]!r} (write keys with dots and "
-                            "indexes in brackets: choices[0].message.content)")
-        name, index, quoted = match.groups()
-        steps.append(int(index) if index is not None else (name if name is not None else quoted))
-        at = match.end()
-    return steps
-
-
 def at_path(value: Any, path: str) -> Any:
     """The value at `path` inside `value`; PathError names the step that is missing."""
     current = value
@@ -113,43 +89,9 @@ def _kind(value: Any) -> str:
 
 
 def problems(flow: Flow, catalog: Catalog, test: FlowTest, where: str) -> list[str]:
-    """What is wrong with a stored test (unknown kinds, nodes, missing fields), one line each."""
-    names = {n.name for n in flow.nodes}
-    out = [f"{where}.pinned.{name}: no node named {name!r} in the flow" for name in test.pinned if name not in names]
-    if test.trigger and test.trigger not in names:
-        out.append(f"{where}.trigger: no node named {test.trigger!r} in the flow")
-    same = [t.name for t in flow.tests if t is not test and cassette_file_name(t.name) == cassette_file_name(test.name)]
-    if same:
-        out.append(f"{where}.name: {test.name!r} would share its cassette with test {same[0]!r}; rename one")
-    for i, item in enumerate(test.assertions):
-        here = f"{where}.assertions[{i}]"
-        try:
-            kind = catalog.assertion(item.kind)
-        except KeyError:
-            known = ", ".join(k.id for k in catalog.assertions)
-            out.append(f"{here}.kind: unknown assertion kind {item.kind!r} (expected one of: {known})")
-            continue
-        if item.node and item.node not in names:
-            out.append(f"{here}.node: no node named {item.node!r} in the flow")
-        if kind.target in ("output", "node") and not item.node:
-            out.append(f"{here}.node: {kind.id} needs a node")
-        for spec in kind.inputs:
-            if spec.required and item.values.get(spec.key) in (None, ""):
-                out.append(f"{here}.values.{spec.key}: required by {kind.id} ({spec.label})")
-        for key in item.values:
-            if key not in {s.key for s in kind.inputs}:
-                out.append(f"{here}.values.{key}: {kind.id} has no field {key!r}")
-        if item.path:
-            try:
-                path_steps(item.path)
-            except PathError as exc:
-                out.append(f"{here}.path: {exc}")
-        if kind.id == "matches":
-            try:
-                re.compile(str(item.values.get("pattern", "")))
-            except re.error as exc:
-                out.append(f"{here}.values.pattern: not a regular expression ({exc})")
-    return out
+    """What is wrong with a stored test (unknown kinds, nodes, missing fields), one line each; the
+    checks live with the flow document so validation reports them too."""
+    return [str(p) for p in case_problems(flow, catalog, test, where)]
 
 
 # --- evaluating ------------------------------------------------------------------------------------------

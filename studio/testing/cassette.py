@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from studio.engine.redaction import REDACTED, SECRET_HEADER_NAMES
+from studio.flow.case_checks import cassette_file_name
 
 CASSETTE_VERSION = 1
 ID_PLACEHOLDER = "<id>"
@@ -42,11 +43,6 @@ def cassette_folder(flow_path: Path) -> Path:
     name = flow_path.name
     stem = name[: -len(".flow.json")] if name.endswith(".flow.json") else flow_path.stem
     return flow_path.with_name(f"{stem}.cassettes")
-
-
-def cassette_file_name(test_name: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name.strip()).strip("-.") or "test"
-    return f"{safe}.json"
 
 
 def cassette_path(flow_path: Path, test_name: str) -> Path:

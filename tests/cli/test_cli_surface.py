@@ -19,7 +19,7 @@ def _studio(*args: str) -> subprocess.CompletedProcess:
 def test_help_lists_every_subcommand():
     done = _studio("--help")
     assert done.returncode == 0
-    for command in ("gui", "run", "resume", "validate", "catalog", "schema", "serve"):
+    for command in ("gui", "run", "resume", "validate", "catalog", "schema", "serve", "connections"):
         assert f"    {command}" in done.stdout
 
 

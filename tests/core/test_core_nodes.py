@@ -208,12 +208,44 @@ def test_loop_runs_the_body_per_item_with_a_concurrency_limit_and_gathers_result
     assert result.status == "succeeded", result.error
     assert result.output("After") == [{"id": i, "shop": "s1"} for i in range(5)]  # in item order
     assert result.output("Shape") == result.output("After")  # body nodes keep their outputs per item
-    assert result.node("Probe").attempts == 5 and sorted(seen["items"]) == [0, 1, 2, 3, 4]
+    # attempts: the most tries one item needed (no retries here); the runs per item are counted apart
+    assert result.node("Probe").attempts == 1 and sorted(seen["items"]) == [0, 1, 2, 3, 4]
+    [finished] = [e for e in result.events if e.node_name == "Probe" and e.type == "node_succeeded"]
+    assert finished.data["loop_runs"] == 5 and finished.data["attempts"] == 1
     assert seen["most"] == 2  # the limit holds, and items did run side by side
     probe_events = [e.type for e in result.events if e.node_name == "Probe"]
     assert probe_events == ["node_started", "node_succeeded"]  # the body shows as running, then done
     progress = [e.data["loop"] for e in result.events if e.node_name == "Loop" and e.type == "progress"]
     assert progress[-1] == {"done": 5, "total": 5}
+
+
+def test_a_loop_body_reports_its_progress_and_retries_to_the_outer_run():
+    """What a body node says while it runs (a client retry, progress) reaches the run's events, so
+    `studio run` prints it and the node's steps keep it; an executor retry counts as attempts."""
+    registry = default_registry().copy()
+    tries: dict[int, int] = {}
+
+    async def flaky(ctx):  # core.noop: says it retries, and fails its first try for item 1
+        item = ctx.upstream["id"]
+        ctx.emit("progress", message=f"item {item}: rate limited (429); retrying in 0.0 s (try 2 of 5)",
+                 retry={"reason": "rate limited (429)", "try": 2, "of": 5, "wait_s": 0.0})
+        tries[item] = tries.get(item, 0) + 1
+        if item == 1 and tries[item] == 1:
+            raise RuntimeError("flaky once")
+        return ctx.upstream
+
+    registry.register("core.noop", flaky)
+    g = (start().add("Loop", "core.loop", values={"items": "{{ input.items }}"})
+         .add("Body", "core.noop", retry=(2, 0))
+         .wire("Start", "Loop", "output").wire("Loop", "Body", "loop"))
+    result = run(g, {"items": [{"id": 0}, {"id": 1}, {"id": 2}]}, registry=registry)
+    assert result.status == "succeeded", result.error
+    said = [e.data["message"] for e in result.events if e.node_name == "Body" and e.type == "progress"]
+    assert sorted(said) == sorted(f"item {i}: rate limited (429); retrying in 0.0 s (try 2 of 5)"
+                                  for i in (0, 1, 1, 2))
+    assert result.node("Body").attempts == 2  # item 1 needed a second try
+    assert [e.type for e in result.events if e.node_name == "Body" and e.type.startswith("node_")] == [
+        "node_started", "node_succeeded"]
 
 
 def test_loop_in_batches_gives_the_body_lists():

@@ -34,6 +34,8 @@ TOOLS_CALLED = {
     "agent-mcp-servers.flow.json": {"list_directory"},
     "agent-handoff-structured.flow.json": {"transfer_to_billing"},
 }
+# Examples whose chat node runs inside a Loop Over Items: (node, the items it runs for).
+LOOPED = {"loop-if-set.flow.json": ("Answer", 2)}
 NPX_EXAMPLES = {"agent-mcp-servers.flow.json"}
 FILESYSTEM_SERVER = "@modelcontextprotocol/server-filesystem"
 EVERYTHING_SERVER = "@modelcontextprotocol/server-everything"
@@ -48,6 +50,12 @@ def server():
 
     with FakeOpenAIServer(latency_ms=0, answerer=simulated_answer) as fake:
         yield fake
+
+
+def catalog_action(action_id: str):
+    from studio.catalog import load_catalog
+
+    return load_catalog().get(action_id)
 
 
 def _env() -> dict[str, str]:
@@ -140,7 +148,7 @@ def npx_filesystem_server(tmp_path_factory):
 def test_the_issue_examples_exist():
     names = {p.name for p in EXAMPLES}
     for expected in ("chat-then-moderation", "image-then-vision", "speech-then-transcription",
-                     "file-upload-list-delete", "raw-request", "fan-out-fan-in"):
+                     "file-upload-list-delete", "raw-request", "fan-out-fan-in", "loop-if-set"):
         assert f"{expected}.flow.json" in names
 
 
@@ -253,9 +261,14 @@ def test_example_runs_with_studio_run(path: Path, server, tmp_path, request):
     recorded = RunHistory().get_run(result["run_id"])
     assert recorded.status == result["status"] and recorded.trigger == "cli"
     assert {n.node_name for n in recorded.nodes} == set(states)
-    # Every API node really reached the server (triggers make no request).
-    api_nodes = [n for n in flow["nodes"] if not n["action"].startswith("trigger.")]
+    # Every API node really reached the server (triggers and core nodes take no connection and
+    # make no request; a node inside a loop makes one per item).
+    api_nodes = [n for n in flow["nodes"] if catalog_action(n["action"]).uses_connection]
     assert len(server.requests) >= (1 if path.name.startswith("agent-") else len(api_nodes))
+    if path.name in LOOPED:
+        node, items = LOOPED[path.name]
+        assert [r.api_path for r in server.requests].count("/chat/completions") == items
+        assert len(result["nodes"][node]["output"]) == items
     wanted = TOOLS_CALLED.get(path.name)
     if wanted:
         called = called_tools(server)
@@ -283,6 +296,22 @@ def test_approval_example_waits_then_resumes_to_the_refund(server, tmp_path):
     assert final["status"] == "succeeded"
     assert "approve_refund" in called_tools(server)  # the approved call's result reached the model
     assert "approve_refund" in final["nodes"]["Run"]["output"]["final_output"]
+
+
+def test_core_nodes_example_routes_each_item_and_loops_over_the_urgent_ones(server, tmp_path):
+    """loop-if-set: If splits the items, the loop's chat node sees each urgent question, Set
+    shapes both branches; the If's two branches are both taken."""
+    server.reset()
+    done = studio("run", str(examples_dir() / "loop-if-set.flow.json"), "--base-url", server.base_url, "--json",
+                  "-i", 'questions=[{"question": "q1", "urgent": true}, {"question": "q2", "urgent": false}, '
+                  '{"question": "q3", "urgent": false}]', cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-4000:]
+    nodes = json.loads(done.stdout)["nodes"]
+    asked = [r.json["messages"][-1]["content"] for r in server.requests if r.api_path == "/chat/completions"]
+    assert asked == ["q1"]
+    assert [a["answer"] for a in nodes["Answers"]["output"]] == ["Echo: q1"]
+    assert nodes["Later"]["output"] == [{"question": "q2", "urgent": False, "status": "queued"},
+                                        {"question": "q3", "urgent": False, "status": "queued"}]
 
 
 def test_fan_out_branches_overlap(server, tmp_path):

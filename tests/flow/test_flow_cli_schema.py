@@ -58,6 +58,13 @@ def test_validate_exit_codes(capsys):
     assert f"{good}: ok" in captured.out
 
 
+
+def test_validate_reports_a_stored_tests_bad_assertion(capsys):
+    bad = str(BROKEN / "stored_test_unknown_node.flow.json")
+    assert main(["validate", bad]) == 2
+    assert (f"{bad}: tests[0].assertions[0].node: test 'summarizes': no node named 'Summarise' in the flow"
+            in capsys.readouterr().err)
+
 def test_validate_and_schema_as_commands():
     bad = str(BROKEN / "bad_json.flow.json")
     proc = subprocess.run([sys.executable, "-m", "studio.cli", "validate", bad], capture_output=True, text=True,

@@ -157,6 +157,42 @@ def test_duplicate_note_ids():
     assert paths(flow) == ["notes[1].id"]
 
 
+def test_stored_tests_are_validated_with_the_flow_naming_the_test_and_field():
+    from studio.flow.cases import FlowTest
+
+    good = FlowTest.model_validate({"name": "runs", "pinned": {"Chat": {"text": "hi"}}, "assertions": [
+        {"kind": "status", "node": "Chat", "values": {"status": "succeeded"}},
+        {"kind": "contains", "node": "Chat", "path": "text", "values": {"expected": "hi"}}]})
+    bad = FlowTest.model_validate({"name": "typos", "trigger": "Begin", "pinned": {"Chatt": {}}, "assertions": [
+        {"kind": "equal", "node": "Chat"},
+        {"kind": "equals", "node": "Ghost", "values": {"expected": 1}},
+        {"kind": "equals", "node": "Chat", "values": {}},
+        {"kind": "equals", "values": {"expected": 1}},
+        {"kind": "equals", "node": "Chat", "path": "a..b", "values": {"expected": 1, "colour": "red"}}]})
+    flow = make(chat(), wires=[("t", "output", "c", "in")], tests=[good, bad])
+    found = {p.path: p.message for p in validate_flow(flow, CATALOG)}
+    assert set(found) == {"tests[1].trigger", "tests[1].pinned.Chatt", "tests[1].assertions[0].kind",
+                          "tests[1].assertions[1].node", "tests[1].assertions[2].values.expected",
+                          "tests[1].assertions[3].node", "tests[1].assertions[4].path",
+                          "tests[1].assertions[4].values.colour"}
+    assert all(message.startswith("test 'typos': ") for message in found.values())
+    assert "unknown assertion kind 'equal' (expected one of: equals" in found["tests[1].assertions[0].kind"]
+    assert found["tests[1].assertions[1].node"].endswith("no node named 'Ghost' in the flow")
+    assert found["tests[1].assertions[2].values.expected"].endswith("required by equals (Expected)")
+    assert found["tests[1].assertions[3].node"].endswith("equals needs a node")
+    assert validate_flow(make(chat(), wires=[("t", "output", "c", "in")], tests=[good]), CATALOG) == []
+
+
+def test_two_stored_tests_sharing_a_cassette_file_are_a_problem():
+    from studio.flow.cases import FlowTest
+
+    flow = make(chat(), wires=[("t", "output", "c", "in")],
+                tests=[FlowTest(name="tide pools"), FlowTest(name="tide-pools")])
+    assert [str(p) for p in validate_flow(flow, CATALOG) if p.path.startswith("tests")] == [
+        "tests[0].name: test 'tide pools': 'tide pools' would share its cassette with test 'tide-pools'; rename one",
+        "tests[1].name: test 'tide-pools': 'tide-pools' would share its cassette with test 'tide pools'; rename one"]
+
+
 def test_a_secret_in_a_group_title_is_refused():
     from studio.flow.models import Group
 

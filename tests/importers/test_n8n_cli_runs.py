@@ -102,6 +102,26 @@ def test_openai_v2_operations_run_green(fake, tmp_path):
     assert sent["metadata"] == {"source": "n8n"} and sent["max_output_tokens"] == 60
 
 
+
+def test_openai_v2_conversations_image_edit_and_video_run_green(fake, tmp_path):
+    flow, report = import_fixture("openai-v2-newer-operations", tmp_path)
+    assert report["converted"] == report["nodes"] and report["placeholders"] == []
+    code, result = run(flow, fake, "city=Lisbon")
+    assert code == 0 and result["status"] == "succeeded", result
+    nodes = result["nodes"]
+    made = nodes["Open conversation"]["output"]["id"]
+    assert nodes["Read conversation"]["output"]["id"] == made  # `={{ $json.id }}` reached the conversation
+    assert nodes["Tag conversation"]["output"]["metadata"] == {"stage": "planned"}
+    assert nodes["Close conversation"]["output"]["deleted"] is True
+    created = next(r.json for r in fake.requests if r.api_path == "/conversations")
+    assert created["metadata"] == {"source": "n8n"}
+    assert [i["content"] for i in created["items"]] == ["You plan trips.", "Plan a day in Lisbon"]
+    paths = [r.api_path for r in fake.requests]
+    assert "/images/edits" in paths and "/videos" in paths
+    assert nodes["Retouch"]["output"]["images"]  # the edited image was saved
+    assert nodes["Clip"]["output"]["video"]["status"] == "completed" and nodes["Clip"]["output"]["file"]
+
+
 def test_chat_agent_with_workflow_tool_memory_and_parser_runs_green(server, tmp_path):
     # The agent runtime's own request bodies are not schema-checked here (as in tests/agents).
     fake = server

@@ -62,7 +62,12 @@ V1_OPERATIONS = {
     ("assistant", "deleteAssistant"): "assistant.delete", ("assistant", "list"): "assistant.list",
     ("assistant", "message"): "assistant.message", ("assistant", "update"): "assistant.update",
 }
-V2_OPERATIONS = {k: v for k, v in V1_OPERATIONS.items() if k[0] != "assistant"} | {("text", "response"): "responses.create"}
+V2_ONLY_OPERATIONS = {
+    ("text", "response"): "responses.create", ("image", "edit"): "image.edit", ("video", "generate"): "video.create",
+    ("conversation", "create"): "conversation.create", ("conversation", "get"): "conversation.retrieve",
+    ("conversation", "update"): "conversation.update", ("conversation", "remove"): "conversation.delete",
+}
+V2_OPERATIONS = {k: v for k, v in V1_OPERATIONS.items() if k[0] != "assistant"} | V2_ONLY_OPERATIONS
 
 
 @pytest.mark.parametrize("version,resource,operation,action",
@@ -83,13 +88,58 @@ def test_omitted_resource_and_operation_take_the_versions_defaults(version, reso
     assert by_name(imported(manual(), node("AI", OPENAI, version, params)), "AI").action == action
 
 
-def test_text_response_is_v2_only_and_v2_operations_without_equivalent_are_placeholders():
-    result = imported(manual(), node("Old", OPENAI, 1.8, {"operation": "response"}),
-                      node("Edit", OPENAI, 2.1, {"resource": "image", "operation": "edit"}),
-                      node("Video", OPENAI, 2, {"resource": "video"}),
+@pytest.mark.parametrize("resource,operation", sorted(V2_ONLY_OPERATIONS))
+def test_v2_only_operations_in_a_v1_node_and_assistants_in_a_v2_node_are_placeholders(resource, operation):
+    result = imported(manual(), node("Old", OPENAI, 1.8, {"resource": resource, "operation": operation}),
                       node("Asst", OPENAI, 2.1, {"resource": "assistant", "operation": "list"}))
-    assert {p["name"] for p in result.report.placeholders} == {"Old", "Edit", "Video", "Asst"}
-    assert all(by_name(result, n).action == "unsupported.n8n" for n in ("Old", "Edit", "Video", "Asst"))
+    assert {p["name"] for p in result.report.placeholders} == {"Old", "Asst"}
+    assert all(by_name(result, n).action == "unsupported.n8n" for n in ("Old", "Asst"))
+
+
+def test_image_edit_takes_the_upstream_image_with_each_models_settings_and_reports_binary_fields():
+    result = imported(manual(), node("Edit", OPENAI, 2.1, {"resource": "image", "operation": "edit", "prompt": "x",
+                                                           "images": {"values": [{"binaryPropertyName": "a"},
+                                                                                 {"binaryPropertyName": "b"}]},
+                                                           "outputFormat": "webp",
+                                                           "options": {"imageMask": "mask", "inputFidelity": "high"}}),
+                      node("Dalle", OPENAI, 2, {"resource": "image", "operation": "edit", "model": "dall-e-2",
+                                                "prompt": "y", "size": "512x512", "quality": "high"}))
+    edit = by_name(result, "Edit").values
+    assert edit == {"model": "gpt-image-1", "prompt": "x", "images": "{{ input }}", "n": 1, "size": "1024x1024",
+                    "quality": "auto", "output_format": "webp", "output_compression": 100, "input_fidelity": "high"}
+    dalle = by_name(result, "Dalle").values
+    assert dalle == {"model": "dall-e-2", "prompt": "y", "images": "{{ input }}", "n": 1, "size": "512x512"}
+    warnings = " ".join(result.report.warnings)
+    assert "Edit: n8n's 2 image fields" in warnings and "'mask'" in warnings and "Dalle" not in warnings
+
+
+def test_video_generate_waits_for_the_video_with_n8ns_defaults():
+    result = imported(manual(), node("Video", OPENAI, 2, {"resource": "video"}),
+                      node("Short", OPENAI, 2.1, {"resource": "video", "prompt": "={{ $json.idea }}", "seconds": 8,
+                                                  "size": "720x1280", "options": {"waitTime": 90}}))
+    assert by_name(result, "Video").values == {"model": "sora-2", "prompt": "A video of a cat playing with a ball",
+                                               "seconds": "4", "size": "1280x720", "wait": True, "max_wait_s": 300}
+    short = by_name(result, "Short").values
+    assert short["prompt"] == "{{ input.idea }}" and short["seconds"] == "8" and short["max_wait_s"] == 90
+
+
+def test_conversation_operations_carry_messages_metadata_and_ids():
+    result = imported(manual(),
+                      node("New", OPENAI, 2, {"resource": "conversation",
+                                              "messages": {"values": [{"role": "assistant", "content": "Hi"},
+                                                                      {"content": "={{ $json.q }}"}, {"type": "text"}]},
+                                              "options": {"metadata": '{"a": "1"}'}}),
+                      node("Empty", OPENAI, 2, {"resource": "conversation", "operation": "create"}),
+                      node("Tag", OPENAI, 2.1, {"resource": "conversation", "operation": "update",
+                                                "conversationId": "conv_1", "metadata": '{"b": "2"}'}),
+                      node("Drop", OPENAI, 2.1, {"resource": "conversation", "operation": "remove",
+                                                 "conversationId": "={{ $json.id }}"}))
+    assert by_name(result, "New").values == {"items": [{"role": "assistant", "content": "Hi"},
+                                                       {"role": "user", "content": "{{ input.q }}"}],
+                                             "metadata": {"a": "1"}}
+    assert by_name(result, "Empty").values == {}
+    assert by_name(result, "Tag").values == {"conversation_id": "conv_1", "metadata": {"b": "2"}}
+    assert by_name(result, "Drop").values == {"conversation_id": "{{ input.id }}"}
 
 
 def test_image_analyze_model_depends_on_the_version():

@@ -109,7 +109,9 @@ def test_only_json_and_usage_errors(tmp_path):
     bad = copy_example(tmp_path, "raw-request")
     edit(bad, lambda d, n: d["tests"][0]["assertions"].append({"kind": "equal", "node": "Models"}))
     done = studio_test(str(bad))
-    assert done.returncode == 2 and "tests[0].assertions[3].kind: unknown assertion kind 'equal'" in done.stdout
+    # Validation reads stored tests too, so the file itself is refused, naming the test and field.
+    assert done.returncode == 2 and "0 passed, 0 failed, 1 errors" in done.stdout
+    assert "tests[0].assertions[3].kind: test 'list models': unknown assertion kind 'equal'" in done.stdout
 
 
 @pytest.fixture

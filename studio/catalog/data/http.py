@@ -15,6 +15,7 @@ HTTP_CONNECTION = ConnectionType(
     sources=src("n8n", "HTTP Request credentials"),
     fields=[
         ConnectionField(key="auth", label="Authentication", default="bearer",
+                        options=["bearer", "header", "query", "basic"],
                         description="bearer (Authorization: Bearer <secret>), header (<Header Name>: <secret>), "
                                     "query (?<Header Name>=<secret>) or basic (user name + secret as password)."),
         ConnectionField(key="header_name", label="Header or Parameter Name", default="Authorization",

@@ -2,8 +2,8 @@
 pairs onto our actions, with the defaults each version applies to parameters a file omits.
 
 Versions 1-1.8 (OpenAiV1) have the resources assistant, text, image, audio and file; 2 and 2.1
-(OpenAiV2) add text/response (the Responses API), image/edit, video and conversation and drop
-assistants. Parameters that differ by version: image/analyze takes a model only from 1.4 (before
+(OpenAiV2) add text/response (the Responses API), image/edit, video/generate and conversation
+(create, get, update, remove) and drop assistants. Parameters that differ by version: image/analyze takes a model only from 1.4 (before
 it always used gpt-4-vision-preview); assistant/message has memory/threadId from 1.6 and
 preserveOriginalTools from 1.3; text/message `maxToolsIterations` from 1.5."""
 
@@ -149,6 +149,68 @@ def _image_generate(ctx: Context, n8n: N8nNode) -> tuple[str, dict[str, Any]]:
     return "image.generate", values
 
 
+def _image_edit(ctx: Context, n8n: N8nNode) -> tuple[str, dict[str, Any]]:
+    """n8n names binary fields of the incoming item; ours takes the upstream file(s). A mask or
+    several image fields name other binary fields, which have no equivalent: the report says so."""
+    model = ctx.param(n8n, "model", "gpt-image-1")
+    gpt_image = isinstance(model, str) and model.startswith("gpt-image")
+    opts = _options(ctx, n8n)
+    fields = ctx.param(n8n, "images.values", [{"binaryPropertyName": "data"}]) if gpt_image else []
+    where = ctx.names.get(n8n.name)
+    if isinstance(fields, list) and len(fields) > 1:
+        ctx.report.warnings.append(f"{where}: n8n's {len(fields)} image fields become the upstream file(s) "
+                                   "in 'Images'; check them")
+    if opts.get("imageMask"):
+        ctx.report.warnings.append(f"{where}: the mask came from n8n's binary field {opts['imageMask']!r}; "
+                                   "set 'Mask' to a file")
+    values: dict[str, Any] = {
+        "model": model, "prompt": ctx.param(n8n, "prompt", ""), "images": "{{ input }}",
+        "n": ctx.param(n8n, "n", 1), "size": ctx.param(n8n, "size", "1024x1024"), "user": opts.get("user"),
+    }
+    if gpt_image:
+        output_format = ctx.param(n8n, "outputFormat", "png")
+        values.update(quality=ctx.param(n8n, "quality", "auto"), output_format=output_format,
+                      background=opts.get("background"), input_fidelity=opts.get("inputFidelity"))
+        if output_format in ("webp", "jpeg"):
+            values["output_compression"] = ctx.param(n8n, "outputCompression", 100)
+    return "image.edit", values
+
+
+def _video_generate(ctx: Context, n8n: N8nNode) -> tuple[str, dict[str, Any]]:
+    """n8n creates the video, polls until it is done and downloads it: Generate Video waiting."""
+    opts = _options(ctx, n8n)
+    if opts.get("binaryPropertyNameReference"):
+        ctx.report.warnings.append(f"{ctx.names.get(n8n.name)}: the reference image came from n8n's binary "
+                                   f"field {opts['binaryPropertyNameReference']!r}; set 'Input Reference' to a file")
+    seconds = ctx.param(n8n, "seconds", 4)
+    return "video.create", {
+        "model": ctx.param(n8n, "model", "sora-2"),
+        "prompt": ctx.param(n8n, "prompt", "A video of a cat playing with a ball"),
+        "seconds": str(int(seconds)) if isinstance(seconds, (int, float)) else seconds,
+        "size": ctx.param(n8n, "size", "1280x720"),
+        "wait": True, "max_wait_s": opts.get("waitTime") or 300,
+    }
+
+
+def _conversation_create(ctx: Context, n8n: N8nNode) -> tuple[str, dict[str, Any]]:
+    raw = ctx.param(n8n, "messages.values", [{"type": "text"}])
+    items = [{"role": m.get("role", "user"), "content": m.get("content", "")}
+             for m in raw if isinstance(m, dict) and m.get("content") not in (None, "")] if isinstance(raw, list) else []
+    metadata = _json_text(_options(ctx, n8n).get("metadata"))
+    return "conversation.create", {"items": items or None,
+                                   "metadata": metadata if isinstance(metadata, dict) and metadata else None}
+
+
+def _conversation(action: str) -> Callable[[Context, N8nNode], tuple[str, dict[str, Any]]]:
+    def mapping(ctx: Context, n8n: N8nNode) -> tuple[str, dict[str, Any]]:
+        values: dict[str, Any] = {"conversation_id": ctx.param(n8n, "conversationId", "")}
+        if action == "conversation.update":
+            values["metadata"] = _json_text(ctx.param(n8n, "metadata", ""))
+        return action, values
+
+    return mapping
+
+
 def _audio_generate(ctx: Context, n8n: N8nNode) -> tuple[str, dict[str, Any]]:
     opts = _options(ctx, n8n)
     return "audio.speech", {"model": ctx.param(n8n, "model", "tts-1"), "input": ctx.param(n8n, "input", ""),
@@ -224,6 +286,12 @@ OPERATIONS: dict[tuple[str, str], Callable[[Context, N8nNode], tuple[str, dict[s
     ("text", "classify"): _text_classify,
     ("image", "analyze"): _image_analyze,
     ("image", "generate"): _image_generate,
+    ("image", "edit"): _image_edit,
+    ("video", "generate"): _video_generate,
+    ("conversation", "create"): _conversation_create,
+    ("conversation", "get"): _conversation("conversation.retrieve"),
+    ("conversation", "update"): _conversation("conversation.update"),
+    ("conversation", "remove"): _conversation("conversation.delete"),
     ("audio", "generate"): _audio_generate,
     ("audio", "transcribe"): _audio_file("audio.transcribe"),
     ("audio", "translate"): _audio_file("audio.translate"),
@@ -236,9 +304,10 @@ OPERATIONS: dict[tuple[str, str], Callable[[Context, N8nNode], tuple[str, dict[s
     ("assistant", "message"): _assistant_message,
     ("assistant", "update"): _assistant_update,
 }
-# Operations of one major version only; V2's image edit, video and conversations have no action
-# here and become placeholders, like an assistant operation in a V2 node (V2 has no assistants).
-V2_ONLY = {("text", "response")}
+# Operations of one major version only: an assistant operation in a V2 node (V2 has no assistants)
+# or a V2 operation in a V1 node becomes a placeholder.
+V2_ONLY = {("text", "response"), ("image", "edit"), ("video", "generate"),
+           *(("conversation", op) for op in ("create", "get", "update", "remove"))}
 V1_ONLY = {("assistant", op) for op in ("create", "deleteAssistant", "list", "message", "update")}
 
 

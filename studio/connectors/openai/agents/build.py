@@ -429,7 +429,7 @@ def _describe(errors: list[BaseException], server: Any, timeout: float) -> str:
         text = str(error).strip()
         if text:
             return f"{type(error).__name__}: {text}"[:500]
-    return type(errors[0]).__name__ if errors else type(exc).__name__
+    return type(errors[0]).__name__ if errors else "it failed without reporting an error"
 
 
 def _permit(bc: BuildContext, where: str, check: Callable[[Grant], None]) -> None:
