@@ -18,8 +18,9 @@ from typing import Any, Awaitable, Callable
 
 from studio.catalog import Catalog, load_catalog
 from studio.credentials.trust import TrustStore
-from studio.engine.executor import RunResult
-from studio.flow.capabilities import needs_trust
+from studio.engine.executor import CAPABILITIES_SERVICE, RunResult
+from studio.engine.handlers import default_registry
+from studio.flow.capabilities import FlowCapabilities, analyse, needs_trust
 from studio.flow.errors import FlowLoadError
 from studio.flow.io import load_flow
 from studio.flow.models import Flow, Node
@@ -43,6 +44,8 @@ class ServedFlow:
     flow: Flow
     path: str | None
     trigger: Node
+    # The flow's capability analysis, made once when serving starts (the flow does not change).
+    capabilities: FlowCapabilities | None = None
 
 
 @dataclass
@@ -75,7 +78,8 @@ class Server:
                            run_dir=(self.runs_root / run_id) if self.runs_root else None,
                            run_record="never", catalog=self.catalog, registry=self.registry,
                            trigger_node=served.trigger.id, max_concurrency=self.max_concurrency,
-                           trusted=self.trusted, services=extra_services)
+                           trusted=self.trusted,
+                           services={CAPABILITIES_SERVICE: served.capabilities, **(extra_services or {})})
         self._inflight[active.run_id] = active
         try:
             result = await active.result()
@@ -108,6 +112,16 @@ class Server:
         return fire
 
     async def start(self) -> None:
+        # Loaded once, before the first request: a first run would otherwise import every handler
+        # module (seconds) while requests queue, and each run would re-analyse its flow.
+        if self.catalog is None:
+            self.catalog = load_catalog()
+        if self.registry is None:
+            self.registry = default_registry()
+        for served in self.flows:
+            if served.capabilities is None:
+                flow_dir = Path(served.path).resolve().parent if served.path else None
+                served.capabilities = analyse(served.flow, self.catalog, flow_dir)
         for served in self.flows:
             action = served.trigger.action
             if action == "trigger.webhook":

@@ -200,7 +200,8 @@ class WebhookServer:
                 try:
                     if wait <= 0:
                         raise asyncio.TimeoutError
-                    chunk = await asyncio.wait_for(stream.__anext__(), wait)
+                    async with asyncio.timeout(wait):  # a timer, not a task per chunk as wait_for made
+                        chunk = await stream.__anext__()
                 except StopAsyncIteration:
                     break
                 except asyncio.TimeoutError:
