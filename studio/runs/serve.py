@@ -25,6 +25,7 @@ from studio.flow.errors import FlowLoadError
 from studio.flow.io import load_flow
 from studio.flow.models import Flow, Node
 from studio.history import RunHistory
+from studio.history.batched import BatchedHistory
 from studio.logs import setup_logging
 from studio.triggers.schedule import Clock, Schedule, run_schedule
 from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer, answer_with_run
@@ -69,12 +70,15 @@ class Server:
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _webhooks: WebhookServer | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _writer: BatchedHistory | None = None  # the history's writes, committed together per loop turn
 
     async def run_flow(self, served: ServedFlow, payload: Any, trigger_kind: str,
                        extra_services: dict[str, Any] | None = None) -> RunResult:
         run_id = uuid.uuid4().hex
+        if self._writer is None:
+            self._writer = BatchedHistory(self.history)
         active = start_run(served.flow, connect=self.connect, trigger=trigger_kind, payload=payload,
-                           flow_path=served.path, history=self.history, run_id=run_id,
+                           flow_path=served.path, history=self._writer, run_id=run_id,
                            run_dir=(self.runs_root / run_id) if self.runs_root else None,
                            run_record="never", catalog=self.catalog, registry=self.registry,
                            trigger_node=served.trigger.id, max_concurrency=self.max_concurrency,
@@ -83,6 +87,7 @@ class Server:
         self._inflight[active.run_id] = active
         try:
             result = await active.result()
+            await self._writer.flushed()  # recorded before anyone is answered
         finally:
             self._inflight.pop(active.run_id, None)
         log.info("run %s of %r (%s): %s in %.0f ms", active.run_id, served.flow.name, trigger_kind, result.status,
@@ -162,6 +167,8 @@ class Server:
                 active.cancel()
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._writer is not None:
+            self._writer.flush()
 
 
 def _header_names(value: Any) -> tuple[str, ...]:
