@@ -106,10 +106,14 @@ def examples() -> dict[str, Flow]:
         ),
         "raw-request": build(
             "raw-request", "Raw request",
-            "Call any endpoint under the connection's base URL; here, list the models.",
+            "Call any endpoint under the connection's base URL; here, list the models. Raw Request retries "
+            "only what its retry fields say: here up to 4 more tries with exponential backoff, rate limits "
+            "(429) included (Retry On All Errors).",
             [
                 ("Start", "trigger.manual", {}),
-                ("Models", "raw.request", {"url": "/v1/models", "method": "GET", "response_type": "json"}),
+                ("Models", "raw.request", {"url": "/v1/models", "method": "GET", "response_type": "json",
+                                           "max_retry_count": 4, "use_exponential_backoff": True,
+                                           "retry_on_all_errors": True}),
             ],
             [("Start", "Models")],
         ),

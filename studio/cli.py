@@ -79,7 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _file_logging()
     return run_in_terminal(args.flow, inputs=args.input, base_url=args.base_url, as_json=args.json,
-                           trust=args.trust, concurrency=args.concurrency, use_pinned=args.use_pinned)
+                           trust=args.trust, concurrency=args.concurrency, use_pinned=args.use_pinned,
+                           connection=args.connection, simulated=args.simulated)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -151,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE",
                    help="a trigger input (repeatable); VALUE is parsed as JSON when it can be")
     p.add_argument("--base-url", help="override the connection's base URL (any OpenAI-compatible server)")
+    on = p.add_mutually_exclusive_group()
+    on.add_argument("--connection", metavar="NAME",
+                    help="the connection for nodes left at the default one (like the editor's Run on)")
+    on.add_argument("--simulated", action="store_true",
+                    help="run nodes left at the default connection on the Simulated (offline) connection: no key")
     p.add_argument("--json", action="store_true", help="print the result document as JSON on stdout")
     p.add_argument("--trust", action="store_true",
                    help="allow what the flow would start on this machine (local MCP commands, ports)")

@@ -73,6 +73,9 @@ class Input(BaseModel):
     # True when the input's `{{ }}` expressions are filled in by the handler once per item (with
     # `input` = that item), not once for the node: conditions and assignments of the core nodes.
     per_item: bool = False
+    # The value is the name of another node of the flow (a Chat Trigger's Reply Node): renaming
+    # that node renames the value too.
+    names_node: bool = False
 
     @model_validator(mode="after")
     def _enum_has_options(self) -> "Input":

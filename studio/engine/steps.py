@@ -1,13 +1,16 @@
-"""An agent's steps, from the node events a run emits: tool calls with their arguments, tool
-results, handoffs, approvals asked and answered, token usage per model call and warnings.
+"""A node's steps, from the events a run emits: an agent's tool calls with their arguments, tool
+results, handoffs, approvals asked and answered, token usage per model call and warnings, and
+for any node the retries of its API calls (why, how long it waits, which try comes next).
 
 `StepLog.add(event)` turns one event into a compact step (or None for events that are not
-steps); the headless runner prints a line per step and puts each node's list in its result
-document (`steps`). Only secrets are redacted (API keys, Authorization values), nothing else."""
+steps); the run service logs every run's (`log_for`), the terminal prints a line per step, and
+each node's list goes into the result document, run.json and the run history (`steps`); the
+editor's run panel keeps its own log to show them live. Only secrets are redacted (API keys, Authorization values)."""
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Any
 
 from studio.logs import redact_text
@@ -43,8 +46,14 @@ class StepLog:
         self.started: float | None = None
         self.by_node: dict[str, list[dict[str, Any]]] = {}
         self._tools: dict[tuple[str, str], str] = {}  # (node, call id) -> tool name
+        self._by_seq: dict[int, dict[str, Any]] = {}  # event seq -> its step
 
     def add(self, event: Any) -> dict[str, Any] | None:
+        """The step of `event` (None if it is not one), kept once: the run service and a
+        terminal's progress lines may both hand over the same event."""
+        seq = getattr(event, "seq", None)
+        if seq is not None and seq in self._by_seq:
+            return self._by_seq[seq]
         if self.started is None:
             self.started = event.ts
         if event.node_name is None:
@@ -55,6 +64,8 @@ class StepLog:
         step = {"type": step.pop("type"), "t": round(max(0.0, event.ts - self.started), 3), **step}
         step = _redacted({k: v for k, v in step.items() if v is not None})
         self.by_node.setdefault(event.node_name, []).append(step)
+        if seq is not None:
+            self._by_seq[seq] = step
         return step
 
     def _step(self, node: str, kind: str, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -94,6 +105,8 @@ class StepLog:
                     "approved": bool(data.get("approved")), "message": data.get("message")}
         if kind == "progress" and data.get("kind") == "warning":
             return {"type": "warning", "message": data.get("message")}
+        if kind == "progress" and isinstance(data.get("retry"), dict):  # the client tries a call again
+            return {"type": "retry", "message": data.get("message"), **data["retry"]}
         return None
 
     def steps(self, node_name: str) -> list[dict[str, Any]] | None:
@@ -137,21 +150,35 @@ def step_line(step: dict[str, Any]) -> str | None:
         return text + (f": {_compact(step['message'])}" if step.get("message") else "")
     if kind == "warning":
         return f"warning: {_compact(step.get('message'), 400)}"
+    if kind == "retry":
+        return _compact(step.get("message"), 400)
     return None
 
 
-# The step logs of the runs this process runs from a terminal, by run id (`studio run` and
-# `studio resume` run one flow per process).
-_LOGS: dict[str, StepLog] = {}
+# The step logs of the runs this process runs, by run id, fed by the run service
+# (studio/runs/service.py) for every run. Only the most recent MAX_LOGS are kept: an editor or
+# `studio serve` runs many flows, and a run's steps are written to its history and record as it
+# ends.
+MAX_LOGS = 256
+_LOGS: "OrderedDict[str, StepLog]" = OrderedDict()
 
 
 def log_for(run_id: str) -> StepLog:
     log = _LOGS.get(run_id)
     if log is None:
         log = _LOGS[run_id] = StepLog()
+        while len(_LOGS) > MAX_LOGS:
+            _LOGS.popitem(last=False)
+    else:
+        _LOGS.move_to_end(run_id)
     return log
 
 
 def steps_of(run_id: str, node_name: str) -> list[dict[str, Any]] | None:
     log = _LOGS.get(run_id)
     return log.steps(node_name) if log is not None else None
+
+
+def forget(run_id: str) -> None:
+    """Drop a run's log."""
+    _LOGS.pop(run_id, None)

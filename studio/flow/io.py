@@ -327,8 +327,12 @@ def load_flow(path: str | os.PathLike[str], catalog: Catalog | None = None, *, v
 
 
 def flow_to_dict(flow: Flow) -> dict[str, Any]:
-    """The JSON document of a flow: every field, in the models' order (stable diffs)."""
-    return flow.model_dump(mode="json")
+    """The JSON document of a flow: every field, in the models' order (stable diffs); `groups`
+    only when there are some, so a flow without groups reads in builds that have none."""
+    data = flow.model_dump(mode="json")
+    if not data.get("groups"):
+        data.pop("groups", None)
+    return data
 
 
 def dump_flow(flow: Flow) -> str:

@@ -88,6 +88,19 @@ class Note(BaseModel):
     height: float = Field(default=120.0, gt=0)
 
 
+class Group(BaseModel):
+    """A coloured frame on the canvas around related nodes; moving it moves the nodes inside."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    title: str = Field(default="Group", max_length=200)
+    color: str = Field(default="#3b82f6", pattern=r"^#[0-9a-fA-F]{6}$", description="#rrggbb")
+    position: Position = Field(default_factory=Position)
+    width: float = Field(default=400.0, gt=0)
+    height: float = Field(default=240.0, gt=0)
+
+
 class Flow(BaseModel):
     """A `*.flow.json` document: nodes, the wires between them, canvas notes and test cases."""
 
@@ -102,6 +115,8 @@ class Flow(BaseModel):
     nodes: list[Node] = Field(default_factory=list)
     wires: list[Wire] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list, description="Sticky comments on the canvas.")
+    groups: list[Group] = Field(default_factory=list, description="Coloured frames around related nodes "
+                                "(left out of the file when there are none).")
     # Free-form settings the editor keeps with the flow (example inputs, chosen reply node ...).
     settings: dict[str, Any] = Field(default_factory=dict, description="Free-form editor settings "
                                      "(example inputs, chosen reply node ...). Never secrets.")

@@ -284,6 +284,9 @@ def validate_flow(flow: Flow, catalog: Catalog) -> list[Problem]:
     for i, note in enumerate(flow.notes):
         if _secret_text(note.text):
             problems.append(Problem(f"notes[{i}].text", SECRET_MESSAGE))
+    for i, group in enumerate(flow.groups):
+        if _secret_text(group.title):
+            problems.append(Problem(f"groups[{i}].title", SECRET_MESSAGE))
     return problems
 
 

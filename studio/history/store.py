@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     duration_ms  REAL,
     attempts     INTEGER NOT NULL DEFAULT 0,
     usage        TEXT NOT NULL DEFAULT '{}',
+    steps        TEXT,
     PRIMARY KEY (run_id, node_id)
 );
 CREATE TABLE IF NOT EXISTS pinned (
@@ -63,6 +64,10 @@ MIGRATIONS = (
     # (table, column, declaration): columns added after the first release; ALTER TABLE adds them.
     ("runs", "owner_pid", "INTEGER"),  # the process recording the run (NULL: recorded before this column)
     ("runs", "owner_host", "TEXT"),
+    # An agent node's steps (tool calls and results, handoffs, approvals, model calls) as a JSON
+    # list (studio/engine/steps.py); NULL for other nodes and runs recorded before. The node row
+    # goes with its run (ON DELETE CASCADE), so deletion and retention cover the steps too.
+    ("nodes", "steps", "TEXT"),
 )
 
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
@@ -113,6 +118,16 @@ def _load(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _write_node(db: sqlite3.Connection, run_id: str, node: "NodeRecord") -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO nodes (run_id, node_id, node_name, status, inputs, output, error, started_at,"
+        " finished_at, duration_ms, attempts, usage, steps) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (run_id, node.node_id, node.node_name, node.status, _dump(node.inputs), _dump(node.output),
+         _dump(node.error), node.started_at, node.finished_at, node.duration_ms, node.attempts,
+         _dump(node.usage or {}), _dump(node.steps) if node.steps else None),
+    )
+
+
 @dataclass
 class NodeRecord:
     node_id: str
@@ -126,6 +141,7 @@ class NodeRecord:
     duration_ms: float | None = None
     attempts: int = 0
     usage: dict[str, Any] = field(default_factory=dict)
+    steps: list[dict[str, Any]] | None = None  # an agent's steps, in order (None: none recorded)
 
 
 @dataclass
@@ -248,13 +264,7 @@ class RunHistory:
 
     def record_node(self, run_id: str, node: NodeRecord) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO nodes (run_id, node_id, node_name, status, inputs, output, error,"
-                " started_at, finished_at, duration_ms, attempts, usage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, node.node_id, node.node_name, node.status, _dump(node.inputs), _dump(node.output),
-                 _dump(node.error), node.started_at, node.finished_at, node.duration_ms, node.attempts,
-                 _dump(node.usage or {})),
-            )
+            _write_node(db, run_id, node)
 
     def record_finished(self, run_id: str, status: str, *, usage: dict[str, Any] | None = None,
                         error: Any = None, nodes: list[NodeRecord] = (), finished_at: float | None = None) -> None:
@@ -263,13 +273,7 @@ class RunHistory:
             raise ValueError(f"run status must be one of {FINAL_STATUSES}, not {status!r}")
         with self._tx() as db:
             for node in nodes:
-                db.execute(
-                    "INSERT OR REPLACE INTO nodes (run_id, node_id, node_name, status, inputs, output, error,"
-                    " started_at, finished_at, duration_ms, attempts, usage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (run_id, node.node_id, node.node_name, node.status, _dump(node.inputs), _dump(node.output),
-                     _dump(node.error), node.started_at, node.finished_at, node.duration_ms, node.attempts,
-                     _dump(node.usage or {})),
-                )
+                _write_node(db, run_id, node)
             cur = db.execute(
                 "UPDATE runs SET status=?, finished_at=?, usage=?, error=? WHERE run_id=?",
                 (status, finished_at or time.time(), _dump(usage or {}), _dump(error), run_id),
@@ -319,10 +323,10 @@ class RunHistory:
         run.nodes = [
             NodeRecord(node_id=r[0], node_name=r[1], status=r[2], inputs=_load(r[3]), output=_load(r[4]),
                        error=_load(r[5]), started_at=r[6], finished_at=r[7], duration_ms=r[8], attempts=r[9],
-                       usage=_load(r[10]) or {})
+                       usage=_load(r[10]) or {}, steps=_load(r[11]))
             for r in self._query(
                 "SELECT node_id, node_name, status, inputs, output, error, started_at, finished_at, duration_ms,"
-                " attempts, usage FROM nodes WHERE run_id=? ORDER BY COALESCE(started_at, 1e300), node_name",
+                " attempts, usage, steps FROM nodes WHERE run_id=? ORDER BY COALESCE(started_at, 1e300), node_name",
                 (run_id,))
         ]
         return run

@@ -54,21 +54,23 @@ class PreparedRun:
         return {"flow_path": str(self.path), "flow_dir": str(self.path.parent)}
 
 
-def prepare_file(path: str | Path, *, trust: bool = False, base_url: str | None = None) -> PreparedRun:
+def prepare_file(path: str | Path, *, trust: bool = False, base_url: str | None = None,
+                 connection: str | None = None) -> PreparedRun:
     """Load, validate, trust-check and connect a flow file. Raises FlowLoadError for a bad file
-    and UsageError for an untrusted flow or a missing connection or key."""
+    and UsageError for an untrusted flow or a missing connection or key. `connection` is used by
+    the nodes left at the default connection (the editor's "Run on"; `studio run --connection`)."""
     flow, data = load_flow_file(path)
-    return prepare_flow(flow, data, path, trust=trust, base_url=base_url)
+    return prepare_flow(flow, data, path, trust=trust, base_url=base_url, connection=connection)
 
 
 def prepare_flow(flow: Flow, data: bytes, path: str | Path, *, trust: bool = False,
-                 base_url: str | None = None) -> PreparedRun:
+                 base_url: str | None = None, connection: str | None = None) -> PreparedRun:
     """As prepare_file, for a flow already loaded from `path` (whose bytes are `data`). Messages
     name the file as `path` was given."""
     resolved = Path(path).resolve()
     problem = trust_problem(flow, data, trust, resolved.parent)
     if problem:
         raise UsageError(f"{path}: {problem}")
-    connector = Connector(base_url)
+    connector = Connector(base_url, fallback=connection or None)
     connector.check(flow)  # a missing key is reported now, before anything runs
     return PreparedRun(flow=flow, path=resolved, connector=connector)

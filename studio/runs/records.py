@@ -166,10 +166,11 @@ def leaf_outputs(flow: Flow, result: Any) -> list[tuple[str, Any]]:
 
 
 def node_records(result: RunResult) -> list[NodeRecord]:
+    """The history rows of a run's nodes, with the steps the run service logged for them."""
     return [
         NodeRecord(node_id=r.node_id, node_name=r.node_name, status=r.status, inputs=r.inputs, output=r.output,
                    error=r.error, started_at=r.started_at, finished_at=r.finished_at, duration_ms=r.duration_ms,
-                   attempts=r.attempts, usage=dict(r.usage))
+                   attempts=r.attempts, usage=dict(r.usage), steps=steps_of(result.run_id, r.node_name))
         for r in result.nodes.values()
     ]
 
@@ -216,8 +217,9 @@ def add_usage(*usages: Any) -> dict[str, Any]:
 def record_resumed(history: RunHistory, flow: Flow, flow_path: Path | None, node_id: str | None, result: Any,
                    trigger: str) -> None:
     """A resumed run's outcome under the same run id: its status, error and usage (the first
-    part's plus this one's) and the nodes that ran now; pinned nodes keep the records of the run
-    that produced their outputs."""
+    part's plus this one's) and the nodes that ran now (the resumed node's usage and steps
+    continue those of the first part); pinned nodes keep the records of the run that produced
+    their outputs."""
     try:
         before = history.get_run(result.run_id)
     except KeyError:  # the history was cleared since: record the run from here
@@ -232,6 +234,7 @@ def record_resumed(history: RunHistory, flow: Flow, flow_path: Path | None, node
             continue
         if rec.node_id == node_id and rec.node_id in old:
             rec.usage = add_usage(old[rec.node_id].usage, rec.usage)
+            rec.steps = (old[rec.node_id].steps or []) + (rec.steps or []) or None
         nodes.append(rec)
     history.record_finished(result.run_id, result.status, usage=add_usage(before.usage if before else {}, result.usage),
                             error=result.error, nodes=nodes, finished_at=result.finished_at)

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal
 
 from studio.engine.executor import NodeResult, RunHandle, RunResult, start_run as start_executor
+from studio.engine.steps import forget as forget_steps
+from studio.engine.steps import log_for
 from studio.flow.models import Flow
 from studio.history import RunHistory
 
@@ -176,9 +178,18 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
         start_at, run_id = resume.node_id, resume.run_id
     run_id = run_id or uuid.uuid4().hex
     folder = run_dir_for(run_id) if run_dir == "default" else run_dir
+    if resume is not None:  # this part's steps only: the history holds the earlier parts'
+        forget_steps(run_id)
+    steps = log_for(run_id)  # agent steps and retries, per node: the history, run.json, --json
+
+    def observe(event: Any) -> None:
+        steps.add(event)
+        if on_event is not None:
+            on_event(event)
+
     handle = start_executor(
         flow, catalog=catalog, registry=registry, trigger_payload=payload, connect=connect, run_dir=folder,
-        max_concurrency=max_concurrency, on_event=on_event, services=services, start_at=start_at, only=only,
+        max_concurrency=max_concurrency, on_event=observe, services=services, start_at=start_at, only=only,
         pinned_outputs=pinned or None, run_id=run_id, trigger_node=trigger_node, keep_events=keep_events,
         trusted=trusted,
     )

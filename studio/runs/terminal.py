@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from studio.credentials import SIMULATED
 from studio.engine.steps import log_for, step_line
 from studio.flow.io import FlowLoadError
 from studio.flow.models import Flow
@@ -181,9 +182,10 @@ def _finish(flow: Flow, result: Any, run_dir: Path | None, printer: ProgressPrin
 
 
 def run_in_terminal(flow_file: str, *, inputs: list[str] = (), base_url: str | None = None, as_json: bool = False,
-                    trust: bool = False, concurrency: int | None = None, use_pinned: bool = False) -> int:
-    """`studio run FLOW.json [--input KEY=VALUE ...] [--base-url URL] [--json] [--trust]
-    [--concurrency N] [--use-pinned]`; returns the exit code."""
+                    trust: bool = False, concurrency: int | None = None, use_pinned: bool = False,
+                    connection: str | None = None, simulated: bool = False) -> int:
+    """`studio run FLOW.json [--input KEY=VALUE ...] [--base-url URL] [--connection NAME | --simulated]
+    [--json] [--trust] [--concurrency N] [--use-pinned]`; returns the exit code."""
     import uuid
 
     printer = ProgressPrinter()
@@ -197,7 +199,8 @@ def run_in_terminal(flow_file: str, *, inputs: list[str] = (), base_url: str | N
         concurrency = concurrency if concurrency is not None else 8
         if concurrency < 1:
             raise UsageError("--concurrency must be at least 1")
-        prepared = prepare_flow(flow, data, flow_file, trust=trust, base_url=base_url)
+        prepared = prepare_flow(flow, data, flow_file, trust=trust, base_url=base_url,
+                                connection=SIMULATED if simulated else connection)
     except UsageError as exc:
         print(f"studio run: {exc}", file=sys.stderr)
         return EXIT_USAGE

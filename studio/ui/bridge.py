@@ -128,6 +128,10 @@ class RunController(QObject):
             self.handle = active.handle
             self.started.emit(active.run_id)
             result = await active.result()
+            if active.untouched and self._keep_waiting_after(result, resumption):
+                self._active = False
+                self.finished.emit(result)
+                return result
             for nid, node in result.nodes.items():
                 if node.status == "succeeded":
                     self.last_outputs[nid] = node.output
@@ -247,6 +251,28 @@ class RunController(QObject):
             if pending.get("node_id") == node_id:
                 return pending
         return None
+
+    def _keep_waiting_after(self, result: Any, resumption: Any) -> bool:
+        """A resume that failed before anything ran (no model answered, no tool ran) leaves the
+        run waiting as it was, as `studio resume` does (the run service recorded nothing): the
+        answers are forgotten so the approval cards can be answered again, and the result shown
+        is the waiting run with the error that stopped the resume. True when that happened."""
+        node_id = resumption.node_id
+        entry = self._waiting_entry(node_id)
+        node = result.nodes.get(node_id)
+        if entry is None or node is None:
+            return False
+        for key in [k for k in self.decisions if k[0] == node_id]:
+            del self.decisions[key]
+        error = node.error or {}
+        node.status, node.reason = "waiting", None
+        node.waiting = {"requests": entry.get("requests"), "state": resumption.state}
+        result.status = "waiting"
+        result.pending = [dict(entry, state=resumption.state)] + [dict(o) for o in resumption.others]
+        result.error = {**error, "message": f"Resuming failed before anything ran: {error.get('message')}. "
+                                            "The run still waits for approval; answer again to retry."}
+        self.last_result = result
+        return True
 
     def resume_waiting(self, node_id: str) -> bool:
         """Continue the last run at `node_id` when all its approval requests are decided."""

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtGui import QUndoCommand, QUndoStack
 
-from studio.flow.models import Flow, Node, Note, Position, Wire
+from studio.flow.models import Flow, Group, Node, Note, Position, Wire
 
 
 class _Edit(QUndoCommand):
@@ -43,6 +43,7 @@ class FlowDocument(QObject):
     node_changed = Signal(str)  # values, name, settings or position of one node
     wires_changed = Signal()
     notes_changed = Signal()
+    groups_changed = Signal()
     path_changed = Signal()
     tests_changed = Signal()  # the flow's stored test cases
     reset = Signal()  # a different flow is shown (open, new, restore): views rebuild
@@ -51,6 +52,7 @@ class FlowDocument(QObject):
         super().__init__(parent)
         self._flow = flow or Flow()
         self.path = path
+        self.catalog: Any = None  # the catalog, when known: says which inputs name a node
         self.undo_stack = QUndoStack(self)
         self.undo_stack.indexChanged.connect(self._on_index)
         # validate_flow's findings for the current state; every content signal below drops them
@@ -60,7 +62,7 @@ class FlowDocument(QObject):
         self._problems: list[Any] | None = None
         self._problems_key: Any = None
         for signal in (self.node_added, self.node_removed, self.node_changed, self.wires_changed,
-                       self.notes_changed, self.reset):
+                       self.notes_changed, self.groups_changed, self.reset):
             signal.connect(self.forget_problems)
 
     def _on_index(self, _index: int) -> None:
@@ -134,24 +136,35 @@ class FlowDocument(QObject):
         self.undo_stack.push(_Edit(f"Change {field}", apply(value), apply(before)))
 
     def rename_node(self, node_id: str, name: str) -> None:
-        """Rename a node, every expression that reads it (`nodes.Old...` in any node's values) and
-        the stored tests that name it, as one undo step, so a rename never breaks the flow."""
+        """Rename a node and everything that names it, as one undo step, so a rename never breaks
+        the flow: expressions that read it (`nodes.Old...` in any node's values), inputs whose
+        value is a node's name (the catalog marks them, e.g. a Chat Trigger's Reply Node), the
+        flow's own reply node setting and the stored tests that name it."""
         from studio.flow.cases import rename_node_in_tests
         from studio.flow.references import referenced_names, rename_in_value
 
         old = self._flow.node(node_id).name
         if name == old:
             return
+        naming = self._node_name_inputs()
         values_before = {n.id: copy.deepcopy(n.values) for n in self._flow.nodes
-                         if any(old in referenced_names(v) for v in n.values.values())}
-        values_after = {nid: {k: rename_in_value(v, old, name) for k, v in values.items()}
+                         if any(old in referenced_names(v) or (k in naming.get(n.action, ()) and v == old)
+                                for k, v in n.values.items())}
+        values_after = {nid: {k: name if k in naming.get(self._flow.node(nid).action, ()) and v == old
+                              else rename_in_value(v, old, name) for k, v in values.items()}
                         for nid, values in values_before.items()}
+        settings_before = copy.deepcopy(self._flow.settings)
+        settings_after = copy.deepcopy(settings_before)
+        if settings_after.get("reply_node") == old:
+            settings_after["reply_node"] = name
         tests_before = copy.deepcopy(self._flow.tests)
         tests_after = rename_node_in_tests(tests_before, old, name)
 
-        def apply(new_name: str, values: dict[str, dict[str, Any]], tests: list[Any]) -> Callable[[], None]:
+        def apply(new_name: str, values: dict[str, dict[str, Any]], settings: dict[str, Any],
+                  tests: list[Any]) -> Callable[[], None]:
             def run() -> None:
                 self._flow.node(node_id).name = new_name
+                self._flow.settings = copy.deepcopy(settings)
                 for nid, vals in values.items():
                     self._flow.node(nid).values = copy.deepcopy(vals)
                 if tests != self._flow.tests:
@@ -162,9 +175,16 @@ class FlowDocument(QObject):
             return run
 
         count = len(values_after) - (node_id in values_after)
-        text = f"Rename {old} to {name}" + (f" (and {count} node{'s' if count != 1 else ''} reading it)" if count else "")
-        self.undo_stack.push(_Edit(text, apply(name, values_after, tests_after),
-                                   apply(old, values_before, tests_before)))
+        text = f"Rename {old} to {name}" + (f" (and {count} node{'s' if count != 1 else ''} naming it)" if count else "")
+        self.undo_stack.push(_Edit(text, apply(name, values_after, settings_after, tests_after),
+                                   apply(old, values_before, settings_before, tests_before)))
+
+    def _node_name_inputs(self) -> dict[str, set[str]]:
+        """Action id -> keys of its inputs whose value is a node's name (from `catalog`)."""
+        if self.catalog is None:
+            return {}
+        return {a.id: {i.key for i in a.inputs if i.names_node} for a in self.catalog.actions
+                if any(i.names_node for i in a.inputs)}
 
     def node(self, node_id: str) -> Node:
         return self._flow.node(node_id)
@@ -331,6 +351,66 @@ class FlowDocument(QObject):
             return run
 
         self.undo_stack.push(_Edit("Edit note", apply(fields), apply(before)))
+
+    # -- groups ------------------------------------------------------------------------------
+
+    def add_group(self, group: Group) -> None:
+        group = group.model_copy(deep=True)
+
+        def redo() -> None:
+            self._flow.groups.append(group.model_copy(deep=True))
+            self.groups_changed.emit()
+
+        def undo() -> None:
+            self._flow.groups = [g for g in self._flow.groups if g.id != group.id]
+            self.groups_changed.emit()
+
+        self.undo_stack.push(_Edit(f"Add group {group.title}", redo, undo))
+
+    def group(self, group_id: str) -> Group:
+        return next(g for g in self._flow.groups if g.id == group_id)
+
+    def set_group(self, group_id: str, nodes: dict[str, tuple[float, float]] | None = None, **fields: Any) -> None:
+        """Change a group's title, colour, position or size, and move `nodes` (id -> x, y) with
+        it: a frame dragged with the nodes inside is one undo step."""
+        group = self.group(group_id)
+        before = {k: copy.deepcopy(getattr(group, k)) for k in fields}
+        nodes = {k: (float(x), float(y)) for k, (x, y) in (nodes or {}).items() if self._has_node(k)}
+        nodes_before = {k: (self.node(k).position.x, self.node(k).position.y) for k in nodes}
+        if all(before[k] == fields[k] for k in fields) and nodes == nodes_before:
+            return
+
+        def apply(values: dict[str, Any], positions: dict[str, tuple[float, float]]) -> Callable[[], None]:
+            def run() -> None:
+                g = self.group(group_id)
+                for k, v in values.items():
+                    setattr(g, k, copy.deepcopy(v))
+                self.groups_changed.emit()
+                for nid, (x, y) in positions.items():
+                    self._flow.node(nid).position = Position(x=x, y=y)
+                    self.node_changed.emit(nid)
+            return run
+
+        text = "Move group" if "position" in fields else "Resize group" if "width" in fields else "Edit group"
+        self.undo_stack.push(_Edit(text, apply(fields, nodes), apply(before, nodes_before)))
+
+    def remove_groups(self, group_ids: list[str]) -> None:
+        """Delete frames (the nodes inside stay)."""
+        ids = set(group_ids)
+        saved = [(i, g.model_copy(deep=True)) for i, g in enumerate(self._flow.groups) if g.id in ids]
+        if not saved:
+            return
+
+        def redo() -> None:
+            self._flow.groups = [g for g in self._flow.groups if g.id not in ids]
+            self.groups_changed.emit()
+
+        def undo() -> None:
+            for i, g in saved:
+                self._flow.groups.insert(i, g.model_copy(deep=True))
+            self.groups_changed.emit()
+
+        self.undo_stack.push(_Edit(f"Delete {len(saved)} group{'s' if len(saved) != 1 else ''}", redo, undo))
 
     def set_flow_name(self, name: str) -> None:
         before = self._flow.name

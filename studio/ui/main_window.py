@@ -4,10 +4,7 @@ RunController; it holds no flow state of its own."""
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,23 +14,23 @@ from qtpy.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
-    QWidget,
 )
 
 from studio.catalog import load_catalog
 from studio.catalog.catalog import Catalog
-from studio.flow.models import Flow, Node, Position, new_id
 
 from .bridge import RunController
 from .canvas import FlowCanvas
 from .chat_panel import ChatPanel, controller_runner
-from .document import FlowDocument
 from . import import_n8n
+from .document import FlowDocument
+from .editor_settings import documents_dir, load_settings, recovery_dir, save_settings
+from .field_drag import JsonTreeDrag
 from .history_panel import HistoryPanel
 from .palette import Palette
 from .panel.property_panel import PropertyPanel
@@ -43,52 +40,21 @@ from .run_inputs import RunInputsForm
 from .run_panel import RunPanel
 from .tests_panel import install_tests_panel
 from .theme import apply_theme
-from .trust_dialog import ensure_trusted
 from .welcome import WelcomePage
+from .window_files import FilesMixin
+from .window_layout import LAYOUT_VERSION, LayoutMixin, plain_text
+from .window_recovery import AUTOSAVE_MS, RecoveryMixin
+from .window_runs import RunsMixin
+from .window_trust import TrustMixin
 
 log = logging.getLogger(__name__)
 
-FILE_FILTER = "Flow files (*.flow.json *.json);;All files (*)"
-MAX_RECENT = 10
-AUTOSAVE_MS = 3000
+__all__ = ["MainWindow", "documents_dir", "recovery_dir"]
+
 DEFAULT_RUN_CONNECTION = "Default connection"
 
 
-def _state_file(name: str) -> Path:
-    from studio.paths import state_dir
-
-    return state_dir() / name
-
-
-def load_settings() -> dict[str, Any]:
-    try:
-        return json.loads(_state_file("editor.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def save_settings(settings: dict[str, Any]) -> None:
-    try:
-        _state_file("editor.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
-    except OSError:
-        log.warning("could not save editor settings", exc_info=True)
-
-
-def documents_dir() -> Path:
-    """The user's documents folder (the home folder when there is none)."""
-    from qtpy.QtCore import QStandardPaths
-
-    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    return Path(found) if found and Path(found).is_dir() else Path.home()
-
-
-def recovery_dir() -> Path:
-    folder = _state_file("recovery")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-class MainWindow(QMainWindow):
+class MainWindow(FilesMixin, RunsMixin, RecoveryMixin, TrustMixin, LayoutMixin, QMainWindow):
     def __init__(self, catalog: Catalog | None = None, *, run_base_url: str | None = None,
                  theme: str | None = None, record_history: bool = True, autosave: bool = True) -> None:
         super().__init__()
@@ -113,6 +79,11 @@ class MainWindow(QMainWindow):
                                      default_connection=lambda: self._run_connection(), parent=self)
         self.panel = PropertyPanel(self.document, self.catalog, self.context)
         self.run_panel = RunPanel()
+        # A long node name in the inspector's header is cut, never pushing Copy JSON out of view.
+        self.run_panel.inspector.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.tree_drag = JsonTreeDrag(self.run_panel.inspector.json_tree, self._inspected_name,
+                                      lambda: self.panel.fields.values())
+        self.docks: list[QDockWidget] = []
         self.palette_dock = self._dock("Nodes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.panel_dock = self._dock("Properties", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.run_dock = self._dock("Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -133,8 +104,6 @@ class MainWindow(QMainWindow):
         # Bytes of the file the document came from when that content would start a process or open
         # a port and was not made here; None once it is the user's own or trusted.
         self._trust_data: bytes | None = None
-        self.resizeDocks([self.palette_dock, self.panel_dock], [250, 360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.run_dock], [240], Qt.Orientation.Vertical)
 
         self.runs = RunController(self.catalog, base_url=run_base_url, record_history=record_history, parent=self)
         self.runs.default_connection = self._run_connection
@@ -146,7 +115,8 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         # (the canvas menu puts Add node here, Paste here, Select all and Fit to view above these)
-        self.canvas.set_context_actions([self.act_undo, self.act_redo, None, self.act_note, self.act_layout])
+        self.canvas.set_context_actions([self.act_undo, self.act_redo, None, self.act_note, self.canvas.act_group,
+                                         self.act_layout])
         self._build_menus()
         import_n8n.install(self)  # File > Import > n8n workflow…
         self._build_toolbar()
@@ -195,27 +165,20 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(self._schedule_autosave)
 
         install_tests_panel(self)
-        self.resize(1440, 900)
+        self.fit_to_screen()
+        self._default_layout = self.saveState(LAYOUT_VERSION)
+        self.restore_layout()
         self._update_title()
         self._update_run_actions()
 
     # -- construction ------------------------------------------------------------------------
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(title.lower() + "_dock")
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
-        return dock
-
     def _action(self, text: str, slot: Callable, shortcut: Any = None, tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(tip or text)
-        action.setStatusTip(tip or text)
+        action.setToolTip(tip or plain_text(text))
+        action.setStatusTip(tip or plain_text(text))
         action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)
         return action
@@ -253,6 +216,8 @@ class MainWindow(QMainWindow):
         self.act_dark = self._action("&Dark theme", lambda: self.set_theme("dark"))
         self.act_light = self._action("&Light theme", lambda: self.set_theme("light"))
         self.act_fit = self._action("&Fit flow in view", self.canvas.fit, "F")
+        self.act_reset_layout = self._action("&Reset layout", self.reset_layout,
+                                             tip="Put every panel back where it was on first start")
         self.act_welcome = self._action("&Welcome page", lambda: self.central.setCurrentWidget(self.welcome))
         self.act_rename_flow = self._action("&Rename flow…", self.rename_flow_dialog,
                                             tip="Change the flow's name (what the file, its runs and exports show)")
@@ -276,7 +241,7 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_quit)
         m = bar.addMenu("&Edit")
         for a in (self.act_undo, self.act_redo, None, self.act_copy, self.act_paste, self.act_delete, self.act_select_all,
-                  None, self.act_quick_add, self.act_note, self.act_layout, None, self.canvas.act_find,
+                  None, self.act_quick_add, self.act_note, self.canvas.act_group, self.act_layout, None, self.canvas.act_find,
                   self.canvas.act_duplicate, self.canvas.act_rename, self.canvas.act_toggle_disabled):
             m.addSeparator() if a is None else m.addAction(a)
         m = bar.addMenu("F&low")
@@ -289,14 +254,33 @@ class MainWindow(QMainWindow):
                   self.canvas.act_minimap, self.act_welcome):
             m.addSeparator() if a is None else m.addAction(a)
         m.addSeparator()
-        for dock in (self.palette_dock, self.panel_dock, self.run_dock, self.problems_dock, self.history_dock,
-                     self.chat_dock):
-            m.addAction(dock.toggleViewAction())
+        m.addAction(self.act_reset_layout)
+        m.addSeparator()
+        self.add_dock_toggles(m)
+
+    def _toolbar_undo(self) -> None:
+        """Undo and Redo for the toolbar: fixed labels (the buttons keep their width), what they
+        would undo in the tooltip and status tip."""
+        stack = self.document.undo_stack
+        self.tb_undo = self._action("Undo", stack.undo)
+        self.tb_redo = self._action("Redo", stack.redo)
+        for action, can, text_changed, verb, keys in (
+                (self.tb_undo, stack.canUndoChanged, stack.undoTextChanged, "Undo", "Ctrl+Z"),
+                (self.tb_redo, stack.canRedoChanged, stack.redoTextChanged, "Redo", "Ctrl+Shift+Z")):
+            def follow(text: str, action: QAction = action, verb: str = verb, keys: str = keys) -> None:
+                tip = f"{verb} {text} ({keys})" if text else f"Nothing to {verb.lower()}"
+                action.setToolTip(tip)
+                action.setStatusTip(tip)
+            can.connect(action.setEnabled)
+            text_changed.connect(follow)
+            action.setEnabled(False)
+            follow("")
 
     def _build_toolbar(self) -> None:
+        self._toolbar_undo()
         tb = self.addToolBar("Main")
         tb.setObjectName("main_toolbar")
-        for a in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo, None,
+        for a in (self.act_new, self.act_open, self.act_save, None, self.tb_undo, self.tb_redo, None,
                   self.act_quick_add, self.act_note, self.act_layout, None, self.act_run, self.act_stop):
             tb.addSeparator() if a is None else tb.addAction(a)
         tb.addSeparator()
@@ -352,6 +336,13 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
         self.statusBar().showMessage(text, timeout_ms)
 
+    def _inspected_name(self) -> str | None:
+        """The name of the node the inspector shows (what a field dragged from it refers to)."""
+        nid = self.run_panel.current
+        if nid and nid in self.document.node_ids():
+            return self.document.node(nid).name
+        return self.run_panel.current_name
+
     def _show_canvas(self) -> None:
         self.central.setCurrentWidget(self.canvas.widget)
 
@@ -395,308 +386,6 @@ class MainWindow(QMainWindow):
         self.act_run_only.setEnabled(not running and one)
         self.act_stop.setEnabled(running)
 
-    # -- files ------------------------------------------------------------------------------------
-
-    def maybe_save(self) -> bool:
-        """True when it is fine to drop the current document (saved, discarded, or clean)."""
-        if not self.document.dirty:
-            return True
-        answer = self.ask("Unsaved changes", f"Save changes to {self.document.flow.name}?", ["Save", "Discard", "Cancel"])
-        if answer == "Save":
-            return self.save()
-        return answer == "Discard"
-
-    def new_flow(self) -> None:
-        if not self.maybe_save():
-            return
-        self._drop_recovery()
-        self.origin_dir = None
-        self.document.load(Flow())
-        self.canvas.clear_statuses()
-        self._show_canvas()
-
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open flow", self._last_dir(), FILE_FILTER)
-        if path:
-            self.open_file(path)
-
-    def open_file(self, path: str | Path, *, ask_to_save: bool = True) -> bool:
-        from studio.flow.io import FlowLoadError, load_flow
-
-        if ask_to_save and not self.maybe_save():
-            return False
-        path = Path(path)
-        try:
-            # Half-built flows (no trigger yet, a loop) open too; their problems are listed.
-            flow = load_flow(path, self.catalog, validate=False)
-            data = path.read_bytes()
-            self.origin_dir = None
-        except FlowLoadError as exc:
-            self.ask("Cannot open flow", str(exc), ["OK"])
-            self.show_message(str(exc).splitlines()[0])
-            return False
-        except OSError as exc:
-            self.ask("Cannot open flow", f"{path}: {exc}", ["OK"])
-            return False
-        self._drop_recovery()
-        example = self._is_example(path)
-        # A bundled example opens as a new, unsaved copy (by any route: Open, Open Recent, the
-        # command line), so Save never overwrites it; its data files stay reachable.
-        self.document.load(flow, None if example else path)
-        if example:
-            self.origin_dir = path.resolve().parent
-        self._set_trust_source(flow, data)
-        self.canvas.clear_statuses()
-        self.runs.last_outputs.clear()
-        self._show_canvas()
-        QTimer.singleShot(0, self.canvas.fit)
-        if not example:
-            self._add_recent(path)
-        problems = self.refresh_side_panels()
-        if problems:
-            self.problems_dock.show()
-            self.problems_dock.raise_()
-            self.show_message(f"Opened {path} — {len(problems)} problem(s) to fix before it can run")
-        else:
-            self.show_message(f"Opened {path}")
-        return True
-
-    def save(self) -> bool:
-        if self.document.path is None or self._is_example(self.document.path):
-            return self.save_as()
-        return self._write(self.document.path)
-
-    def save_as(self) -> bool:
-        suggested = str(self._save_dir() / (self._slug(self.document.flow.name) + ".flow.json"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save flow", suggested, FILE_FILTER)
-        if not path:
-            return False
-        return self._write(Path(path))
-
-    def _write(self, path: Path) -> bool:
-        from studio.flow.io import save_flow
-
-        path = Path(path)
-        if not path.name.endswith(".json"):
-            path = path.with_name(path.name + ".flow.json")
-        flow = self.document.flow
-        carried = self._bundled_files() if self.document.path is None else []  # e.g. an example's data
-        try:
-            flow.version += 1
-            save_flow(flow, path)
-            copied = self._carry_files(carried, path.parent)
-        except Exception as exc:  # noqa: BLE001 - disk full, permissions ...
-            flow.version -= 1
-            self.ask("Cannot save", f"{path}: {exc}", ["OK"])
-            return False
-        self.origin_dir = None
-        self.document.mark_saved(path)
-        self._remember_own(path)
-        self._drop_recovery()
-        self._add_recent(path)
-        self.show_message(f"Saved {path}" + (f" with {len(copied)} data file(s) it reads" if copied else ""))
-        return True
-
-    @staticmethod
-    def _carry_files(files: list[tuple[str, Path]], folder: Path) -> list[Path]:
-        """Copy the files a flow reads by relative path next to its new location (never over an
-        existing file), so a flow first saved elsewhere still finds them."""
-        import shutil
-
-        copied = []
-        for relative, source in files:
-            target = folder / relative
-            if target.exists() or target.resolve() == source:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-            copied.append(target)
-        return copied
-
-    def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import nodes from flow", self._last_dir(), FILE_FILTER)
-        if path:
-            self.import_file(path)
-
-    def import_file(self, path: str | Path) -> list[str]:
-        """Add another flow's nodes, wires and notes to this one (new ids, names kept unique)."""
-        from studio.flow.io import FlowLoadError, load_flow
-
-        try:
-            other = load_flow(path, self.catalog)
-            data = Path(path).read_bytes()
-        except (FlowLoadError, OSError) as exc:
-            self.ask("Cannot import", str(exc), ["OK"])
-            return []
-        self._set_trust_source(other, data, add=True)
-        mapping = {n.id: new_id() for n in other.nodes}
-        taken = {n.name for n in self.document.flow.nodes}
-        offset = max((n.position.y for n in self.document.flow.nodes), default=-200) + 200
-        nodes: list[Node] = []
-        for n in other.nodes:
-            copy = n.model_copy(deep=True)
-            copy.id = mapping[n.id]
-            name = n.name
-            i = 2
-            while name in taken:
-                name = f"{n.name} {i}"
-                i += 1
-            taken.add(name)
-            copy.name = name
-            copy.position = Position(x=n.position.x, y=n.position.y + offset)
-            nodes.append(copy)
-        from studio.flow.models import Endpoint, Wire
-
-        wires = [Wire(source=Endpoint(node=mapping[w.source.node], port=w.source.port),
-                      target=Endpoint(node=mapping[w.target.node], port=w.target.port)) for w in other.wires]
-        notes = []
-        for note in other.notes:
-            c = note.model_copy(deep=True)
-            c.id = new_id()
-            c.position = Position(x=note.position.x, y=note.position.y + offset)
-            notes.append(c)
-        self.document.add_nodes(nodes, wires, notes, text=f"Import {Path(path).name}")
-        self._show_canvas()
-        return [n.id for n in nodes]
-
-    def export_dialog(self) -> bool:
-        from studio.flow.io import save_flow
-
-        suggested = str(self._save_dir() / (self._slug(self.document.flow.name) + ".flow.json"))
-        path, _ = QFileDialog.getSaveFileName(self, "Export flow", suggested, FILE_FILTER)
-        if not path:
-            return False
-        try:
-            save_flow(self.document.flow, path)
-        except Exception as exc:  # noqa: BLE001 - disk full, permissions ...: said, not swallowed
-            log.warning("export failed", exc_info=True)
-            self.ask("Cannot export", f"{path}: {exc}", ["OK"])
-            return False
-        self.show_message(f"Exported {path}")
-        return True
-
-    def export_bundle_dialog(self) -> bool:
-        suggested = str(self._save_dir() / (self._slug(self.document.flow.name) + ".zip"))
-        path, _ = QFileDialog.getSaveFileName(self, "Export bundle", suggested, "Zip files (*.zip)")
-        if not path:
-            return False
-        try:
-            self.export_bundle(path)
-        except Exception as exc:  # noqa: BLE001 - disk full, permissions ...: said, not swallowed
-            log.warning("export failed", exc_info=True)
-            self.ask("Cannot export bundle", f"{path}: {exc}", ["OK"])
-            return False
-        return True
-
-    def export_bundle(self, path: str | Path) -> Path:
-        """A zip with the flow, its example inputs and how to run it headless."""
-        from studio.flow.io import dump_flow
-
-        path = Path(path)
-        slug = self._slug(self.document.flow.name)
-        inputs = self.document.flow.settings.get("example_inputs") or {}
-        self.run_inputs.set_flow(self.document.flow)
-        if self.run_inputs.editors:  # what the Inputs tab holds now is the example to ship
-            inputs = {**(inputs if isinstance(inputs, dict) else {}), **self.run_inputs.payload()}
-        args = " ".join(f"--input {k}={json.dumps(v)!r}" for k, v in inputs.items()) if isinstance(inputs, dict) else ""
-        readme = (f"{self.document.flow.name}\n\n{self.document.flow.description}\n\n"
-                  f"Run it headless:\n  studio run {slug}.flow.json {args}\n\n"
-                  "Connections are named, never stored: set OPENAI_API_KEY or save a connection in the editor.\n")
-        z = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED)
-        try:
-            with z:
-                z.writestr(f"{slug}/{slug}.flow.json", dump_flow(self.document.flow))
-                z.writestr(f"{slug}/inputs.json", json.dumps(inputs, indent=2))
-                z.writestr(f"{slug}/README.txt", readme)
-                for relative, source in self._bundled_files():
-                    z.write(source, f"{slug}/{relative}")
-        except BaseException:
-            path.unlink(missing_ok=True)  # no half-written zip left behind
-            raise
-        self.show_message(f"Exported bundle {path}")
-        return path
-
-    def _bundled_files(self) -> list[tuple[str, Path]]:
-        """Files the flow names by a relative path (File inputs) that exist beside it, so the
-        bundle runs elsewhere; anything outside the flow's folder is left out."""
-        from studio.catalog.models import ValueType
-
-        base = self.document.path.parent if self.document.path else self.origin_dir
-        if base is None:
-            return []
-        base = base.resolve()
-        found: dict[str, Path] = {}
-        for node in self.document.flow.nodes:
-            action = self.catalog.get(node.action) if node.action in self.catalog else None
-            for spec in action.inputs if action else []:
-                value = node.values.get(spec.key)
-                if spec.type != ValueType.FILE or not isinstance(value, str) or "{{" in value:
-                    continue
-                candidate = (base / value).resolve()
-                if not Path(value).is_absolute() and candidate.is_file() and candidate.is_relative_to(base):
-                    found[candidate.relative_to(base).as_posix()] = candidate
-        return sorted(found.items())
-
-    @staticmethod
-    def _slug(name: str) -> str:
-        return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "flow"
-
-    def _last_dir(self) -> str:
-        recent = [p for p in self.settings.get("recent", []) if not self._is_example(p)]
-        return str(Path(recent[0]).parent) if recent else str(documents_dir())
-
-    def _save_dir(self) -> Path:
-        """Where Save As and Export start: the flow's own folder, else the user's documents
-        folder (never the bundled examples)."""
-        path = self.document.path
-        if path is not None and not self._is_example(path):
-            return Path(path).resolve().parent
-        return documents_dir()
-
-    @staticmethod
-    def _is_example(path: str | Path) -> bool:
-        """True for a file in the bundled examples folder (read-only to the editor)."""
-        from studio import resources
-
-        try:
-            return Path(path).resolve().is_relative_to(resources.examples_dir().resolve())
-        except (OSError, ValueError):
-            return False
-
-    def _add_recent(self, path: Path) -> None:
-        recent = [str(Path(path).resolve())] + [p for p in self.settings.get("recent", []) if p != str(Path(path).resolve())]
-        self.settings["recent"] = recent[:MAX_RECENT]
-        save_settings(self.settings)
-        self._fill_recent()
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        recent = self.settings.get("recent", [])
-        for p in recent:
-            action = self.recent_menu.addAction(p)
-            action.triggered.connect(lambda _=False, p=p: self.open_file(p))
-        self.recent_menu.setEnabled(bool(recent))
-
-    def _open_example(self, path: str, run: bool) -> None:
-        """Examples open as new, unsaved flows so the bundled file is never overwritten."""
-        if not self.open_file(path):
-            return
-        if self.document.path is not None:  # an example from somewhere else than the bundle
-            self.document.path = None
-            self.origin_dir = Path(path).resolve().parent  # its data files stay reachable
-            self.document.path_changed.emit()
-        if run:
-            index = self.run_on.findData(self._simulated_name())
-            if index >= 0:
-                self.run_on.setCurrentIndex(index)
-            self.run_flow()
-
-    @staticmethod
-    def _simulated_name() -> str:
-        from studio.credentials import SIMULATED
-
-        return SIMULATED
-
     # -- edit -------------------------------------------------------------------------------------
 
     def copy(self) -> None:
@@ -708,125 +397,6 @@ class MainWindow(QMainWindow):
         pasted = self.canvas.paste()
         if pasted:
             self.show_message(f"Pasted {len(pasted)} node(s)")
-
-    # -- runs --------------------------------------------------------------------------------------
-
-    def run_flow(self, start_at: str | None = None, only: str | None = None, trigger_payload: Any = None) -> bool:
-        for f in self.panel.fields.values():  # a field still being typed in counts
-            if f.editor.has_pending_edit():
-                f.editor.commit()
-        if not self.document.flow.nodes:
-            self.show_message("Nothing to run: add a trigger and some nodes first.")
-            return False
-        if not self._ready_to_run():
-            return False
-        if trigger_payload is None and start_at is None and only is None:
-            self.run_inputs.set_flow(self.document.flow)  # the fields as they are now
-            if self.run_inputs.editors:
-                trigger_payload = self.run_inputs.payload()
-                if self.run_inputs.errors:
-                    self.inputs_dock.show()
-                    self.inputs_dock.raise_()
-                    self.show_message("Not run: " + "; ".join(self.run_inputs.errors.values()))
-                    return False
-        if not self.runs.running and not self.check_trust():
-            self.show_message("Not run: the flow was not trusted to start things on this computer.")
-            return False
-        self.canvas.clear_statuses()
-        self.run_panel.reset()
-        self.run_dock.show()
-        self.run_dock.raise_()
-        ok = self.runs.start(self.document.flow, flow_path=self.document.path, start_at=start_at, only=only,
-                             trigger_payload=trigger_payload)
-        self._update_run_actions()
-        if ok:
-            self.show_message("Running…" + (f" (on {self._run_connection()})" if self._run_connection() else ""))
-        return ok
-
-    def _ready_to_run(self) -> bool:
-        """False, with the Problems panel shown, while the flow has errors (warnings do not
-        stop a run): Problems says the flow will not run until they are fixed, so it does not."""
-        problems = self.problems.validate(self.document.flow, self.catalog, self.document)
-        errors = [p for p in problems if getattr(p, "severity", "error") != "warning"]
-        if not errors:
-            return True
-        self.problems_dock.show()
-        self.problems_dock.raise_()
-        self.show_message(f"Not run: {len(errors)} problem{'s' if len(errors) != 1 else ''} to fix first "
-                          f"(see Problems): {errors[0]}")
-        return False
-
-    def run_selected(self, from_here: bool) -> bool:
-        ids = self.canvas.selected_ids()
-        if len(ids) != 1:
-            self.show_message("Select one node first.")
-            return False
-        return self.run_flow(start_at=ids[0]) if from_here else self.run_flow(only=ids[0])
-
-    def _on_run_finished(self, result: Any) -> None:
-        from .run_panel import preview_from_output
-
-        self.run_panel.on_finished(result)
-        for nid, node in result.nodes.items():
-            if node.status == "succeeded":
-                self.canvas.set_status(nid, node.status, preview_from_output(node.output))
-        self._update_run_actions()
-        if self.runs.record_history:
-            self.history_panel.apply_retention()
-            self.refresh_side_panels()
-            self.history_panel.refresh()
-        msg = f"Run {result.status} in {result.duration_ms / 1000:.2f} s"
-        if result.error:
-            msg += f": {result.error.get('message', '')}"
-        self.show_message(msg, 15000)
-
-    def _on_run_failed_to_start(self, message: str) -> None:
-        self.run_panel.summary.setText(f"Could not start: {message}")
-        self.show_message(message)
-        self._update_run_actions()
-
-    def _on_decided(self, node_id: str, request_id: str, approved: bool) -> None:
-        verb = "Approved" if approved else "Rejected"
-        if self.runs.running:
-            self.show_message(f"{verb}; resuming the run…")
-        else:
-            self.show_message(f"{verb}. The run continues once every request of this node has an answer.")
-
-    def _node_output(self, node_id: str) -> tuple[bool, Any]:
-        """(has one, output) of a node's last successful run: this session's, or a past run shown."""
-        if node_id in self.runs.last_outputs:
-            return True, self.runs.last_outputs[node_id]
-        state = self.run_panel.nodes.get(node_id) or {}
-        return state.get("status") == "succeeded", state.get("output")
-
-    def _pin_info(self, node_id: str) -> tuple[bool, bool]:
-        if self.history_panel.flow_id != self.document.flow.id:
-            self.refresh_side_panels()
-        return node_id in self.history_panel.pinned(), self._node_output(node_id)[0]
-
-    def pin_node_output(self, node_id: str, pin: bool = True) -> bool:
-        """The canvas's Pin output / Unpin: the same pins as the History tab's buttons."""
-        if self.history_panel.flow_id != self.document.flow.id:
-            self.refresh_side_panels()
-        name = self.document.node(node_id).name
-        if not pin:
-            done = self.history_panel.unpin(node_id)
-            if done:
-                self.show_message(f"Unpinned {name}: later runs run it again")
-            return done
-        has, output = self._node_output(node_id)
-        if not has:
-            self.show_message(f"{name} has no output to pin yet: run it first.")
-            return False
-        self.history_panel.history.pin_output(self.document.flow.id, node_id, output)
-        self.history_panel.refresh()
-        self.history_panel.pins_changed.emit(self.history_panel.pinned())
-        self.show_message(f"Pinned the output of {name}: later runs reuse it")
-        return True
-
-    def inspect_node(self, node_id: str) -> None:
-        self.run_dock.show()
-        self.run_panel.show_node(node_id, self.document.node(node_id).name)
 
     # -- connections, theme --------------------------------------------------------------------------
 
@@ -849,79 +419,7 @@ class MainWindow(QMainWindow):
         self.settings["theme"] = name
         save_settings(self.settings)
 
-    # -- autosave and recovery ------------------------------------------------------------------------
-
-    def _recovery_path(self) -> Path:
-        return recovery_dir() / f"{self.document.flow.id}.flow.json"
-
-    def _schedule_autosave(self) -> None:
-        if self.autosave_enabled and self.document.dirty:
-            self._autosave_timer.start()
-
-    def autosave(self) -> Path | None:
-        """Write the unsaved document to the recovery folder (not the user's file)."""
-        if not self.document.dirty:
-            return None
-        from studio.flow.io import dump_flow
-
-        path = self._recovery_path()
-        meta = {"path": str(self.document.path) if self.document.path else None, "saved_at": time.time()}
-        try:
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(dump_flow(self.document.flow), encoding="utf-8")
-            tmp.replace(path)
-            path.with_suffix(".meta").write_text(json.dumps(meta), encoding="utf-8")
-        except OSError:
-            log.warning("autosave failed", exc_info=True)
-            return None
-        return path
-
-    def _drop_recovery(self) -> None:
-        for suffix in (".json", ".meta"):
-            p = self._recovery_path()
-            p = p if suffix == ".json" else p.with_suffix(".meta")
-            try:
-                p.unlink()
-            except OSError:
-                pass
-
-    def offer_recovery(self) -> bool:
-        """After a crash: offer the newest recovery file; True when one was restored."""
-        from studio.flow.io import FlowLoadError, parse_flow
-
-        files = sorted(recovery_dir().glob("*.flow.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        if not files:
-            return False
-        newest = files[0]
-        try:
-            meta = json.loads(newest.with_suffix(".meta").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            meta = {}
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(newest.stat().st_mtime))
-        answer = self.ask("Restore unsaved work?",
-                          f"Flow Studio closed with unsaved changes ({when}). Restore them?",
-                          ["Restore", "Discard"])
-        if answer != "Restore":
-            for f in files:
-                f.unlink(missing_ok=True)
-                f.with_suffix(".meta").unlink(missing_ok=True)
-            return False
-        try:
-            data = newest.read_bytes()
-            flow = parse_flow(data, str(newest), self.catalog, validate=False)
-        except (FlowLoadError, OSError) as exc:
-            self.ask("Cannot restore", str(exc), ["OK"])
-            return False
-        original = Path(meta["path"]) if meta.get("path") else None
-        self.document.load(flow, original)
-        self._set_trust_source(flow, data)
-        self.refresh_side_panels()
-        self.document.undo_stack.resetClean()  # restored work is unsaved until the user saves it
-        self._update_title()
-        self._show_canvas()
-        return True
-
-    # -- problems, history, chat, trust -----------------------------------------------------------------
+    # -- problems, history, chat ---------------------------------------------------------------------
 
     def refresh_side_panels(self) -> list[Any]:
         """Problems, chat and history follow the document; returns the current problems."""
@@ -944,98 +442,6 @@ class MainWindow(QMainWindow):
             self._show_canvas()
             self.canvas.select([node_id])
 
-    def show_past_run(self, run: Any) -> None:
-        """A recorded run on the canvas: badges and previews, and its outputs in the inspector."""
-        from .run_panel import preview_from_output
-
-        self._show_canvas()
-        self.canvas.clear_statuses()
-        self.run_panel.reset()
-        known = set(self.document.node_ids())
-        for node in run.nodes:
-            self.run_panel.nodes[node.node_id] = {"name": node.node_name, "status": node.status, "output": node.output,
-                                                  "error": node.error, "usage": node.usage}
-            if node.node_id in known:
-                error = node.error.get("message") if isinstance(node.error, dict) else node.error
-                preview = preview_from_output(node.output) if node.status == "succeeded" else error
-                self.canvas.set_status(node.node_id, node.status, preview)
-        if run.status == "waiting":
-            self._adopt_waiting_run(run)
-        self.run_panel.run_status = run.status
-        total = (run.usage or {}).get("total_tokens")
-        self.run_panel.tokens = total if isinstance(total, int) else 0
-        duration = (run.finished_at - run.started_at) * 1000 if run.finished_at else None
-        self.run_panel._summarise(duration_ms=duration)
-        self.run_panel.refresh()  # the inspected node as it was in that run
-        self.run_dock.show()
-        self.show_message(f"Showing the {run.trigger} run of "
-                          f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started_at))} ({run.status})")
-
-    def _adopt_waiting_run(self, run: Any) -> None:
-        """A past run that waits for approval: its cards can still continue it (the record the
-        run kept on disk holds the agent's state)."""
-        from studio.runs.records import load_run_record
-
-        record = load_run_record(run.run_id)
-        if not record or self.runs.running:
-            return
-        path = Path(record["flow_path"]) if record.get("flow_path") else None
-        for entry in self.runs.adopt_waiting(record, self.document.flow, self.document.path or path):
-            state = self.run_panel.nodes.setdefault(entry["node_id"], {"name": entry.get("node_name"), "usage": {}})
-            state["status"] = "waiting"
-            state["waiting"] = entry.get("requests") or []
-            self.canvas.set_status(entry["node_id"], "waiting", f"{len(state['waiting'])} approval(s) pending")
-
-    def _forget_trust_source(self) -> None:
-        self._trust_data = None
-
-    def _set_trust_source(self, flow: Flow, data: bytes, add: bool = False) -> None:
-        """Remember where content that would start something came from; content that starts
-        nothing needs no trust, so later additions by the user are theirs."""
-        from studio.flow.capabilities import needs_trust
-
-        if not needs_trust(flow, self.catalog, self._flow_dir()):
-            if not add:
-                self._trust_data = None
-            return
-        self._trust_data = data if not add or self._trust_data is None else self._trust_data + b"\n" + data
-
-    def check_trust(self) -> bool:
-        """Before a run: asks once about an imported flow that starts a process or opens a port."""
-        if self._trust_data is None:
-            return True
-        if ensure_trusted(self, self.document.flow, self._trust_data, catalog=self.catalog,
-                          flow_dir=self._flow_dir()):
-            self._trust_data = None
-            return True
-        return False
-
-    def _flow_dir(self) -> Path | None:
-        """The folder the flow's relative paths are read from (its file's, or an example's)."""
-        if self.document.path is not None:
-            return Path(self.document.path).resolve().parent
-        base = self.runs.base_dir() if self.runs.base_dir is not None else None
-        return Path(base).resolve() if base is not None else None
-
-    def _before_chat_run(self, flow: Flow) -> bool:
-        if not self.check_trust():
-            return False
-        self.canvas.clear_statuses()
-        self.run_panel.reset()
-        return True
-
-    def _remember_own(self, path: Path) -> None:
-        """A file saved here is the user's own, unless it still holds untrusted imported content."""
-        from studio.credentials.trust import TrustStore
-
-        try:
-            store = TrustStore()
-            if self._trust_data is None or store.is_trusted(self._trust_data):
-                store.remember_own(path.read_bytes())
-                self._trust_data = None
-        except OSError:
-            log.warning("could not remember the saved flow as this machine's own", exc_info=True)
-
     # -- closing ----------------------------------------------------------------------------------------
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
@@ -1045,6 +451,7 @@ class MainWindow(QMainWindow):
         if self.runs.running:
             self.runs.stop()
         self._drop_recovery()
+        self.save_layout()
         save_settings(self.settings)
         event.accept()
 

@@ -14,6 +14,8 @@ from agent_testkit import responses_requests, run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 AGENT_EXAMPLES = sorted(EXAMPLES.glob("agent-*.flow.json"))
+# A flow that needs a server someone starts is a documented recipe rather than a bundled example.
+RECIPES = sorted((Path(__file__).resolve().parents[2] / "docs" / "recipes").glob("agent-*.flow.json"))
 
 
 def test_there_is_an_example_for_each_agent_feature():
@@ -21,7 +23,7 @@ def test_there_is_an_example_for_each_agent_feature():
     assert {"agent-refund-with-approval.flow.json", "agent-classify-and-branch.flow.json",
             "agent-flow-tool.flow.json", "agent-tool-city-facts.flow.json", "agent-mcp-servers.flow.json",
             "agent-handoff-structured.flow.json", "agent-hosted-tools.flow.json"} <= names
-    used = {n.action for p in AGENT_EXAMPLES for n in load_flow(p).nodes}
+    used = {n.action for p in AGENT_EXAMPLES + RECIPES for n in load_flow(p).nodes}
     from studio.connectors.openai.agents import AGENT_ACTIONS
 
     assert set(AGENT_ACTIONS) - {"agent.resume_run"} <= used  # Resume Run is what `studio resume` does
@@ -81,5 +83,6 @@ async def test_hosted_tools_example_sends_its_tools(server):
 def test_mcp_example_asks_for_trust_for_its_npx_command():
     (reason,) = needs_trust(load_flow(EXAMPLES / "agent-mcp-servers.flow.json"))
     assert "would start a local process: npx -y @modelcontextprotocol/server-filesystem" in reason
-    (remote,) = needs_trust(load_flow(EXAMPLES / "agent-mcp-remote-server.flow.json"))
-    assert "would connect to http://127.0.0.1:8000" in remote
+    [recipe] = [p for p in RECIPES if p.name == "agent-mcp-remote-server.flow.json"]
+    (remote,) = needs_trust(load_flow(recipe))
+    assert "would connect to http://127.0.0.1:3001" in remote

@@ -53,6 +53,11 @@ def test_studio_run_shows_and_records_tool_calls_results_and_model_calls(server,
     assert "steps" not in document["nodes"]["Agent"]
     record = json.loads((Path(document["run_dir"]) / "run.json").read_text())
     assert record["result"]["nodes"]["Run"]["steps"] == steps
+    # and the run history, where the editor's History tab reads them
+    from studio.history import RunHistory
+
+    recorded = {n.node_name: n for n in RunHistory().get_run(document["run_id"]).nodes}
+    assert recorded["Run"].steps == steps and recorded["Agent"].steps is None
 
 
 REFUND = {"reason": "Refund 50 EUR", "amount": 50}
@@ -91,3 +96,10 @@ def test_approvals_asked_and_answered_and_handoffs_are_steps(server, tmp_path):
                         "approved": True}
     assert [s["type"] for s in steps][1:] == ["tool_result", "model_call"]
     assert steps[1]["tool"] == "approve_refund" and steps[1]["call_id"] == "call_ap1" and steps[1]["ok"] is True
+    # The history holds the whole story of the node: the first part's steps, then the resumed ones.
+    from studio.history import RunHistory
+
+    recorded = RunHistory().get_run(document["run_id"])
+    [run_node] = [n for n in recorded.nodes if n.node_name == "Run"]
+    assert recorded.status == "succeeded"
+    assert run_node.steps == document["nodes"]["Run"]["steps"] + steps

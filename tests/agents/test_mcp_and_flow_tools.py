@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -155,6 +156,19 @@ async def test_flow_tool_runs_the_other_flow_and_returns_its_result(server, tmp_
     (output,) = tool_outputs(server)
     assert "Echo: Lyon" in output
     assert result.output("Run")["final_output"] == "Lyon is lovely."
+
+
+async def test_a_flow_tool_that_fails_is_a_failed_tool_call_the_model_is_told_about(server, tmp_path):
+    tool_flow_file(tmp_path)
+    server.script("responses", tool_call("city_facts", {"city": "Lyon"}, call_id="call_f2"), "Sorry, no facts.")
+    server.fail_next(400, count=1, path="/chat/completions")  # the tool flow's own call is refused
+    result = await run(flow_tool_flow(), server, services={"flow_dir": str(tmp_path)}, run_dir=tmp_path / "run")
+    assert result.status == "succeeded", result.error  # the agent answered around the failure
+    [event] = events_of(result, "tool_result", "Run")
+    assert event["ok"] is False and event["call_id"] == "call_f2"
+    assert event["error"].startswith("flow tool 'City Facts': flow 'City Facts' failed: Ask: ")
+    (output,) = tool_outputs(server)  # the model got the error to read
+    assert json.loads(output)["error"].startswith("flow 'City Facts' failed: Ask: ")
 
 
 async def test_flow_tool_without_a_tool_flow_trigger_is_refused(server, tmp_path):

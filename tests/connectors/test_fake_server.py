@@ -226,6 +226,18 @@ def test_simulated_model_calls_an_offered_tool_with_arguments_from_its_schema(si
     assert message["type"] == "message" and "refund R-77 issued" in message["content"][0]["text"]
 
 
+def test_simulated_model_gives_numbers_without_a_clue_the_texts_numbers_in_turn(simulated):
+    schema = {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"},
+                                               "c": {"type": "integer"}}, "required": ["a", "b", "c"]}
+    tools = [{"type": "function", "name": "get-sum", "description": "Returns the sum of numbers",
+              "parameters": schema, "strict": False}]
+    body = {"model": "gpt-4.1", "input": [{"role": "user", "content": "What is the sum of 19 and 23?"}],
+            "tools": tools}
+    [call] = post(simulated, "/responses", body).json()["output"]
+    # a and b as a model would read "19 and 23"; a third has no number of its own left: the last
+    assert json.loads(call["arguments"]) == {"a": 19, "b": 23, "c": 23}
+
+
 def test_simulated_model_speaks_chat_completions_tool_calls_too(simulated):
     import jsonschema
 

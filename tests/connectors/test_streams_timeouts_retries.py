@@ -6,6 +6,7 @@ reported as a "progress" event of the node."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -56,9 +57,38 @@ async def failure_of(action_id, values, tmp_path, client) -> NodeError:
 # --- streams ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("mode", ["truncate", "malformed", "drop"])
+async def test_a_broken_stream_is_tried_again_by_default_and_the_text_starts_over(fake_server, opened, tmp_path,
+                                                                                   mode):
+    fake_server.fail_stream_next(mode, after=3)
+    output, events = await run_action("chat.create_completion", chat(), tmp_path, await opened(), name="Ask")
+    assert output["choices"][0]["message"]["content"] == f"Echo: {QUESTION}"
+    assert [r.fault for r in fake_server.requests] == [f"stream_{mode}", None]
+    [retry] = [e for e in events.of("progress") if e.get("retry")]
+    assert retry["retry"]["try"] == 2 and "try 2 of 5" in retry["message"]
+    deltas = events.of("delta")
+    restart = next(i for i, d in enumerate(deltas) if d.get("restart"))
+    assert "".join(d["text"] for d in deltas[restart:]) == f"Echo: {QUESTION}"
+
+
+async def test_a_responses_stream_cut_off_is_tried_again_by_default(fake_server, opened, tmp_path):
+    fake_server.fail_stream_next("truncate", after=5)
+    output, _ = await run_action("responses.create", {"input": QUESTION, "stream": True}, tmp_path, await opened(),
+                                 name="Ask")
+    assert len(fake_server.requests_to("/responses", "POST")) == 2
+    assert f"Echo: {QUESTION}" in json.dumps(output)
+
+
+async def test_a_stream_broken_on_every_try_fails_after_the_connections_tries(fake_server, opened, tmp_path):
+    fake_server.fail_stream_next("truncate", after=3, count=3)
+    error = await failure_of("chat.create_completion", chat(), tmp_path, await opened(max_retries=2))
+    assert "cut off after 10 characters" in str(error) and error.retryable is True
+    assert [r.fault for r in fake_server.requests] == ["stream_truncate"] * 3
+
+
 async def test_a_chat_stream_ending_without_a_finish_reason_is_a_retryable_cut_off(fake_server, opened, tmp_path):
     fake_server.fail_stream_next("truncate", after=3)  # the role chunk, "Echo: ", "one ", then [DONE]
-    error = await failure_of("chat.create_completion", chat(), tmp_path, await opened())
+    error = await failure_of("chat.create_completion", chat(), tmp_path, await opened(max_retries=0))
     assert str(error).startswith("Ask: the stream was cut off after 10 characters")
     assert error.retryable is True and error.details["characters"] == 10
     assert [r.fault for r in fake_server.requests] == ["stream_truncate"]
@@ -66,26 +96,26 @@ async def test_a_chat_stream_ending_without_a_finish_reason_is_a_retryable_cut_o
 
 async def test_a_responses_stream_without_its_completed_event_is_a_retryable_cut_off(fake_server, opened, tmp_path):
     fake_server.fail_stream_next("truncate", after=5)  # created, in_progress, item added, part added, "Echo: "
-    error = await failure_of("responses.create", {"input": QUESTION, "stream": True}, tmp_path, await opened())
+    error = await failure_of("responses.create", {"input": QUESTION, "stream": True}, tmp_path, await opened(max_retries=0))
     assert "the stream was cut off after 6 characters" in str(error) and error.retryable is True
 
 
 async def test_a_malformed_chunk_is_a_retryable_error_saying_so(fake_server, opened, tmp_path):
     fake_server.fail_stream_next("malformed", after=2)
-    error = await failure_of("chat.create_completion", chat(), tmp_path, await opened())
+    error = await failure_of("chat.create_completion", chat(), tmp_path, await opened(max_retries=0))
     assert "malformed stream chunk after 6 characters" in str(error) and error.retryable is True
 
 
 async def test_a_connection_dropped_mid_stream_says_so(fake_server, opened, tmp_path):
     fake_server.fail_stream_next("drop", after=3)
-    error = await failure_of("chat.create_completion", chat(), tmp_path, await opened())
+    error = await failure_of("chat.create_completion", chat(), tmp_path, await opened(max_retries=0))
     assert "dropped mid-stream after 10 characters" in str(error), str(error)
     assert "cannot reach" not in str(error) and error.retryable is True
 
 
 async def test_a_stream_idle_past_its_limit_times_out_naming_the_limit(fake_server, opened, tmp_path):
     fake_server.fail_stream_next("stall", after=2, pause_ms=3000)
-    client = await opened(stream_idle_timeout_s=0.3)
+    client = await opened(stream_idle_timeout_s=0.3, max_retries=0)
     started = time.monotonic()
     error = await failure_of("chat.create_completion", chat(), tmp_path, client)
     assert time.monotonic() - started < 2.5
@@ -108,7 +138,7 @@ async def test_a_stream_slower_than_the_idle_limit_in_total_still_succeeds(fake_
 async def test_the_node_retry_policy_recovers_from_a_cut_off_stream(fake_server, tmp_path):
     fake_server.fail_stream_next("truncate", after=3)
     pool = ClientPool()
-    config = settings(fake_server)
+    config = settings(fake_server, max_retries=0)  # the node's own retry policy, not the connection's
 
     async def connect(name):
         return await pool.get(config)

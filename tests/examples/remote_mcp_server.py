@@ -1,5 +1,7 @@
-"""The MCP server the remote-server example expects: streamable HTTP at http://127.0.0.1:8000/mcp
-(the example's URL). Prints `READY` once it listens; exits 3 when the port is taken."""
+"""A stand-in for the reference MCP server the remote-server recipe (docs/recipes/) is written
+for: the same tool names and arguments as `@modelcontextprotocol/server-everything`'s `get-sum`
+and `echo`, over streamable HTTP at /mcp on 127.0.0.1 at a free port. Prints `PORT <n>` once it
+listens, so tests never race for a fixed port."""
 
 from __future__ import annotations
 
@@ -9,34 +11,29 @@ import sys
 
 from mcp.server.mcpserver import MCPServer
 
-PORT = 8000
-server = MCPServer("example-remote-tools")
+server = MCPServer("recipe-remote-tools")
 
 
-@server.tool(description="Count the words of a text.")
-def word_count(text: str) -> str:
-    return f"{len(text.split())} words"
+@server.tool(name="get-sum", description="Returns the sum of two numbers.")
+def get_sum(a: float, b: float) -> str:
+    total = a + b
+    return f"The sum of {a:g} and {b:g} is {total:g}."
 
 
-@server.tool(description="Say which tools this server has.")
-def list_tools_here() -> str:
-    return "word_count, list_tools_here"
+@server.tool(name="echo", description="Echoes back the input string.")
+def echo(message: str) -> str:
+    return f"Echo: {message}"
 
 
 async def main() -> int:
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(("127.0.0.1", PORT))
-    except OSError:
-        print("PORT TAKEN", flush=True)
-        return 3
-    config = uvicorn.Config(server.streamable_http_app(host="127.0.0.1"), host="127.0.0.1", port=PORT,
-                            log_level="warning", lifespan="on")
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(server.streamable_http_app(host="127.0.0.1"), host="127.0.0.1", log_level="warning",
+                            lifespan="on")
     uv = uvicorn.Server(config)
-    print("READY", flush=True)
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
     await uv.serve(sockets=[sock])
     return 0
 

@@ -1,8 +1,11 @@
-"""Every example flow runs end to end with `studio run --trust` (a real subprocess) against a fake
-OpenAI server answering like the "Simulated (offline)" connection does, and ends as it should:
-succeeded, or waiting for the approval example. Agent examples that use tools really call them
-(the server saw their results). The checked-in files of the generated examples are exactly what
-the generator writes (so they stay valid documents)."""
+"""Every bundled example flow runs end to end with `studio run --trust` (a real subprocess) against
+a fake OpenAI server answering like the "Simulated (offline)" connection does, with nothing else
+started for it, and ends as it should: succeeded, or waiting for the approval example. Agent
+examples that use tools really call them (the server saw their results). No bundled example needs
+a server someone must start by hand; the remote MCP recipe (docs/recipes/), which does, runs
+against a stand-in with the reference server's tools and, where npx can fetch it, against the
+reference server itself started as the recipe says. The checked-in files of the generated
+examples are exactly what the generator writes (so they stay valid documents)."""
 
 from __future__ import annotations
 
@@ -30,11 +33,12 @@ TOOLS_CALLED = {
     "agent-flow-tool.flow.json": {"city_facts"},
     "agent-mcp-servers.flow.json": {"list_directory"},
     "agent-handoff-structured.flow.json": {"transfer_to_billing"},
-    "agent-mcp-remote-server.flow.json": {"word_count", "list_tools_here"},  # either one
 }
 NPX_EXAMPLES = {"agent-mcp-servers.flow.json"}
-REMOTE_SERVER_EXAMPLES = {"agent-mcp-remote-server.flow.json"}
 FILESYSTEM_SERVER = "@modelcontextprotocol/server-filesystem"
+EVERYTHING_SERVER = "@modelcontextprotocol/server-everything"
+RECIPE = ROOT / "docs" / "recipes" / "agent-mcp-remote-server.flow.json"
+RECIPE_PORT = 3001  # where the reference server listens, as the recipe says
 
 
 @pytest.fixture(scope="module")
@@ -78,29 +82,39 @@ def called_tools(server) -> dict[str, list[str]]:
     return outputs
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture
-def remote_mcp_server():
-    """The server the remote-MCP example names (127.0.0.1:8000), started for the test."""
+def stand_in_mcp_server():
+    """tests/examples/remote_mcp_server.py at a free port; yields its /mcp URL."""
     proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("remote_mcp_server.py"))],
                             stdout=subprocess.PIPE, text=True, env=_env())
     try:
         line = proc.stdout.readline().strip()
-        if line != "READY":
-            pytest.skip("port 8000 (the remote MCP example's server URL) is taken on this machine")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", 8000), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield proc
+        assert line.startswith("PORT "), f"the stand-in MCP server did not start: {line!r}"
+        port = int(line.split()[1])
+        _wait_for_port(port, 20)
+        yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        proc.terminate()
+        _stop(proc)
+
+
+def _wait_for_port(port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 @pytest.fixture(scope="module")
@@ -108,15 +122,18 @@ def npx_filesystem_server(tmp_path_factory):
     """The reference filesystem MCP server in npx's cache (fetched once; it exits at end of input)."""
     npx = shutil.which("npx")
     if npx is None:
-        pytest.skip("npx (Node.js) is not installed: the local MCP example needs it")
+        pytest.skip("skipped: npx (Node.js) is not installed, and the local MCP example starts "
+                    f"{FILESYSTEM_SERVER} with npx")
     folder = tmp_path_factory.mktemp("npx-warm")
     try:
         done = subprocess.run([npx, "-y", FILESYSTEM_SERVER, str(folder)], stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=300)
     except subprocess.TimeoutExpired:
-        pytest.skip(f"npx could not fetch {FILESYSTEM_SERVER} in time")
+        pytest.skip(f"skipped: npx could not fetch {FILESYSTEM_SERVER} from the npm registry within 300 s "
+                    "(no network on this machine?); the local MCP example needs it once, then runs from npx's cache")
     if "running on stdio" not in done.stderr:
-        pytest.skip(f"npx could not fetch {FILESYSTEM_SERVER}: {done.stderr[-500:]}")
+        pytest.skip(f"skipped: npx could not fetch or start {FILESYSTEM_SERVER} (no network on this machine?): "
+                    f"{done.stderr[-500:]}")
     return npx
 
 
@@ -131,6 +148,76 @@ def test_every_example_has_an_expected_outcome_here():
     agent_examples = {p.name for p in EXAMPLES if p.name.startswith("agent-")}
     assert set(TOOLS_CALLED) | WAITING <= agent_examples
     assert {"agent-refund-with-approval.flow.json", "agent-mcp-servers.flow.json"} <= agent_examples
+
+
+def test_no_bundled_example_needs_a_server_someone_must_start():
+    """What an example starts or contacts besides the OpenAI connection: only reference MCP servers
+    that npx fetches and starts by itself."""
+    from studio.flow.capabilities import needs_trust
+    from studio.flow.io import load_flow
+
+    for path in EXAMPLES:
+        for reason in needs_trust(load_flow(path)):
+            assert ") would start a local process: npx -y @modelcontextprotocol/" in reason, (path.name, reason)
+    assert not RECIPE.is_relative_to(examples_dir())
+    assert "agent.add_remote_mcp_server" in RECIPE.read_text(encoding="utf-8")
+
+
+def _sum_called(server) -> str:
+    outputs = called_tools(server)
+    assert "get-sum" in outputs, f"the agent did not call get-sum: {outputs}"
+    return " ".join(outputs["get-sum"])
+
+
+def test_remote_mcp_recipe_runs_against_a_stand_in_for_the_reference_server(server, stand_in_mcp_server, tmp_path):
+    """The recipe as written, but for its Server URL (the stand-in listens on a free port)."""
+    text = RECIPE.read_text(encoding="utf-8")
+    assert f"http://127.0.0.1:{RECIPE_PORT}/mcp" in text
+    copy = tmp_path / RECIPE.name
+    copy.write_text(text.replace(f"http://127.0.0.1:{RECIPE_PORT}/mcp", stand_in_mcp_server), encoding="utf-8")
+    server.reset()
+    done = studio("run", str(copy), "--trust", "--base-url", server.base_url, "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert json.loads(done.stdout)["status"] == "succeeded"
+    assert "The sum of 19 and 23 is 42" in _sum_called(server)
+
+
+def test_remote_mcp_recipe_runs_as_documented_against_the_reference_server(server, tmp_path):
+    """Start the reference server the way the recipe says, then run the recipe file unchanged."""
+    npx = shutil.which("npx")
+    if npx is None:
+        pytest.skip(f"skipped: npx (Node.js) is not installed, and the recipe's server is {EVERYTHING_SERVER}")
+    try:
+        socket.create_connection(("127.0.0.1", RECIPE_PORT), timeout=0.5).close()
+        pytest.skip(f"skipped: port {RECIPE_PORT}, where the recipe expects the reference server, is taken")
+    except OSError:
+        pass
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([npx, "-y", EVERYTHING_SERVER, "streamableHttp"], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
+    try:
+        if not _wait_for_port(RECIPE_PORT, 240):
+            pytest.skip(f"skipped: npx could not fetch or start {EVERYTHING_SERVER} within 240 s "
+                        f"(no network on this machine?): {log.read_text()[-500:]}")
+        server.reset()
+        done = studio("run", str(RECIPE), "--trust", "--base-url", server.base_url, "--json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-4000:]
+        assert json.loads(done.stdout)["status"] == "succeeded"
+        assert "42" in _sum_called(server)
+    finally:
+        import os
+        import signal
+
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)  # npx, npm and the node server it started
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
 def test_checked_in_examples_match_the_generator(tmp_path, monkeypatch):
@@ -148,8 +235,6 @@ def test_checked_in_examples_match_the_generator(tmp_path, monkeypatch):
 def test_example_runs_with_studio_run(path: Path, server, tmp_path, request):
     if path.name in NPX_EXAMPLES:
         request.getfixturevalue("npx_filesystem_server")
-    if path.name in REMOTE_SERVER_EXAMPLES:
-        request.getfixturevalue("remote_mcp_server")
     server.reset()
     (tmp_path / "hello.txt").write_text("hello\n", encoding="utf-8")  # something for the filesystem server
     done = studio("run", str(path), "--trust", "--base-url", server.base_url, "--json", cwd=tmp_path)
@@ -211,3 +296,17 @@ def test_fan_out_branches_overlap(server, tmp_path):
         server.latency_ms = 0
     assert done.returncode == 0, done.stderr
     assert server.max_in_flight >= 3
+
+
+@pytest.mark.parametrize("name", ["chat-then-moderation.flow.json", "agent-flow-tool.flow.json"])
+def test_studio_run_simulated_needs_no_key_and_no_server(name, tmp_path):
+    """`--simulated` runs the nodes left at the default connection on the built-in Simulated
+    (offline) connection, as the editor's Run on does; without it and with no key, the run is
+    refused before anything starts (exit 2) and says which connection lacks a key."""
+    env = {**_env(), "FLOW_STUDIO_HOME": str(tmp_path / "home")}
+    run = [sys.executable, "-m", "studio.cli", "run", str(examples_dir() / name), "--trust", "--json"]
+    refused = subprocess.run(run, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert refused.returncode == 2 and "OPENAI_API_KEY" in refused.stderr, refused.stderr
+    done = subprocess.run([*run, "--simulated"], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["status"] == "succeeded"

@@ -29,7 +29,7 @@ def test_schema_header_and_fields():
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"].endswith("flow.schema.json") and schema["title"] == "Flow Studio flow"
     assert set(schema["properties"]) == {"format_version", "id", "name", "description", "version", "nodes",
-                                         "wires", "notes", "settings", "tests"}
+                                         "wires", "notes", "groups", "settings", "tests"}
     assert schema["$defs"]["Node"]["required"] == ["action", "name"]
     jsonschema.Draft202012Validator.check_schema(schema)
 

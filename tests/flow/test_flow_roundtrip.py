@@ -45,7 +45,8 @@ def test_dump_layout():
     text = dump_flow(flow)
     assert text.endswith("}\n") and not text.endswith("\n\n")
     assert text.startswith('{\n  "format_version": %d,\n  "id": ' % FORMAT_VERSION)
-    assert list(json.loads(text)) == list(Flow.model_fields)
+    # every field in the models' order; `groups` only when the flow has some
+    assert list(json.loads(text)) == [k for k in Flow.model_fields if k != "groups"]
     assert list(json.loads(text)["nodes"][0]) == list(Node.model_fields)
     assert "Billing goes to the agent." in text  # plain UTF-8, not \\u escapes
     assert parse_flow(text) == flow
@@ -88,3 +89,16 @@ def test_a_failed_save_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatc
         save_flow(Flow(name="new"), path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.flow.json"]
+
+
+def test_groups_are_written_when_there_are_some(tmp_path):
+    from studio.flow.io import save_flow
+    from studio.flow.models import Group, Position
+
+    flow = load_flow(GOOD / "support_triage.flow.json")
+    flow.groups.append(Group(title="Triage", color="#22c55e", position=Position(x=-40, y=-60), width=500, height=300))
+    path = tmp_path / "grouped.flow.json"
+    save_flow(flow, path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert list(data) == list(Flow.model_fields)
+    assert load_flow(path).groups == flow.groups

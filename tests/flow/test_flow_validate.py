@@ -155,3 +155,11 @@ def test_duplicate_note_ids():
     from studio.flow import Note
     flow = make(notes=[Note(id="n"), Note(id="n")])
     assert paths(flow) == ["notes[1].id"]
+
+
+def test_a_secret_in_a_group_title_is_refused():
+    from studio.flow.models import Group
+
+    flow = make(Node(id="r", action="raw.request", name="Call", values={}))
+    flow.groups.append(Group(title="sk-abcdef123456"))
+    assert [p.path for p in validate_flow(flow, CATALOG) if p.message == SECRET_MESSAGE] == ["groups[0].title"]

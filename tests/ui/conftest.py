@@ -50,6 +50,10 @@ def window(qtbot, qasync_loop):
         return win.answers.pop(0) if win.answers else buttons[-1]
 
     win.ask = ask
+    # The offscreen screen is 800x800, so the window would open small there (it fits the screen);
+    # the tests drive it at a desktop's size.
+    win.resize(1440, 900)
+    win.size_docks()
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

@@ -20,7 +20,7 @@ def field(key: str, label: str, type: ValueType = T.STRING, description: str = "
           default: Any = None, required: bool = False, options: list[Any] | None = None,
           minimum: float | None = None, maximum: float | None = None, group: str | None = None,
           port: bool = False, multiple: bool = False, accepts: str = "any", placeholder: str | None = None,
-          per_item: bool = False) -> Input:
+          per_item: bool = False, names_node: bool = False) -> Input:
     """One input. `options` may be plain values (label = value) or (value, label) pairs."""
     opts = None
     if options is not None:
@@ -30,7 +30,7 @@ def field(key: str, label: str, type: ValueType = T.STRING, description: str = "
     return Input(key=key, label=label, aliases=list(aliases), type=type, options=opts, required=required,
                  default=default, description=description, minimum=minimum, maximum=maximum, group=group,
                  port=port, multiple=multiple, accepts=accepts, placeholder=placeholder,
-                 per_item=per_item)
+                 per_item=per_item, names_node=names_node)
 
 
 def connection() -> Input:

@@ -53,7 +53,8 @@ ACTIONS = [
                            ("last_node", "When last node finishes"),
                            ("respond_node", "Using 'Respond to Webhook' node")],
                   default="immediate"),
-            field("response_node", "Response Node", T.STRING, "The node whose output is the answer (Respond: node)."),
+            field("response_node", "Response Node", T.STRING, "The node whose output is the answer (Respond: node).",
+                  names_node=True),
         ],
     ),
     Action(
@@ -61,7 +62,8 @@ ACTIONS = [
         description="Start the flow for each message typed in the chat panel; the reply is a chosen node's output "
                     "and earlier turns are available as trigger.history.",
         inputs=[
-            field("reply_node", "Reply Node", T.STRING, "The node whose output is the chat reply.", required=True),
+            field("reply_node", "Reply Node", T.STRING, "The node whose output is the chat reply.", required=True,
+                  names_node=True),
             field("welcome_message", "Welcome Message", T.TEXT, "Shown when the chat opens."),
         ],
     ),

@@ -128,10 +128,7 @@ def seconds_text(seconds: float | None) -> str:
 def retry_reason(exc: BaseException) -> str:
     """A few words for why a call is being retried: "rate limited (429)", "read timeout (600 s)"."""
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        words = {429: "rate limited", 408: "request timeout", 409: "conflict"}.get(
-            status, "server error" if status >= 500 else "error")
-        return f"{words} ({status})"
+        return status_reason(exc.status_code)
     if isinstance(exc, openai.APITimeoutError):
         kind, seconds = timeout_kind(exc)
         return f"{kind} timeout" + (f" ({seconds_text(seconds)})" if seconds is not None else "")
@@ -139,8 +136,16 @@ def retry_reason(exc: BaseException) -> str:
     return f"connection failed ({type(cause).__name__ if cause is not None else type(exc).__name__})"
 
 
-def _announce_retry(exc: BaseException, wait_s: float, next_try: int, tries: int) -> None:
-    message = f"{retry_reason(exc)}; retrying in {wait_s:.1f} s (try {next_try} of {tries})"
+def status_reason(status: int) -> str:
+    words = {429: "rate limited", 408: "request timeout", 409: "conflict"}.get(
+        status, "server error" if status >= 500 else "error")
+    return f"{words} ({status})"
+
+
+def _announce_retry(exc: BaseException | str, wait_s: float, next_try: int, tries: int) -> None:
+    """Say on the calling node's events (and in the log) why a call is tried again, and when."""
+    reason = exc if isinstance(exc, str) else retry_reason(exc)
+    message = f"{reason}; retrying in {wait_s:.1f} s (try {next_try} of {tries})"
     log.info("%s", message)
     ctx = current_node.get()
     if ctx is not None:
@@ -357,7 +362,9 @@ class OpenAIClient:
                     raw_log.info("raw request %s %s failed: %s", method, url, type(exc).__name__)
                 if attempt >= max_retries:
                     raise
-                await asyncio.sleep(self._raw_delay(attempt, retry_delay_ms, exponential_backoff, None))
+                wait = self._raw_delay(attempt, retry_delay_ms, exponential_backoff, None)
+                _announce_retry(f"connection failed ({type(exc).__name__})", wait, attempt + 2, max_retries + 1)
+                await asyncio.sleep(wait)
                 attempt += 1
                 continue
             if debug:
@@ -373,7 +380,9 @@ class OpenAIClient:
                 if wait is not None and wait > MAX_RETRY_AFTER_S:
                     retryable = False
                 if retryable:
-                    await asyncio.sleep(self._raw_delay(attempt, retry_delay_ms, exponential_backoff, wait))
+                    wait = self._raw_delay(attempt, retry_delay_ms, exponential_backoff, wait)
+                    _announce_retry(status_reason(status), wait, attempt + 2, max_retries + 1)
+                    await asyncio.sleep(wait)
                     attempt += 1
                     continue
             raise httpx.HTTPStatusError(

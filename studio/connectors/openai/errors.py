@@ -171,11 +171,16 @@ def timeout_message(exc: BaseException) -> str:
 # --- streams -----------------------------------------------------------------------------------
 
 
+class StreamBroken(NodeError):
+    """A stream that had started and then broke (cut off, dropped, idle, a malformed chunk or an
+    error event): the whole call may be tried again (studio/connectors/openai/stream_retry.py)."""
+
+
 def stream_cut_off(node_name: str | None, chars: int, detail: str = "") -> NodeError:
     """A stream that ended without saying it was finished: a partial answer is not an answer."""
     prefix = f"{node_name}: " if node_name else ""
     reason = f" ({detail})" if detail else ""
-    return NodeError(prefix + f"the stream was cut off after {chars} characters{reason}: the server ended it "
+    return StreamBroken(prefix + f"the stream was cut off after {chars} characters{reason}: the server ended it "
                      "without a finish reason; try again", details={"characters": chars}, retryable=True)
 
 
@@ -192,15 +197,15 @@ def map_stream_error(exc: BaseException, node_name: str | None, chars: int) -> N
         kind, seconds = timeout_kind(exc)
         length = f" for {seconds_text(seconds)}" if seconds is not None else ""
         label = "stream idle timeout" if kind == "read" else f"{kind} timeout"
-        return NodeError(prefix + f"{label}: no data{length} after {chars} characters; raise the node's "
+        return StreamBroken(prefix + f"{label}: no data{length} after {chars} characters; raise the node's "
                          "Timeout (ms) or try again later", details=details, retryable=True)
     if isinstance(exc, _CONNECTION):
-        return NodeError(prefix + f"the connection to {_base_url(request)} dropped mid-stream after {chars} "
+        return StreamBroken(prefix + f"the connection to {_base_url(request)} dropped mid-stream after {chars} "
                          f"characters ({_cause_name(exc)}); try again", details=details, retryable=True)
     if isinstance(exc, (ValueError, TypeError, KeyError)):  # json.JSONDecodeError, a chunk of the wrong shape
-        return NodeError(prefix + f"the server sent a malformed stream chunk after {chars} characters "
+        return StreamBroken(prefix + f"the server sent a malformed stream chunk after {chars} characters "
                          f"({type(exc).__name__}: {str(exc)[:120]}); try again", details=details, retryable=True)
     if isinstance(exc, openai.APIError):  # an error event inside the stream
-        return NodeError(prefix + f"the stream failed after {chars} characters: {exc.message}", details=details,
+        return StreamBroken(prefix + f"the stream failed after {chars} characters: {exc.message}", details=details,
                          retryable=True)
     return map_openai_error(exc, node_name)

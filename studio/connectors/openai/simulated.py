@@ -360,8 +360,10 @@ class SchemaFiller:
         elif words & set(COUNT_NAMES):
             small = [n for n in found if n <= 100]
             value = small[0] if small else 3
-        else:  # no clue: the first number of the text, else the smallest allowed
-            value = found[0] if found else 0
+        else:  # no clue: the text's numbers in turn (a, b of "19 and 23"), else the smallest allowed
+            turn = getattr(self, "_numbers_taken", 0)
+            self._numbers_taken = turn + 1
+            value = found[min(turn, len(found) - 1)] if found else 0
         low = schema.get("minimum", schema.get("exclusiveMinimum"))
         high = schema.get("maximum", schema.get("exclusiveMaximum"))
         low = None if isinstance(low, bool) else low  # draft-4 style flags, not bounds

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from studio.connectors.openai.errors import map_stream_error, stream_cut_off
+from studio.connectors.openai.stream_retry import with_stream_retries
 from studio.engine.context import NodeContext, NodeError
 
 from ._common import (
@@ -142,7 +143,7 @@ async def run_completion(ctx: NodeContext, params: dict[str, Any]) -> Any:
     """Call /chat/completions (streamed when the node asks for it) and shape the output."""
     client = await connect(ctx)
     if bool_input(ctx, "stream"):
-        completion = await _streamed(ctx, client, params)
+        completion = await with_stream_retries(ctx, client, lambda: _streamed(ctx, client, params))
     else:
         # The SDK's `post` keeps its retries, auth and error types but skips the typed method's
         # parameter transform and response model (about 1 ms of CPU per request; the params are

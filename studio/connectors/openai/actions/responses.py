@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from studio.connectors.openai.errors import map_stream_error, stream_cut_off
+from studio.connectors.openai.stream_retry import with_stream_retries
 from studio.engine.context import NodeContext, NodeError
 
 from ._common import InputError, api_call, bool_input, connect, handles, report_usage, required, timeout_kw, to_plain
@@ -36,7 +37,7 @@ async def create_response(ctx: NodeContext) -> Any:
     if bool_input(ctx, "background"):
         response = await _in_background(ctx, client, params)
     elif bool_input(ctx, "stream"):
-        response = await _streamed(ctx, client, params)
+        response = await with_stream_retries(ctx, client, lambda: _streamed(ctx, client, params))
     else:
         response = to_plain(await api_call(ctx, client.sdk.responses.create(**params, **timeout_kw(ctx))))
     return _finish(ctx, response)

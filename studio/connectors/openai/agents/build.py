@@ -177,9 +177,14 @@ def _function_tool(cfg: dict[str, Any], bc: BuildContext) -> FunctionTool:
             schema = ensure_strict_json_schema(schema)
         runner = bc.run_flow_tool
 
-        async def invoke(_ctx: Any, arguments: str) -> str:
+        async def invoke(tool_ctx: Any, arguments: str) -> str:
             args = json.loads(arguments or "{}")
-            return _json_result(await runner(cfg, args))
+            outcome = await runner(cfg, args)
+            call_id = getattr(tool_ctx, "tool_call_id", None)
+            if isinstance(outcome, dict) and set(outcome) == {"error"} and call_id:
+                # the model reads the error; the run shows a failed tool call, not a result
+                bc.failed_calls[str(call_id)] = f"flow tool {cfg.get('flow_name')!r}: {outcome['error']}"
+            return _json_result(outcome)
 
         return FunctionTool(name=name, description=cfg.get("description") or "", params_json_schema=schema,
                             on_invoke_tool=invoke, strict_json_schema=strict,

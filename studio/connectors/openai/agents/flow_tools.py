@@ -122,11 +122,20 @@ def flow_tool_runner(ctx: NodeContext) -> Callable[[dict[str, Any], dict[str, An
             services["flow_path"] = str(path)
             services["flow_dir"] = str(path.parent)
         ctx.emit("progress", message=f"running flow {flow.name!r} as a tool", flow=flow.name, arguments=arguments)
+
+        def retried(event: Any) -> None:
+            """The tool flow's retries, on this node's events: a slow tool says why it is slow."""
+            data = event.data or {}
+            if event.type == "progress" and isinstance(data.get("retry"), dict):
+                ctx.emit("progress", message=f"{flow.name} › {event.node_name}: {data.get('message')}",
+                         retry=data["retry"], flow=flow.name)
+
         result = await run_flow(
             flow, catalog=ctx.services.get("catalog"), registry=ctx.services.get("registry"),
             trigger_payload=arguments, trigger_node=trigger.id, connect=ctx.connect,
             run_dir=ctx.run_dir / ctx.node.id / "flow-tools" / uuid.uuid4().hex, services=services,
             keep_events=False, trusted=True,  # refused above unless it starts nothing or is trusted
+            on_event=retried,
         )
         ctx.emit("progress", message=f"flow {flow.name!r} {result.status}", flow=flow.name, status=result.status)
         if result.status == "succeeded":

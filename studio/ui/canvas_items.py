@@ -1,0 +1,199 @@
+"""The canvas's own scene items beside the nodes: run status badges, sticky notes and the "+"
+of add-next."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable
+
+from qtpy.QtCore import QEvent, QPointF, QRectF, Qt
+from qtpy.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from qtpy.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsTextItem
+
+from studio.flow.models import Note, Position
+
+from .theme import STATUS_COLORS, current_theme
+
+if TYPE_CHECKING:
+    from .canvas import FlowCanvas
+
+log = logging.getLogger(__name__)
+
+
+class _Badge(QGraphicsItem):
+    """A status pill drawn above a node's top-right corner."""
+
+    def __init__(self, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        self.status = ""
+        self.setZValue(10)
+        self._font = QFont()
+        self._font.setPointSizeF(7.5)
+        self._font.setBold(True)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return QRectF(0, 0, 78, 16)
+
+    def set_status(self, status: str) -> None:
+        self.status = status
+        self.setVisible(bool(status))
+        self.update()
+
+    def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
+        if not self.status:
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setFont(self._font)
+        text = self.status
+        width = painter.fontMetrics().horizontalAdvance(text) + 16
+        rect = QRectF(78 - width, 0, width, 16)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(STATUS_COLORS.get(self.status, "#8a94a0")))
+        painter.drawRoundedRect(rect, 8, 8)
+        painter.setPen(QColor("white"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+
+class InPlaceText(QGraphicsTextItem):
+    """Text on the canvas edited where it is (a sticky note, a group's title): double-click
+    starts, leaving it (or Ctrl+Enter; Enter too when `single_line`) commits through
+    `on_commit`, Escape cancels. While editing, keys are text, not the canvas's shortcuts."""
+
+    def __init__(self, parent: QGraphicsItem, on_commit: Callable[[str], None], single_line: bool = False) -> None:
+        super().__init__(parent)
+        self.on_commit = on_commit
+        self.single_line = single_line
+        self.placeholder = ""
+        self.value = ""
+        self.editing = False
+
+    def show_value(self, value: str, placeholder: str = "") -> None:
+        self.value, self.placeholder = value, placeholder
+        if not self.editing:
+            self.setPlainText(value or placeholder)
+
+    def start(self) -> None:
+        self.editing = True
+        self.setPlainText(self.value)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextEditorInteraction)
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        cursor = self.textCursor()
+        cursor.select(cursor.SelectionType.Document)
+        self.setTextCursor(cursor)
+
+    def finish(self, keep: bool = True) -> None:
+        if not self.editing:
+            return
+        self.editing = False
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        text = self.toPlainText()
+        cursor = self.textCursor()
+        cursor.clearSelection()
+        self.setTextCursor(cursor)
+        self.clearFocus()
+        if keep and text != self.value:
+            self.on_commit(text)
+        else:
+            self.setPlainText(self.value or self.placeholder)
+
+    def sceneEvent(self, event: Any) -> bool:  # noqa: N802 - Qt's name
+        if self.editing and event.type() == QEvent.Type.ShortcutOverride:
+            event.accept()  # D, F, Delete ... are typed, not canvas commands
+            return True
+        return super().sceneEvent(event)
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        key = event.key()
+        if key == Qt.Key.Key_Escape:
+            self.finish(keep=False)
+            return
+        enter = key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and (self.single_line or event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.finish()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().focusOutEvent(event)
+        self.finish()
+
+
+class StickyNote(QGraphicsRectItem):
+    """A sticky comment: drag to move it, double-click to write in it where it is."""
+
+    def __init__(self, canvas: "FlowCanvas", note: Note) -> None:
+        super().__init__(0, 0, note.width, note.height)
+        self.canvas = canvas
+        self.note_id = note.id
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setZValue(-5)
+        self.text = InPlaceText(self, lambda text: canvas.document.set_note(self.note_id, text=text))
+        self.text.setPos(8, 6)
+        self.update_from(note)
+
+    def update_from(self, note: Note) -> None:
+        theme = current_theme()
+        self.setRect(0, 0, note.width, note.height)
+        self.setPos(note.position.x, note.position.y)
+        self.setBrush(QBrush(QColor(theme.note)))
+        self.setPen(QPen(QColor(theme.note).darker(130), 1))
+        self.text.setDefaultTextColor(QColor(theme.note_text))
+        self.text.setTextWidth(note.width - 16)
+        self.text.show_value(note.text, "Double-click to write a note")
+
+    def mouseReleaseEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().mouseReleaseEvent(event)
+        pos = self.pos()
+        self.canvas.document.set_note(self.note_id, position=Position(x=pos.x(), y=pos.y()))
+
+    def mouseDoubleClickEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.text.start()
+
+
+class AddNextButton(QGraphicsItem):
+    """The "+" beside an output port of the selected node (n8n's add-next): a click opens quick
+    add, and the node chosen is added after this one, wired from this port."""
+
+    SIZE = 16.0
+
+    def __init__(self, parent: QGraphicsItem, port_key: str, on_click: Callable[[str], None]) -> None:
+        super().__init__(parent)
+        self.port_key = port_key
+        self.on_click = on_click
+        self.setZValue(20)
+        self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(f"Add a node after this one, wired from {port_key!r}")
+        self._hover = False
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return QRectF(0, 0, self.SIZE, self.SIZE)
+
+    def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        theme = current_theme()
+        painter.setPen(QPen(QColor(theme.muted), 1.2))
+        painter.setBrush(QColor("#3b82f6") if self._hover else QColor(theme.node_body))
+        painter.drawRoundedRect(self.boundingRect().adjusted(1, 1, -1, -1), 4, 4)
+        painter.setPen(QPen(QColor("white") if self._hover else QColor(theme.node_text), 1.6))
+        mid = self.SIZE / 2
+        painter.drawLine(QPointF(mid, 4), QPointF(mid, self.SIZE - 4))
+        painter.drawLine(QPointF(4, mid), QPointF(self.SIZE - 4, mid))
+
+    def hoverEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self._hover = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self._hover = False
+        self.update()
+
+    def mousePressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        event.accept()  # not a drag of the node under it
+
+    def mouseReleaseEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if self.boundingRect().contains(event.pos()):
+            self.on_click(self.port_key)
+        event.accept()
