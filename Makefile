@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench package clean check-qt-libs
+.PHONY: run test bench package clean check-qt-libs test-services
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,28 @@ run: $(STAMP) check-qt-libs
 check-qt-libs: $(STAMP)
 	@$(PY) -m studio.ui.syslibs
 
-test: $(STAMP)
+test: $(STAMP) test-services
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
-bench: $(STAMP)
+# Queue mode's tests and benchmark need Debian's redis-server, and the PostgreSQL history's tests
+# its postgresql (each test starts its own server in a temp folder). As root with apt-get, install
+# what is missing; otherwise say how. Never fails: without them those tests skip, saying why.
+test-services:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing (queue-mode tests)"; \
+	    { apt-get install -y -q $$missing >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$missing >/dev/null 2>&1; }; } || \
+	      echo "could not install$$missing: those queue-mode tests will skip"; \
+	  else \
+	    echo "not installed:$$missing; those queue-mode tests will skip (sudo apt-get install -y$$missing)"; \
+	  fi; \
+	fi
+
+bench: $(STAMP) test-services
 	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks
 
 package: $(STAMP)

@@ -129,8 +129,37 @@ def cmd_import_n8n(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from studio.runs.serve import serve_in_terminal
 
-    return serve_in_terminal(args.flows, host=args.host, port=args.port, base_url=args.base_url, grace=args.grace,
-                             trust=args.trust)
+    dispatch = None
+    if args.queue:  # queue mode: triggers enqueue runs, `studio worker` runs them
+        from studio.queue.enqueue import Enqueuer
+
+        try:
+            dispatch = Enqueuer(args.queue)
+        except ValueError as exc:
+            print(f"studio serve: {exc}", file=sys.stderr, flush=True)
+            return EXIT_USAGE
+    try:
+        return serve_in_terminal(args.flows, host=args.host, port=args.port, base_url=args.base_url,
+                                 grace=args.grace, trust=args.trust, dispatch=dispatch)
+    finally:
+        if dispatch is not None:
+            dispatch.close()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from studio.logs import setup_logging
+    from studio.queue.process import run_worker
+    from studio.queue.worker import WorkerSettings, lease_seconds
+
+    setup_logging()
+    try:
+        settings = WorkerSettings(queue_url=args.queue, base_url=args.base_url, trust=args.trust,
+                                  history_url=args.history, max_per_connection=args.max_per_connection,
+                                  lease_s=lease_seconds())
+        return run_worker(settings, concurrency=args.concurrency)
+    except ValueError as exc:
+        print(f"studio worker: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,7 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds runs in flight may take to finish after SIGINT/SIGTERM before they are cancelled")
     p.add_argument("--trust", action="store_true",
                    help="allow what the flows would start on this machine (local MCP commands, ports)")
+    p.add_argument("--queue", metavar="redis://HOST:PORT/N",
+                   help="enqueue runs on this Redis for `studio worker` processes instead of running them here")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run the runs `studio serve --queue` enqueues")
+    p.add_argument("--queue", required=True, metavar="redis://HOST:PORT/N", help="the Redis the runs are queued on")
+    p.add_argument("--concurrency", type=int, default=1, help="how many runs this worker runs at once")
+    p.add_argument("--base-url", help="override the connections' base URL")
+    p.add_argument("--trust", action="store_true",
+                   help="allow what the queued flows would start on this machine (local MCP commands, ports)")
+    p.add_argument("--history", metavar="URL", help="the shared run history (sqlite:///PATH; default: the user's)")
+    p.add_argument("--max-per-connection", type=int, default=None, metavar="N",
+                   help="at most N runs at once per connection across all workers (OpenAI limits are per key)")
+    p.set_defaults(func=cmd_worker)
     return parser
 
 

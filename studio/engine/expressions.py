@@ -24,410 +24,35 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-MAX_EXPRESSION_LENGTH = 1000
-MAX_TOKENS = 300
-MAX_NESTING = 16
-MAX_TEMPLATE_EXPRESSIONS = 200
-# Size limits, in characters of text (a value that is not text counts as its JSON): one value
-# after its expressions are filled in, and every value with expressions in one run together.
-# Rendering stops as soon as a limit is passed (see `SizeBudget`), so a flow whose values
-# reference each other many times fails its node instead of exhausting memory.
-MAX_VALUE_SIZE = 16 * 1024 * 1024
-MAX_RUN_EXPRESSION_OUTPUT = 256 * 1024 * 1024
-NAMESPACES = ("trigger", "nodes", "input", "run")
-
-
-class ExpressionError(Exception):
-    """An expression cannot be read or evaluated; the message names the expression and why."""
-
-    def __init__(self, message: str, expression: str | None = None) -> None:
-        self.reason = message
-        self.expression = expression
-        super().__init__(f"{message} (in {{{{ {expression} }}}})" if expression is not None else message)
-
-
-class MissingValueError(ExpressionError):
-    """A path points at a key, index or node output that is not there (the `default` filter
-    turns this into its fallback)."""
-
-
-class ValueTooLarge(ExpressionError):
-    """Filling in a value's expressions would pass a size limit. `size` is the value's size in
-    characters (`exact` False: at least that much; rendering stopped early), `limit` the limit
-    passed, `run_total` True when it is the run's total rather than the one value's."""
-
-    def __init__(self, size: int, limit: int, *, exact: bool = True, run_total: bool = False) -> None:
-        self.size = size
-        self.limit = limit
-        self.exact = exact
-        self.run_total = run_total
-        shown = format_size(size) if exact else f"more than {format_size(size)}"
-        if run_total:
-            message = (f"would bring this run's expression output to {shown}; "
-                       f"the limit for one run is {format_size(limit)}")
-        else:
-            message = f"would be {shown} after its expressions are filled in; the limit is {format_size(limit)}"
-        super().__init__(message)
-
-
-def format_size(size: int) -> str:
-    """`16 MiB`, `2.4 GiB`, `812 characters`: sizes in characters, in binary units."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale:
-            amount = size / scale
-            return f"{amount:.0f} {unit}" if amount.is_integer() else f"{amount:.1f} {unit}"
-    return f"{size} characters"
-
-
-class SizeBudget:
-    """How much text the expressions of one value may produce: `value_limit` (default
-    `MAX_VALUE_SIZE`), and `run_left` of the run's total (None: no run total). `used` grows as
-    pieces are added; `add` raises `ValueTooLarge` as soon as a limit is passed."""
-
-    def __init__(self, value_limit: int | None = None, run_left: int | None = None) -> None:
-        self.value_limit = MAX_VALUE_SIZE if value_limit is None else value_limit
-        self.run_left = run_left
-        self.used = 0
-
-    @property
-    def limit(self) -> int:
-        return self.value_limit if self.run_left is None else max(0, min(self.value_limit, self.run_left))
-
-    def room(self) -> int:
-        return max(0, self.limit - self.used)
-
-    def over(self, size: int, *, exact: bool = True) -> ValueTooLarge:
-        run_total = self.run_left is not None and self.run_left < self.value_limit and size > self.run_left
-        if run_total:
-            total = size + (MAX_RUN_EXPRESSION_OUTPUT - (self.run_left or 0))
-            return ValueTooLarge(max(total, 0), MAX_RUN_EXPRESSION_OUTPUT, exact=exact, run_total=True)
-        return ValueTooLarge(size, self.value_limit, exact=exact)
-
-    def add(self, size: int, *, exact: bool = True) -> None:
-        self.used += size
-        if self.used > self.limit:
-            raise self.over(self.used, exact=exact)
-
-
-_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
-
-
-def _str_size(text: str) -> int:
-    """An upper bound of the length of `text` written as a JSON string (quotes and escapes)."""
-    size = len(text) + 2
-    if '"' in text or "\\" in text or not text.isprintable():
-        size += 5 * (len(text) - len(_JSON_ESCAPED.sub("", text)))
-    return size
-
-
-def json_size(value: Any, limit: int, indent: int | None = None) -> int:
-    """An upper bound of the length of `value`'s JSON (as `to_text` and the `json` filter write
-    it), or a number above `limit` as soon as the count passes it: the walk stops there, so it
-    costs at most about `limit` steps whatever the value. A sub-object that appears several times
-    counts each time it would be written, and a cycle counts as too large."""
-    if indent is not None:
-        return _indented_json_size(value, limit, indent)
-    total = 0
-    stack = [value]
-    pop, extend = stack.pop, stack.extend
-    while stack:
-        item = pop()
-        kind = type(item)
-        if kind is str:  # dict keys are pushed as items too: a key is written like a string value
-            total += len(item) + 2
-            if '"' in item or "\\" in item or not item.isprintable():
-                total += 5 * (len(item) - len(_JSON_ESCAPED.sub("", item)))
-        elif kind is dict:
-            total += 2 + 5 * len(item)  # braces, ": " and ", " (and quotes around a number key)
-            if total > limit:
-                return total
-            extend(item.keys())
-            extend(item.values())
-        elif kind is list:
-            total += 2 + 2 * len(item)
-            if total > limit:
-                return total
-            extend(item)
-        elif item is None or item is True or item is False:
-            total += 5
-        elif kind is int:
-            total += item.bit_length() // 3 + 2
-        elif kind is float:
-            total += 24
-        else:  # subclasses, other mappings and sequences, objects written as their str()
-            total += _indented_json_size(item, max(0, limit - total), None)
-        if total > limit:
-            return total
-    return total
-
-
-def _indented_json_size(value: Any, limit: int, indent: int | None) -> int:
-    """`json_size` for `json(indent)` (each item on its own line, indented by its depth), and
-    for values other than plain dicts, lists and scalars."""
-    total = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            total += _str_size(item)
-        elif item is None or isinstance(item, bool):
-            total += 5
-        elif isinstance(item, int):
-            total += item.bit_length() // 3 + 2
-        elif isinstance(item, float):
-            total += 24
-        elif isinstance(item, (Mapping, list, tuple)):
-            per_item = 2 if indent is None else 2 + indent * (depth + 1)
-            total += 2 + (0 if indent is None else 1 + indent * depth) + per_item * len(item)
-            if total > limit:
-                return total
-            if isinstance(item, Mapping):
-                for key, child in item.items():
-                    total += 3 + _str_size(key if isinstance(key, str) else str(key))
-                    if total > limit:
-                        return total
-                    stack.append((child, depth + 1))
-            else:
-                stack.extend((child, depth + 1) for child in item)
-        else:  # anything else is written as its str() (json.dumps(default=str))
-            total += _str_size(str(item))
-        if total > limit:
-            return total
-    return total
-
-
-def text_size(value: Any, limit: int) -> int:
-    """The length of `to_text(value)` (an upper bound for objects and lists), or a number above
-    `limit` when it is larger; costs at most about `limit` steps."""
-    if isinstance(value, str):
-        return len(value)
-    if value is None:
-        return 0
-    if isinstance(value, bool):
-        return 5
-    if isinstance(value, int):
-        return value.bit_length() // 3 + 2
-    if isinstance(value, float):
-        return 24
-    return json_size(value, limit)
-
-
-# --- tokens ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # "name", "string", "number", "op", "end"
-    value: Any
-    pos: int
-
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_OPS = set(".[]()|,")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
-
-
-def tokenize(text: str) -> list[Token]:
-    if len(text) > MAX_EXPRESSION_LENGTH:
-        raise ExpressionError(f"expression is longer than {MAX_EXPRESSION_LENGTH} characters", text[:40] + "...")
-    tokens: list[Token] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-            continue
-        if ch in "'\"":
-            value, i = _read_string(text, i)
-            tokens.append(Token("string", value, i))
-        elif m := _NUMBER.match(text, i):
-            raw = m.group()
-            tokens.append(Token("number", float(raw) if "." in raw else int(raw), i))
-            i = m.end()
-        elif m := _NAME.match(text, i):
-            tokens.append(Token("name", m.group(), i))
-            i = m.end()
-        elif ch in _OPS:
-            tokens.append(Token("op", ch, i))
-            i += 1
-        else:
-            raise ExpressionError(f"unexpected character {ch!r} at position {i + 1}", text)
-        if len(tokens) > MAX_TOKENS:
-            raise ExpressionError(f"expression has more than {MAX_TOKENS} parts", text)
-    tokens.append(Token("end", None, len(text)))
-    return tokens
-
-
-def _read_string(text: str, start: int) -> tuple[str, int]:
-    quote = text[start]
-    out: list[str] = []
-    i = start + 1
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
-            out.append(_ESCAPES.get(text[i + 1], "\\" + text[i + 1]))
-            i += 2
-            continue
-        if ch == quote:
-            return "".join(out), i + 1
-        out.append(ch)
-        i += 1
-    raise ExpressionError(f"text starting at position {start + 1} is missing its closing {quote}", text)
-
-
-# --- syntax tree -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Literal:
-    value: Any
-
-
-@dataclass(frozen=True)
-class Path:
-    root: str
-    # Each step is a constant key/index or a nested expression giving one.
-    steps: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Step:
-    key: Any = None  # str | int when constant
-    expr: Any = None  # node when computed: nodes[trigger.name]
-
-
-@dataclass(frozen=True)
-class Filter:
-    name: str
-    args: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Pipe:
-    head: Any
-    filters: tuple[Filter, ...]
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = tokenize(text)
-        self.i = 0
-        self.depth = 0
-
-    def error(self, message: str) -> ExpressionError:
-        return ExpressionError(message, self.text)
-
-    def peek(self) -> Token:
-        return self.tokens[self.i]
-
-    def take(self) -> Token:
-        token = self.tokens[self.i]
-        self.i += 1
-        return token
-
-    def expect_op(self, op: str) -> None:
-        token = self.take()
-        if token.kind != "op" or token.value != op:
-            raise self.error(f"expected {op!r} at position {token.pos + 1}, found {_describe(token)}")
-
-    def parse(self) -> Pipe:
-        if self.peek().kind == "end":
-            raise self.error("empty expression")
-        node = self.pipe()
-        token = self.peek()
-        if token.kind != "end":
-            raise self.error(f"unexpected {_describe(token)} at position {token.pos + 1}")
-        return node
-
-    def nested(self) -> None:
-        self.depth += 1
-        if self.depth > MAX_NESTING:
-            raise self.error(f"expression is nested more than {MAX_NESTING} levels deep")
-
-    def pipe(self) -> Pipe:
-        self.nested()
-        head = self.primary()
-        filters: list[Filter] = []
-        while self.peek().kind == "op" and self.peek().value == "|":
-            self.take()
-            name = self.take()
-            if name.kind != "name":
-                raise self.error(f"expected a filter name after '|', found {_describe(name)}")
-            if name.value not in FILTERS:
-                raise self.error(f"unknown filter {name.value!r} (known: {', '.join(sorted(FILTERS))})")
-            args: list[Any] = []
-            if self.peek().kind == "op" and self.peek().value == "(":
-                self.take()
-                if not (self.peek().kind == "op" and self.peek().value == ")"):
-                    args.append(self.pipe())
-                    while self.peek().kind == "op" and self.peek().value == ",":
-                        self.take()
-                        args.append(self.pipe())
-                self.expect_op(")")
-            low, high = _FILTER_ARITY.get(name.value, (0, 0))
-            if not low <= len(args) <= high:
-                expected = str(low) if low == high else f"{low} to {high}"
-                raise self.error(f"filter {name.value!r} takes {expected} argument(s), got {len(args)}")
-            filters.append(Filter(name.value, tuple(args)))
-        self.depth -= 1
-        return Pipe(head, tuple(filters))
-
-    def primary(self) -> Any:
-        token = self.take()
-        if token.kind in ("string", "number"):
-            node: Any = Literal(token.value)
-            if self.peek().kind == "op" and self.peek().value in ".[":
-                raise self.error(f"a literal cannot be followed by {_describe(self.peek())}")
-            return node
-        if token.kind == "op" and token.value == "(":
-            inner = self.pipe()
-            self.expect_op(")")
-            return inner
-        if token.kind != "name":
-            raise self.error(f"unexpected {_describe(token)} at position {token.pos + 1}")
-        if token.value in ("true", "false"):
-            return Literal(token.value == "true")
-        if token.value in ("null", "none", "None"):
-            return Literal(None)
-        if token.value not in NAMESPACES:
-            raise self.error(f"unknown name {token.value!r}; an expression starts with " + ", ".join(NAMESPACES))
-        steps: list[Step] = []
-        while self.peek().kind == "op" and self.peek().value in ".[":
-            op = self.take().value
-            if op == ".":
-                name = self.take()
-                if name.kind == "name":
-                    steps.append(Step(key=name.value))
-                elif name.kind == "number" and isinstance(name.value, int) and name.value >= 0:
-                    steps.append(Step(key=name.value))
-                else:
-                    raise self.error(f"expected a key after '.', found {_describe(name)}")
-            else:
-                inner = self.pipe()
-                self.expect_op("]")
-                if isinstance(inner, Pipe) and not inner.filters and isinstance(inner.head, Literal):
-                    steps.append(Step(key=inner.head.value))
-                else:
-                    steps.append(Step(expr=inner))
-        if self.peek().kind == "op" and self.peek().value == "(":
-            raise self.error("calls are not allowed; use a filter such as '| length'")
-        return Path(token.value, tuple(steps))
-
-
-def _describe(token: Token) -> str:
-    if token.kind == "end":
-        return "the end of the expression"
-    if token.kind == "string":
-        return f"text {token.value!r}"
-    return repr(token.value)
-
-
-def parse(expression: str) -> Pipe:
-    """The syntax tree of one expression (the text between `{{` and `}}`)."""
-    return _Parser(expression.strip()).parse()
-
+from . import expression_limits
+from .expression_limits import (  # noqa: F401 - the limits and errors are part of this module's API
+    MAX_EXPRESSION_LENGTH,
+    MAX_NESTING,
+    MAX_RUN_EXPRESSION_OUTPUT,
+    MAX_TEMPLATE_EXPRESSIONS,
+    MAX_TOKENS,
+    MAX_VALUE_SIZE,
+    NAMESPACES,
+    ExpressionError,
+    MissingValueError,
+    SizeBudget,
+    ValueTooLarge,
+    format_size,
+    json_size,
+    text_size,
+)
+from .expression_syntax import (  # noqa: F401 - the syntax tree is part of this module's API
+    _NAME,
+    FILTER_ARITY,
+    Filter,
+    Literal,
+    Path,
+    Pipe,
+    Step,
+    Token,
+    parse,
+    tokenize,
+)
 
 # --- evaluation --------------------------------------------------------------------------------
 
@@ -487,7 +112,7 @@ class _Evaluator:
 
     def limit(self) -> int:
         """The most text one filter may produce (the value's limit)."""
-        return self.budget.limit if self.budget is not None else MAX_VALUE_SIZE
+        return self.budget.limit if self.budget is not None else expression_limits.MAX_VALUE_SIZE
 
     def bounded_text(self, value: Any) -> str:
         """`to_text(value)`, refusing (ValueTooLarge) before writing out more than the limit."""
@@ -675,11 +300,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "join": _f_join,
     "keys": _f_keys,
 }
-_FILTER_ARITY = {
-    "json": (0, 1),
-    "default": (0, 1),
-    "join": (0, 1),
-}
+if set(FILTERS) != set(FILTER_ARITY):  # the parser's table and this one name the same filters
+    raise RuntimeError(f"filters without an arity or a function: {set(FILTERS) ^ set(FILTER_ARITY)}")
 
 
 # --- templates ---------------------------------------------------------------------------------

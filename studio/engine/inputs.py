@@ -7,8 +7,8 @@ in per item); finally every value is coerced to its input's `ValueType`. A value
 that cannot be coerced fails the node with a message naming the node and the field's label.
 
 Sizes are limited while expressions are filled in: one value may become at most
-`expressions.MAX_VALUE_SIZE` characters, and all of a run's values with expressions together at
-most `expressions.MAX_RUN_EXPRESSION_OUTPUT` (counted in the run's `ExpressionOutput`)."""
+`expression_limits.MAX_VALUE_SIZE` characters, and all of a run's values with expressions together at
+most `expression_limits.MAX_RUN_EXPRESSION_OUTPUT` (counted in the run's `ExpressionOutput`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from studio.catalog.models import Action, Input, ValueType
 
-from . import expressions
+from . import expression_limits
 from .context import Artifact, NodeError
 from .expressions import ExpressionError, Scope, SizeBudget, ValueTooLarge, render_value, to_text
 
@@ -64,7 +64,7 @@ def resolve_inputs(
         if key in per_item:
             resolved[key] = value
             continue
-        run_left = None if output is None else expressions.MAX_RUN_EXPRESSION_OUTPUT - output.used
+        run_left = None if output is None else expression_limits.MAX_RUN_EXPRESSION_OUTPUT - output.used
         budget = SizeBudget(run_left=run_left)
         try:
             resolved[key] = render_value(value, scope, budget)

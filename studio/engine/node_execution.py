@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import expressions
+from . import expression_limits
 from .context import NodeContext, NodeError, Routed, Routes, WaitingForApproval
 from .expressions import ExpressionError, NodeEntry, Scope, SizeBudget, render_value
 from .inputs import resolve_inputs
@@ -66,7 +66,7 @@ class NodeExecution:
 
     def _render_item(self, value: Any, item: Any) -> Any:
         """A `per_item` input's value with its expressions filled in for one item (`input`)."""
-        budget = SizeBudget(run_left=expressions.MAX_RUN_EXPRESSION_OUTPUT - self.expression_output.used)
+        budget = SizeBudget(run_left=expression_limits.MAX_RUN_EXPRESSION_OUTPUT - self.expression_output.used)
         try:
             return render_value(value, self.expression_scope(item), budget)
         finally:

@@ -1,4 +1,5 @@
-"""Group commit for a busy server (`studio serve`): run starts and ends are queued and written
+"""Group commit for a busy server (`studio serve` on the SQLite history, the store with
+`batch()`; other stores are written directly): run starts and ends are queued and written
 together once per turn of the event loop, in one transaction, instead of one commit per write.
 
 Durability is the same as writing each at once: a caller that must not answer before its run is

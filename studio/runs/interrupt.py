@@ -9,7 +9,7 @@ import signal
 import threading
 from typing import Any, Callable
 
-from studio.history import RunHistory
+from studio.history import open_store
 
 EXIT_INTERRUPTED = 130
 
@@ -70,7 +70,7 @@ class InterruptGuard:
             except Exception:  # noqa: BLE001
                 pass
             try:
-                RunHistory().record_finished(self.run_id, "cancelled", error={
+                open_store().record_finished(self.run_id, "cancelled", error={
                     "message": f"interrupted (Ctrl-C or SIGTERM); {why}, so the process quit",
                     "details": {}, "type": "Interrupted", "node": None})
             except Exception:  # noqa: BLE001 - no history, or no such run: quit all the same

@@ -16,7 +16,7 @@ from studio.engine.executor import RunResult
 from studio.engine.steps import steps_of
 from studio.flow.io import FlowLoadError, dump_flow, load_flow
 from studio.flow.models import Flow
-from studio.history import NodeRecord, RunHistory
+from studio.history import NodeRecord, RunStore, open_store
 from studio.paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -175,17 +175,17 @@ def node_records(result: RunResult) -> list[NodeRecord]:
     ]
 
 
-def record_result(history: RunHistory, result: RunResult) -> None:
+def record_result(history: RunStore, result: RunResult) -> None:
     history.record_finished(result.run_id, result.status, usage=dict(result.usage), error=result.error,
                             nodes=node_records(result), finished_at=result.finished_at)
 
 
-def open_history(warn: Warn = _log_warning, *, recover: bool = True) -> RunHistory | None:
+def open_history(warn: Warn = _log_warning, *, recover: bool = True) -> RunStore | None:
     """The run history every run is recorded in; a broken database warns and the run goes on.
     With `recover`, runs a killed process left 'running' are closed as cancelled first (live
     processes' stay)."""
     try:
-        history = RunHistory()
+        history = open_store()  # the user's SQLite history, or $FLOW_STUDIO_HISTORY
     except Exception as exc:  # noqa: BLE001 - recording must never stop a run
         warn(f"run history unavailable ({exc}); this run is not recorded")
         return None
@@ -194,7 +194,7 @@ def open_history(warn: Warn = _log_warning, *, recover: bool = True) -> RunHisto
     return history
 
 
-def recover_interrupted(history: RunHistory, warn: Warn = _log_warning) -> int:
+def recover_interrupted(history: RunStore, warn: Warn = _log_warning) -> int:
     """Interrupted-run recovery: runs whose process died while they were 'running' end as
     cancelled. Returns how many; a busy database warns and returns 0."""
     try:
@@ -214,7 +214,7 @@ def add_usage(*usages: Any) -> dict[str, Any]:
     return total
 
 
-def record_resumed(history: RunHistory, flow: Flow, flow_path: Path | None, node_id: str | None, result: Any,
+def record_resumed(history: RunStore, flow: Flow, flow_path: Path | None, node_id: str | None, result: Any,
                    trigger: str) -> None:
     """A resumed run's outcome under the same run id: its status, error and usage (the first
     part's plus this one's) and the nodes that ran now (the resumed node's usage and steps

@@ -25,7 +25,7 @@ from studio.flow.capabilities import FlowCapabilities, analyse, needs_trust
 from studio.flow.errors import FlowLoadError
 from studio.flow.io import load_flow
 from studio.flow.models import Flow, Node
-from studio.history import RunHistory
+from studio.history import RunHistory, open_store
 from studio.history.batched import BatchedHistory
 from studio.logs import setup_logging
 from studio.triggers.schedule import Clock, Schedule, run_schedule
@@ -67,6 +67,9 @@ class Server:
     max_concurrency: int = 8
     # Set once the flows' capabilities were allowed (load_served_flows); handlers refuse without it.
     trusted: bool = False
+    # Queue mode (`studio serve --queue`): each firing is handed to this instead of run here
+    # (studio/queue/enqueue.py); it returns the run id the enqueuer chose.
+    dispatch: Callable[[ServedFlow, Any, str], Awaitable[str]] | None = None
     _inflight: dict[str, ActiveRun] = field(default_factory=dict)
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _webhooks: WebhookServer | None = None
@@ -74,12 +77,16 @@ class Server:
     _writer: BatchedHistory | None = None  # the history's writes, committed together per loop turn
 
     async def run_flow(self, served: ServedFlow, payload: Any, trigger_kind: str,
-                       extra_services: dict[str, Any] | None = None) -> RunResult:
+                       extra_services: dict[str, Any] | None = None) -> RunResult | None:
+        if self.dispatch is not None:  # queue mode: a worker runs it and records it
+            run_id = await self.dispatch(served, payload, trigger_kind)
+            log.info("run %s of %r (%s): queued", run_id, served.flow.name, trigger_kind)
+            return None
         run_id = uuid.uuid4().hex
-        if self._writer is None:
+        if self._writer is None and hasattr(self.history, "batch"):  # the SQLite history groups commits
             self._writer = BatchedHistory(self.history)
         active = start_run(served.flow, connect=self.connect, trigger=trigger_kind, payload=payload,
-                           flow_path=served.path, history=self._writer, run_id=run_id,
+                           flow_path=served.path, history=self._writer or self.history, run_id=run_id,
                            run_dir=(self.runs_root / run_id) if self.runs_root else None,
                            run_record="never", catalog=self.catalog, registry=self.registry,
                            trigger_node=served.trigger.id, max_concurrency=self.max_concurrency,
@@ -88,7 +95,8 @@ class Server:
         self._inflight[active.run_id] = active
         try:
             result = await active.result()
-            await self._writer.flushed()  # recorded before anyone is answered
+            if self._writer is not None:
+                await self._writer.flushed()  # recorded before anyone is answered
         finally:
             self._inflight.pop(active.run_id, None)
         log.info("run %s of %r (%s): %s in %.0f ms", active.run_id, served.flow.name, trigger_kind, result.status,
@@ -134,6 +142,11 @@ class Server:
                 if self._webhooks is None:
                     self._webhooks = WebhookServer(self.host, self.port)
                 values = served.trigger.values
+                mode = values.get("response_mode") or ("node" if values.get("response_node") else "immediate")
+                if self.dispatch is not None and mode != "immediate":
+                    raise ValueError(f"{served.path or served.flow.name}: the Webhook trigger answers with the run's "
+                                     f"result ({mode!r}), which a queued run cannot; set 'Response Mode' to "
+                                     "'immediate' to serve it with --queue")
                 header = values.get("secret_header") or None
                 if header and not os.environ.get(WEBHOOK_SECRET_ENV):
                     # A header named without a secret would leave the endpoint open: refuse.
@@ -201,14 +214,15 @@ def load_served_flows(paths: list[str], catalog: Catalog, *, trust: bool) -> lis
 
 
 async def serve_async(paths: list[str], *, connect: Callable[[str | None], Awaitable[Any]], host: str = "127.0.0.1",
-                      port: int = 8765, grace: float = 10.0, trust: bool = False) -> int:
+                      port: int = 8765, grace: float = 10.0, trust: bool = False,
+                      dispatch: Callable[[ServedFlow, Any, str], Awaitable[str]] | None = None) -> int:
     """Serve the triggers of the flow files until SIGINT or SIGTERM."""
     catalog = load_catalog()
     flows = load_served_flows(list(paths), catalog, trust=trust)
-    history = RunHistory()
+    history = open_store()  # the user's SQLite history, or $FLOW_STUDIO_HISTORY
     recover_interrupted(history)
     server = Server(flows=flows, connect=connect, history=history, host=host, port=port,
-                    catalog=catalog, grace_s=grace, trusted=True)
+                    catalog=catalog, grace_s=grace, trusted=True, dispatch=dispatch)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -232,8 +246,10 @@ async def serve_async(paths: list[str], *, connect: Callable[[str | None], Await
 
 
 def serve_in_terminal(paths: list[str], *, host: str = "127.0.0.1", port: int = 8765, base_url: str | None = None,
-                      grace: float = 10.0, trust: bool = False) -> int:
-    """`studio serve FLOW.json ...`; returns the exit code (2 for a bad or untrusted flow file)."""
+                      grace: float = 10.0, trust: bool = False,
+                      dispatch: Callable[[ServedFlow, Any, str], Awaitable[str]] | None = None) -> int:
+    """`studio serve FLOW.json ...`; returns the exit code (2 for a bad or untrusted flow file).
+    With `dispatch` (`--queue`), firings are enqueued for `studio worker` instead of run here."""
     setup_logging()
     if not paths:
         print("studio serve: give at least one flow file", file=sys.stderr, flush=True)
@@ -242,7 +258,8 @@ def serve_in_terminal(paths: list[str], *, host: str = "127.0.0.1", port: int = 
     async def main() -> int:
         connector = Connector(base_url)
         try:
-            return await serve_async(paths, connect=connector.connect, host=host, port=port, grace=grace, trust=trust)
+            return await serve_async(paths, connect=connector.connect, host=host, port=port, grace=grace, trust=trust,
+                                     dispatch=dispatch)
         finally:
             await connector.aclose()
 

@@ -18,7 +18,7 @@ from studio.engine.executor import NodeResult, RunHandle, RunResult, start_run a
 from studio.engine.steps import forget as forget_steps
 from studio.engine.steps import log_for
 from studio.flow.models import Flow
-from studio.history import RunHistory
+from studio.history import RunStore
 
 from .prepare import prepare_file
 from .records import (
@@ -76,7 +76,7 @@ class ActiveRun:
     run_dir: Path | None
     flow_path: Path | None
     trigger: str
-    history: RunHistory | None = None
+    history: RunStore | None = None
     resume: Resume | None = None
     run_record: RunRecordPolicy = "waiting"
     warn: Warn = _log_warning
@@ -146,7 +146,7 @@ class ActiveRun:
 
 def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None,
               flow_path: str | Path | None = None, flow_dir: str | Path | None = None,
-              history: RunHistory | None = None, run_id: str | None = None,
+              history: RunStore | None = None, run_id: str | None = None,
               run_dir: Path | None | Literal["default"] = "default", run_record: RunRecordPolicy = "waiting",
               catalog: Any = None, registry: Any = None, on_event: Callable[[Any], None] | None = None,
               start_at: str | None = None, only: str | None = None, pinned: dict[str, Any] | None = None,
@@ -225,7 +225,7 @@ def crashed_result(flow: Flow, handle: RunHandle, exc: BaseException) -> RunResu
 
 
 async def run_file(path: str | Path, *, payload: Any = None, trigger: str = "cli", trust: bool = False,
-                   base_url: str | None = None, history: RunHistory | None = None,
+                   base_url: str | None = None, history: RunStore | None = None,
                    run_record: RunRecordPolicy = "always", on_event: Callable[[Any], None] | None = None,
                    max_concurrency: int = 8, warn: Warn = _log_warning) -> ActiveRun:
     """Prepare a flow file (prepare_file: FlowLoadError, UsageError) and run it to its end on the

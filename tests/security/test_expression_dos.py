@@ -20,7 +20,7 @@ from hypothesis import given, settings, strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 from engine_testkit import CATALOG, Graph, Probe, make_registry  # noqa: E402
 
-from studio.engine import expressions, inputs  # noqa: E402
+from studio.engine import expression_limits, expressions, inputs  # noqa: E402
 from studio.engine.executor import run_flow  # noqa: E402
 from studio.engine.expressions import (  # noqa: E402
     MAX_TEMPLATE_EXPRESSIONS,
@@ -145,7 +145,7 @@ def test_filters_refuse_to_write_out_huge_shared_structures():
 
 
 def test_rendering_stops_once_the_value_passes_its_limit(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_VALUE_SIZE", 1000)
+    monkeypatch.setattr(expression_limits, "MAX_VALUE_SIZE", 1000)
     scope = Scope(trigger={"a": "x" * 100})
     assert render("{{ trigger.a }}" * 10, scope) == "x" * 1000
     with pytest.raises(ValueTooLarge) as info:
@@ -155,7 +155,7 @@ def test_rendering_stops_once_the_value_passes_its_limit(monkeypatch):
 
 
 async def test_a_chain_of_references_fails_the_node_that_passes_the_limit(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_VALUE_SIZE", 100_000)
+    monkeypatch.setattr(expression_limits, "MAX_VALUE_SIZE", 100_000)
     graph = Graph().add("Start", "trigger.manual").add("A0", values={"text": "0123456789"})
     for i in range(1, 6):
         graph.add(f"A{i}", values={"text": "{{ nodes.A%d.output.text }}" % (i - 1) * 20}).chain(f"A{i - 1}", f"A{i}")
@@ -176,7 +176,7 @@ async def test_a_chain_of_references_fails_the_node_that_passes_the_limit(monkey
 
 
 async def test_the_run_total_of_expression_output_is_limited(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_RUN_EXPRESSION_OUTPUT", 2_500)
+    monkeypatch.setattr(expression_limits, "MAX_RUN_EXPRESSION_OUTPUT", 2_500)
     graph = Graph().add("Start", "trigger.manual")
     previous = "Start"
     for i in range(5):
@@ -191,7 +191,7 @@ async def test_the_run_total_of_expression_output_is_limited(monkeypatch):
 
 
 async def test_shared_references_count_each_time(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_VALUE_SIZE", 50_000)
+    monkeypatch.setattr(expression_limits, "MAX_VALUE_SIZE", 50_000)
     graph = Graph().add("Start", "trigger.manual")
     previous = "Start"
     for i in range(30):  # each node's value holds the previous node's output twice: 2**30 once written
@@ -217,7 +217,7 @@ async def test_unexpected_errors_while_resolving_fail_the_node_not_the_run(monke
 
 
 def test_the_default_budget_uses_the_module_limits(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_VALUE_SIZE", 123)
+    monkeypatch.setattr(expression_limits, "MAX_VALUE_SIZE", 123)
     assert SizeBudget().limit == 123
     assert SizeBudget(run_left=50).limit == 50
 
