@@ -2,7 +2,7 @@
 
     python -m benchmarks                 # the full set (a few minutes on 2 cores)
     python -m benchmarks --quick         # tiny sizes: checks the benchmarks work, figures mean little
-    python -m benchmarks --only engine   # engine | executor | editor | scaleout (repeatable)
+    python -m benchmarks --only engine   # engine | executor | webhook | editor | scaleout (repeatable)
 """
 
 from __future__ import annotations
@@ -18,17 +18,19 @@ from pathlib import Path
 from .report import Figure, format_table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-PARTS = ("engine", "executor", "editor", "scaleout")
+PARTS = ("engine", "executor", "webhook", "editor", "scaleout")
 
 FULL = {
     "engine": dict(sizes=(100, 1000), chain=100, repeats=3),
     "executor": dict(n=10_000, repeats=3),
+    "webhook": dict(total=5000, connections=32, repeats=3, warm=300),
     "editor": dict(sizes=(100, 500, 1000), starts=3, selects=20, stall_requests=200),
     "scaleout": dict(executions=200, latency_ms=100.0, workers=(1, 2, 4), concurrency=8),
 }
 QUICK = {
     "engine": dict(sizes=(10,), chain=3, repeats=1, latency_ms=5.0, cancel=5),
     "executor": dict(n=50, repeats=1),
+    "webhook": dict(total=40, connections=4, repeats=1, warm=5),
     "editor": dict(sizes=(5, 10), starts=1, selects=3, stall_requests=5, latency_ms=5.0),
     "scaleout": dict(executions=6, latency_ms=5.0, workers=(1, 2), concurrency=2),
 }

@@ -18,10 +18,11 @@ def _home() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def _folder(sub: str, platform_path: str) -> Path:
+def _folder(sub: str, platform_path: str, make: bool = True) -> Path:
     home = _home()
     path = home / sub if home is not None else Path(platform_path)
-    path.mkdir(parents=True, exist_ok=True)
+    if make:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -30,9 +31,10 @@ def config_dir() -> Path:
     return _folder("config", platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
-def data_dir() -> Path:
-    """Things the user would miss: run history, saved runs."""
-    return _folder("data", platformdirs.user_data_dir(APP_NAME, appauthor=False))
+def data_dir(*, make: bool = True) -> Path:
+    """Things the user would miss: run history, saved runs. `make=False` only names the folder
+    (no file-system call: every run names it for its permission checks)."""
+    return _folder("data", platformdirs.user_data_dir(APP_NAME, appauthor=False), make)
 
 
 def state_dir() -> Path:

@@ -90,6 +90,10 @@ async def _no_connect(name: str | None) -> Any:
 
 
 
+CAPABILITIES_SERVICE = "flow_capabilities"
+"""A service a caller may pass: `analyse(flow, ...)` of this very flow, so the run does not redo it."""
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -139,9 +143,12 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.bus = EventBus(self.events.append if keep_events else None, on_event)
         self.services = {"catalog": catalog, "registry": registry, **(services or {}), "trigger_payload": trigger_payload}
         # What this run may do on this machine (start, read, contact): handlers ask it, never the file.
-        self.services.setdefault("grant", Grant.for_flow(
-            flow, catalog, flow_dir=self.services.get("flow_dir"), trusted=trusted,
-            roots=(self.run_dir, data_dir() / "runs")))
+        known = self.services.pop(CAPABILITIES_SERVICE, None)  # analysed once by a caller that runs it often
+        if "grant" not in self.services:
+            self.services["grant"] = Grant.for_flow(
+                flow, catalog, flow_dir=self.services.get("flow_dir"), trusted=trusted,
+                roots=(self.run_dir, data_dir(make=False) / "runs"),
+                capabilities=known)
         self.pinned = dict(pinned_outputs or {})
 
         self.nodes: dict[str, Node] = {n.id: n for n in flow.nodes}

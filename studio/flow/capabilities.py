@@ -395,9 +395,13 @@ class Grant:
 
     @classmethod
     def for_flow(cls, flow: "Flow", catalog: "Catalog | None" = None, *, flow_dir: Any = None,
-                 trusted: bool = False, roots: Iterable[Any] = ()) -> "Grant":
+                 trusted: bool = False, roots: Iterable[Any] = (),
+                 capabilities: FlowCapabilities | None = None) -> "Grant":
+        """`capabilities`: the flow's analysis made earlier (`studio serve` analyses each served
+        flow once, not once per webhook call); the flow must not have changed since."""
         folders = [Path(os.path.abspath(r)) for r in ([flow_dir] if flow_dir else []) + list(roots) if r]
-        return cls(analyse(flow, catalog, flow_dir), trusted, tuple(folders))
+        return cls(capabilities if capabilities is not None else analyse(flow, catalog, flow_dir), trusted,
+                   tuple(folders))
 
     def check_process(self, command: str, args: Iterable[str], where: str) -> None:
         wanted = (str(command), tuple(str(a) for a in args))

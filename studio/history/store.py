@@ -185,7 +185,7 @@ class RunHistory:
         except FileExistsError:
             pass
         self._make_files_private()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by the writes inside a batch()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -213,21 +213,34 @@ class RunHistory:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _tx(self):
+        """One write: a transaction, or inside a batch() a savepoint of the batch's transaction
+        (a write that fails is undone whole, the batch's other writes stay)."""
         history = self
 
         class _Tx:
             def __enter__(self_inner) -> sqlite3.Connection:
                 history._lock.acquire()
-                history._db.execute("BEGIN IMMEDIATE")
+                self_inner.nested = history._db.in_transaction
+                history._db.execute("SAVEPOINT write" if self_inner.nested else "BEGIN IMMEDIATE")
                 return history._db
 
             def __exit__(self_inner, exc_type, exc, tb) -> None:
                 try:
-                    history._db.execute("ROLLBACK" if exc_type else "COMMIT")
+                    if self_inner.nested:
+                        if exc_type:
+                            history._db.execute("ROLLBACK TO write")
+                        history._db.execute("RELEASE write")
+                    else:
+                        history._db.execute("ROLLBACK" if exc_type else "COMMIT")
                 finally:
                     history._lock.release()
 
         return _Tx()
+
+    def batch(self):
+        """Group commit: the writes made inside `with history.batch():` are committed together,
+        in one transaction (one WAL commit instead of one each); each write stays all or nothing."""
+        return self._tx()
 
     def _query(self, sql: str, args: tuple = ()) -> Iterator[tuple]:
         with self._lock:

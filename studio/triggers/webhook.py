@@ -60,10 +60,13 @@ class WebhookRoute:
     sensitive_headers: tuple[str, ...] = ()  # more headers kept out of the payload
 
     def dropped_headers(self) -> frozenset[str]:
-        names = {h.strip().lower() for h in self.sensitive_headers if h and h.strip()}
-        if self.secret_header:
-            names.add(self.secret_header.strip().lower())
-        return ALWAYS_SENSITIVE_HEADERS | names
+        key = (self.sensitive_headers, self.secret_header)
+        if getattr(self, "_dropped", (None,))[0] != key:  # worked out once per route, not per request
+            names = {h.strip().lower() for h in self.sensitive_headers if h and h.strip()}
+            if self.secret_header:
+                names.add(self.secret_header.strip().lower())
+            self._dropped = (key, ALWAYS_SENSITIVE_HEADERS | names)
+        return self._dropped[1]
 
 
 class _GuardedH11Protocol(H11Protocol):
@@ -200,7 +203,8 @@ class WebhookServer:
                 try:
                     if wait <= 0:
                         raise asyncio.TimeoutError
-                    chunk = await asyncio.wait_for(stream.__anext__(), wait)
+                    async with asyncio.timeout(wait):  # a timer, not a task per chunk as wait_for made
+                        chunk = await stream.__anext__()
                 except StopAsyncIteration:
                     break
                 except asyncio.TimeoutError:

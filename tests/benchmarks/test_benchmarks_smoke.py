@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import math
 
+import httpx
 import pytest
 
-from benchmarks import editor, engine, executor
+from benchmarks import editor, engine, executor, webhook
 from benchmarks.__main__ import main
 from benchmarks.report import Figure, format_table, write_json
+from studio.history import RunHistory
+from studio.runs.serve import ServedFlow, Server
 
 
 def _sane(figures: list[Figure], expected_names: list[str]) -> dict[str, Figure]:
@@ -20,7 +23,7 @@ def _sane(figures: list[Figure], expected_names: list[str]) -> dict[str, Figure]
         assert name in by_name, f"missing figure {name!r}; got {sorted(by_name)}"
     for f in figures:
         assert f.measured and math.isfinite(f.value), f.name
-        assert f.unit in {"s", "ms", "KiB", "MiB"}, f.name
+        assert f.unit in {"s", "ms", "KiB", "MiB", "exec/s"}, f.name
         if f.baseline is not None:
             assert math.isfinite(f.baseline) and f.baseline >= 0, f.name
         if f.goal:
@@ -57,6 +60,41 @@ def test_executor_figures_at_a_tiny_size():
     for shape in ("fan-out", "chain"):
         assert by_name[f"30 trivial nodes ({shape}): peak memory per node"].value > 0
         assert by_name[f"30 trivial nodes ({shape}): wall time"].value > 0
+
+
+def test_webhook_figures_at_a_tiny_size():
+    """`studio serve` and the bare endpoint each answer every request 200 (the benchmark raises
+    otherwise) and the serve side recorded every execution in its history (checked inside)."""
+    figures = webhook.run(total=20, connections=2, repeats=1, warm=3, log=lambda _: None)
+    by_name = _sane(figures, [
+        "webhook + Set, studio serve: executions per second",
+        "webhook + Set, studio serve: time per execution",
+        "webhook + Set, studio serve: p99 latency",
+    ])
+    rate, per = by_name["webhook + Set, studio serve: executions per second"], \
+        by_name["webhook + Set, studio serve: time per execution"]
+    assert rate.value > 0 and rate.baseline > 0
+    # 20 requests over 2 connections: the rate and the time per execution describe the same round.
+    assert rate.value * per.value / 1000 == pytest.approx(1.0, rel=1e-6)
+    assert by_name["webhook + Set, studio serve: p99 latency"].value > 0
+
+
+async def test_the_webhook_flow_sets_the_fields_it_answers(tmp_path):
+    """The benchmark's flow does what the bare endpoint does: answers {ok, n} from the body."""
+    flow = webhook.webhook_flow()
+    history = RunHistory(tmp_path / "h.sqlite3")
+    server = Server(flows=[ServedFlow(flow=flow, path=None, trigger=flow.node_by_name("Webhook"))],
+                    connect=None, history=history, trusted=True)
+    await server.start()
+    try:
+        async with httpx.AsyncClient() as http:
+            answer = await http.post(f"http://127.0.0.1:{server.port}{webhook.PATH}", json={"n": 7})
+    finally:
+        await server.stop()
+    assert answer.status_code == 200 and answer.json() == {"ok": True, "n": 7}
+    [run] = history.list_runs()
+    assert run.status == "succeeded"
+    assert {n.node_name for n in history.get_run(run.run_id).nodes} == {"Webhook", "Set"}
 
 
 @pytest.mark.gui
