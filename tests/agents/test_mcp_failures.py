@@ -138,7 +138,7 @@ async def test_a_tool_call_that_crashes_the_server_is_a_failed_tool_call(server)
 def test_describing_a_failure_without_errors_or_messages_names_what_is_known():
     """The last fallbacks of the MCP failure description: an error without a message is named by
     its type, and an empty error list (nothing to name) still gives a sentence, not a NameError."""
-    from studio.connectors.openai.agents.build import _describe, describe_mcp_failure
+    from studio.connectors.openai.agents.mcp_servers import _describe, describe_mcp_failure
 
     remote = object()  # neither a stdio server nor one with HTTP errors
     assert describe_mcp_failure(RuntimeError(), remote, 5.0) == "RuntimeError"

@@ -35,19 +35,10 @@ from studio.connectors.openai.actions._common import (
 from studio.engine.context import NodeContext, NodeError, Routed, WaitingForApproval
 from studio.engine.handlers import register
 
-from .build import (
-    BuildContext,
-    ClientProvider,
-    JsonSchemaOutput,
-    build_agent,
-    build_agents,
-    check_tool_filters,
-    connect_servers,
-    default_model,
-    describe_mcp_failure,
-    mcp_timeout,
-)
+from .build import ClientProvider, JsonSchemaOutput, build_agent, build_agents, default_model
+from .build_context import BuildContext
 from .config import _configs, agent_config, agent_configs
+from .mcp_servers import check_tool_filters, connect_servers, describe_mcp_failure, mcp_timeout
 
 RESUME_SERVICE = "agent_resume"
 STATE_KIND = "agent_run_state"
