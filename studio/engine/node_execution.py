@@ -42,6 +42,10 @@ class NodeExecution:
         except asyncio.CancelledError:
             self._cancelled(nid, started=started)
             raise
+        finally:
+            # The context's callbacks refer to the run: kept past the node's end, every node
+            # would tie the run into a cycle only the cycle collector frees.
+            self.contexts.pop(nid, None)
 
     def _upstream(self, nid: str) -> tuple[Any, dict[str, list[Any]]]:
         """(value on the `in` port, values of the active wires into other input ports)."""

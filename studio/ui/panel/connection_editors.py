@@ -21,6 +21,9 @@ from .models_source import MODEL_PLACEHOLDERS, models_of_kind
 from .value_editors import EditorContext, SIMULATED_LABEL, ValueEditor, simulated_connection_name
 
 
+NOT_SET_UP = " (not set up here)"
+
+
 class ConnectionEditor(ValueEditor):
     """The connection's NAME (never a secret): the store's names plus the offline simulation."""
 
@@ -63,7 +66,7 @@ class ConnectionEditor(ValueEditor):
                 self.combo.setCurrentIndex(i)
                 return
         # A name this machine does not know (a flow from elsewhere): keep it, marked.
-        self.combo.addItem(f"{name} (not set up here)", name)
+        self.combo.addItem(f"{name}{NOT_SET_UP}", name)
         self.combo.setCurrentIndex(self.combo.count() - 1)
 
     def _on_index(self, _index: int) -> None:
@@ -79,6 +82,9 @@ class ConnectionEditor(ValueEditor):
         return data or None
 
     def _show(self, value: Any) -> None:
+        for i in reversed(range(self.combo.count())):  # another node's unknown name (the panel is reused)
+            if self.combo.itemText(i).endswith(NOT_SET_UP) and self.combo.itemData(i) != (value or ""):
+                self.combo.removeItem(i)
         self._select(value)
         self.context.select_connection(value or "")
 

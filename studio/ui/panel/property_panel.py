@@ -16,12 +16,10 @@ from qtpy.QtWidgets import (
     QCompleter,
     QFormLayout,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QScrollArea,
     QSpinBox,
-    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -33,15 +31,8 @@ from studio.flow.models import NAME_PATTERN
 
 from ..document import FlowDocument
 from .expression_editor import ExpressionEditorDialog, RunData, RunDataProvider
-from .widgets import EditorContext, ValueEditor, create_editor
-
-EXPR = re.compile(r"\{\{.*\}\}", re.S)
-DESCRIPTION_CHARS = 180
-
-
-def is_expression(value: Any) -> bool:
-    return isinstance(value, str) and bool(EXPR.search(value))
-
+from .field import Field, is_expression  # noqa: F401 - is_expression: where callers found it
+from .widgets import EditorContext, ValueEditor
 
 def upstream_names(document: FlowDocument, node_id: str) -> list[str]:
     """Names of every node upstream of `node_id` (what its expressions may read)."""
@@ -65,156 +56,6 @@ def expression_suggestions(document: FlowDocument, node_id: str) -> list[str]:
     return out
 
 
-class Field(QWidget):
-    """One input: label row (with the expression toggle), the editor, help, inline error."""
-
-    def __init__(self, panel: "PropertyPanel", spec: Input, context: EditorContext) -> None:
-        super().__init__()
-        self.panel = panel
-        self.spec = spec
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 4)
-        layout.setSpacing(3)
-        top = QHBoxLayout()
-        self.label = QLabel(spec.label + (" *" if spec.required else ""))
-        font = self.label.font()
-        font.setBold(True)
-        self.label.setFont(font)
-        if spec.required:
-            self.label.setToolTip("Required")
-        self.expr_button = QToolButton()
-        self.expr_button.setText("{{ }}")
-        self.expr_button.setCheckable(True)
-        self.expr_button.setToolTip("Use an expression: read the trigger or an upstream node's output")
-        self.expr_button.toggled.connect(self._toggle_expression)
-        # Optional inputs revealed through "Add option" can be removed again (back to the default).
-        self.remove_button = QToolButton()
-        self.remove_button.setText("✕")
-        self.remove_button.setAutoRaise(True)
-        self.remove_button.setToolTip("Remove this option: it goes back to its default")
-        self.remove_button.clicked.connect(lambda: panel.remove_option(spec.key))
-        self.remove_button.setVisible(False)
-        top.addWidget(self.label, 1)
-        top.addWidget(self.expr_button)
-        top.addWidget(self.remove_button)
-        layout.addLayout(top)
-
-        self.stack = QStackedWidget()
-        self.editor: ValueEditor = create_editor(spec, context, action_id=panel.action.id if panel.action else None)
-        self.editor.edited.connect(self._edited)
-        self.expression_page = QWidget()
-        row = QHBoxLayout(self.expression_page)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(2)
-        self.expression = QLineEdit()
-        self.expression.setPlaceholderText("{{ nodes.Name.output }}")
-        self.expression.editingFinished.connect(self._expression_edited)
-        self.open_editor_button = QToolButton()
-        self.open_editor_button.setText("⤢")
-        self.open_editor_button.setToolTip("Open the expression editor: several lines, the resolved value of "
-                                           "the last run, completion of node names and fields")
-        self.open_editor_button.clicked.connect(lambda: self.open_expression_editor())
-        row.addWidget(self.expression, 1)
-        row.addWidget(self.open_editor_button)
-        self.stack.addWidget(self.editor)
-        self.stack.addWidget(self.expression_page)
-        self.stack.setCurrentIndex(0)
-        layout.addWidget(self.stack)
-
-        tip = spec.description or spec.label
-        if spec.aliases:
-            tip += "\n\nAlso called: " + ", ".join(spec.aliases)
-        if spec.default is not None:
-            tip += f"\n\nDefault: {spec.default!r}"
-        for widget in (self.label, self.editor, self.expression):
-            widget.setToolTip(tip)
-        if spec.description:
-            text = spec.description if len(spec.description) <= DESCRIPTION_CHARS else spec.description[:DESCRIPTION_CHARS - 1] + "…"
-            self.help = QLabel(text)
-            self.help.setWordWrap(True)
-            self.help.setProperty("role", "muted")
-            self.help.setToolTip(tip)
-            layout.addWidget(self.help)
-        if spec.port:
-            note = QLabel(f"Can also come from a wire into this node's '{spec.key}' port.")
-            note.setProperty("role", "muted")
-            note.setWordWrap(True)
-            layout.addWidget(note)
-        self.error = QLabel()
-        self.error.setProperty("role", "error")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        layout.addWidget(self.error)
-        self._loading = False
-
-    # the value shown ---------------------------------------------------------------------------
-
-    def show_value(self, value: Any) -> None:
-        self._loading = True
-        try:
-            expr = is_expression(value)
-            self.expr_button.setChecked(expr)
-            self.stack.setCurrentIndex(1 if expr else 0)
-            if expr:
-                if not self.expression.hasFocus():
-                    self.expression.setText(value)
-            elif not self.editor.has_pending_edit():
-                self.editor.set_value(value)
-        finally:
-            self._loading = False
-
-    def set_error(self, message: str | None) -> None:
-        self.error.setText(message or "")
-        self.error.setVisible(bool(message))
-
-    def error_text(self) -> str | None:
-        return self.error.text() if not self.error.isHidden() else None
-
-    # edits ---------------------------------------------------------------------------------------
-
-    def _edited(self, value: Any) -> None:
-        if not self._loading:
-            self.panel.write(self.spec.key, value)
-
-    def _expression_edited(self) -> None:
-        if not self._loading and self.expr_button.isChecked():
-            text = self.expression.text().strip()
-            self.panel.write(self.spec.key, text or None)
-
-    def open_expression_editor(self) -> ExpressionEditorDialog:
-        """The multi-line expression editor for this field (non-blocking; OK writes the value)."""
-        current = self.panel.current_value(self.spec.key)
-        if self.expr_button.isChecked() and self.expression.text().strip():
-            text = self.expression.text()
-        else:
-            text = current if is_expression(current) else "{{ input }}"
-        dialog = ExpressionEditorDialog(self.panel.document, self.panel.node_id, self.spec.label, text,
-                                        self.panel.run_data(), self)
-        dialog.accepted.connect(lambda: self._expression_from_dialog(dialog.text()))
-        dialog.finished.connect(dialog.deleteLater)
-        self.panel.expression_dialog = dialog
-        dialog.open()
-        return dialog
-
-    def _expression_from_dialog(self, text: str) -> None:
-        self.panel.write(self.spec.key, text or None)
-        self.show_value(self.panel.current_value(self.spec.key))
-
-    def _toggle_expression(self, on: bool) -> None:
-        if self._loading:
-            return
-        self.stack.setCurrentIndex(1 if on else 0)
-        if on:
-            self.expression.setCompleter(self.panel.completer())
-            self.expression.setFocus()
-            current = self.panel.current_value(self.spec.key)
-            if not is_expression(current):
-                self.expression.setText("{{ input }}")
-                self.panel.write(self.spec.key, "{{ input }}")
-        else:
-            self.panel.write(self.spec.key, None)  # back to the documented default
-
-
 class PropertyPanel(QScrollArea):
     """Shows one node; `show_node(None)` shows a hint."""
 
@@ -236,8 +77,9 @@ class PropertyPanel(QScrollArea):
         self.expression_dialog: ExpressionEditorDialog | None = None
         # Optional inputs revealed with "Add option", per node, for as long as the window lives.
         self._revealed: dict[str, set[str]] = {}
-        self._group_headings: dict[str, QLabel] = {}
+        self.group_headings: dict[str, QLabel] = {}
         self.add_option_button: QToolButton | None = None
+        self._pages: dict[str, _Page] = {}  # action id -> its page, built once
         self._validate_timer = QTimer(self)
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(250)
@@ -251,25 +93,63 @@ class PropertyPanel(QScrollArea):
     # building -----------------------------------------------------------------------------------
 
     def show_node(self, node_id: str | None) -> None:
+        """Show `node_id`: the page of its action is built the first time a node of that action
+        is shown, then kept and refilled with each node's values (building it took most of the
+        time of a selection)."""
         for f in self.fields.values():
             if f.editor.has_pending_edit():
                 f.editor.commit()
+        if node_id != self.node_id:
+            self._close_expression_dialog()  # it writes to the node shown: not to the next one
         self.node_id = node_id
-        self.fields = {}
+        node = self.document.node(node_id) if node_id is not None else None
+        action = self.catalog.get(node.action) if node is not None and node.action in self.catalog else None
+        page = self._pages.get(action.id) if action is not None else None
+        shown = self.widget()
+        if shown is not None and (page is None or shown is not page.body) \
+                and any(p.body is shown for p in self._pages.values()):
+            self.takeWidget()  # a kept page: setWidget would delete it
+        self.action = action
+        if node is None:
+            self.fields = {}
+            self._show_hint()
+            return
+        if page is None:
+            page = self._build_page(node)
+            if action is not None:
+                self._pages[action.id] = page
+        for name in _Page.WIDGETS:
+            setattr(self, name, getattr(page, name))
+        if self.widget() is not page.body:
+            self.setWidget(page.body)
+        self._fill(node)
+        self.verticalScrollBar().setValue(0)
+
+    def _close_expression_dialog(self) -> None:
+        dialog, self.expression_dialog = self.expression_dialog, None
+        try:
+            if dialog is not None and dialog.isVisible():
+                dialog.reject()
+        except RuntimeError:  # already deleted (closed earlier)
+            pass
+
+    def _show_hint(self) -> None:
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(10, 8, 10, 10)
-        if node_id is None:
-            hint = QLabel("Select a node to edit its fields.\n\nDrag nodes from the palette, or press Tab on the canvas.")
-            hint.setWordWrap(True)
-            hint.setProperty("role", "muted")
-            layout.addWidget(hint)
-            layout.addStretch(1)
-            self.action = None
-            self.setWidget(body)
-            return
-        node = self.document.node(node_id)
-        self.action = self.catalog.get(node.action) if node.action in self.catalog else None
+        hint = QLabel("Select a node to edit its fields.\n\nDrag nodes from the palette, or press Tab on the canvas.")
+        hint.setWordWrap(True)
+        hint.setProperty("role", "muted")
+        layout.addWidget(hint)
+        layout.addStretch(1)
+        self.setWidget(body)
+
+    def _build_page(self, node: Any) -> "_Page":
+        """The widgets for `node`'s action: headings, node settings, one Field per input."""
+        page = _Page()
+        page.body = body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(10, 8, 10, 10)
         title = QLabel(self.action.title if self.action else f"Unknown action {node.action}")
         title.setProperty("role", "heading")
         layout.addWidget(title)
@@ -286,68 +166,84 @@ class PropertyPanel(QScrollArea):
                 dep.setWordWrap(True)
                 dep.setProperty("role", "error")
                 layout.addWidget(dep)
-        self.node_error = QLabel()
-        self.node_error.setProperty("role", "error")
-        self.node_error.setWordWrap(True)
-        self.node_error.hide()
-        layout.addWidget(self.node_error)
-        layout.addWidget(self._node_settings(node))
+        page.node_error = QLabel()
+        page.node_error.setProperty("role", "error")
+        page.node_error.setWordWrap(True)
+        page.node_error.hide()
+        layout.addWidget(page.node_error)
+        layout.addWidget(self._node_settings(page))
         group = None
-        self._group_headings = {}
+        page.fields, page.group_headings = {}, {}
         for spec in self.action.inputs if self.action else []:
-            if spec.group != group and spec.group and spec.group not in self._group_headings:
+            if spec.group != group and spec.group and spec.group not in page.group_headings:
                 heading = QLabel(spec.group)
                 heading.setProperty("role", "heading")
                 layout.addWidget(heading)
-                self._group_headings[spec.group] = heading
+                page.group_headings[spec.group] = heading
             group = spec.group
             field = Field(self, spec, self.context)
-            self.fields[spec.key] = field
+            page.fields[spec.key] = field
             layout.addWidget(field)
-        self.add_option_button = QToolButton()
-        self.add_option_button.setText("Add option")
-        self.add_option_button.setToolTip("Show an optional field; the others keep their defaults")
-        self.add_option_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.add_option_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.add_option_button.setMenu(QMenu(self.add_option_button))
-        layout.addWidget(self.add_option_button)
+        page.add_option_button = button = QToolButton()
+        button.setText("Add option")
+        button.setToolTip("Show an optional field; the others keep their defaults")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setMenu(QMenu(button))
+        layout.addWidget(button)
         layout.addStretch(1)
-        self.setWidget(body)
+        return page
+
+    def _fill(self, node: Any) -> None:
+        """Everything the page shows of one node: settings, values, expression toggles, errors,
+        folded options (and so the model list, through the connection)."""
+        self.name_edit.setText(node.name)
+        self.name_error.hide()
+        self.node_error.clear()
+        self.node_error.hide()
+        self._show_settings(node)
         # Connection first so Model fields know which list to fetch.
         for spec in sorted(self.action.inputs if self.action else [], key=lambda s: s.type is not ValueType.CONNECTION):
-            self.fields[spec.key].show_value(node.values.get(spec.key))
+            self.fields[spec.key].reset(node.values.get(spec.key))
         self.update_options()
         self.validate()
 
-    def _node_settings(self, node: Any) -> QWidget:
+    def _show_settings(self, node: Any) -> None:
+        """The node's own settings, without writing them back."""
+        for widget, setter, value in ((self.disabled_check, self.disabled_check.setChecked, node.disabled),
+                                      (self.on_error_combo, self.on_error_combo.setCurrentIndex,
+                                       ["stop", "continue", "route"].index(node.on_error)),
+                                      (self.retry_spin, self.retry_spin.setValue, node.retry.max_tries)):
+            widget.blockSignals(True)
+            setter(value)
+            widget.blockSignals(False)
+
+    def _node_settings(self, page: "_Page") -> QWidget:
         box = QWidget()
         form = QFormLayout(box)
         form.setContentsMargins(0, 6, 0, 6)
-        self.name_edit = QLineEdit(node.name)
-        self.name_edit.setToolTip("Expressions refer to this node by name: {{ nodes.<name>.output }}")
-        self.name_edit.editingFinished.connect(self._rename)
-        self.name_error = QLabel()
-        self.name_error.setProperty("role", "error")
-        self.name_error.hide()
-        self.disabled_check = QCheckBox("Disabled (passes its input through)")
-        self.disabled_check.setChecked(node.disabled)
-        self.disabled_check.toggled.connect(lambda v: self._set_field("disabled", v))
-        self.on_error_combo = QComboBox()
+        page.name_edit = QLineEdit()
+        page.name_edit.setToolTip("Expressions refer to this node by name: {{ nodes.<name>.output }}")
+        page.name_edit.editingFinished.connect(self._rename)
+        page.name_error = QLabel()
+        page.name_error.setProperty("role", "error")
+        page.name_error.hide()
+        page.disabled_check = QCheckBox("Disabled (passes its input through)")
+        page.disabled_check.toggled.connect(lambda v: self._set_field("disabled", v))
+        page.on_error_combo = combo = QComboBox()
         for value, label in (("stop", "Stop the run"), ("continue", "Continue with the error"),
                              ("route", "Send to the error port")):
-            self.on_error_combo.addItem(label, value)
-        self.on_error_combo.setCurrentIndex(["stop", "continue", "route"].index(node.on_error))
-        self.on_error_combo.currentIndexChanged.connect(lambda _i: self._set_field("on_error", self.on_error_combo.currentData()))
-        self.retry_spin = QSpinBox()
-        self.retry_spin.setRange(1, 10)
-        self.retry_spin.setValue(node.retry.max_tries)
-        self.retry_spin.setKeyboardTracking(False)
-        self.retry_spin.valueChanged.connect(self._set_retry)
-        form.addRow("Name", self.name_edit)
-        form.addRow("", self.name_error)
-        form.addRow("On error", self.on_error_combo)
-        form.addRow("Tries", self.retry_spin)
-        form.addRow("", self.disabled_check)
+            combo.addItem(label, value)
+        combo.currentIndexChanged.connect(lambda _i: self._set_field("on_error", combo.currentData()))
+        page.retry_spin = QSpinBox()
+        page.retry_spin.setRange(1, 10)
+        page.retry_spin.setKeyboardTracking(False)
+        page.retry_spin.valueChanged.connect(self._set_retry)
+        form.addRow("Name", page.name_edit)
+        form.addRow("", page.name_error)
+        form.addRow("On error", combo)
+        form.addRow("Tries", page.retry_spin)
+        form.addRow("", page.disabled_check)
         return box
 
     # optional inputs ------------------------------------------------------------------------------
@@ -381,7 +277,7 @@ class PropertyPanel(QScrollArea):
             field.setVisible(shown)
             field.remove_button.setVisible(shown and key in revealed and not field.spec.required
                                            and field.spec.type not in (ValueType.CONNECTION, ValueType.MODEL))
-        for group, heading in self._group_headings.items():
+        for group, heading in self.group_headings.items():
             heading.setVisible(any(not f.isHidden() for f in self.fields.values() if f.spec.group == group))
         menu = self.add_option_button.menu()
         menu.clear()
@@ -510,16 +406,7 @@ class PropertyPanel(QScrollArea):
         self.update_options()
         if not self.name_edit.hasFocus():
             self.name_edit.setText(node.name)
-        for widget, value in ((self.disabled_check, node.disabled),):
-            widget.blockSignals(True)
-            widget.setChecked(value)
-            widget.blockSignals(False)
-        self.on_error_combo.blockSignals(True)
-        self.on_error_combo.setCurrentIndex(["stop", "continue", "route"].index(node.on_error))
-        self.on_error_combo.blockSignals(False)
-        self.retry_spin.blockSignals(True)
-        self.retry_spin.setValue(node.retry.max_tries)
-        self.retry_spin.blockSignals(False)
+        self._show_settings(node)
         self._validate_timer.start()
 
     # inline errors --------------------------------------------------------------------------------
@@ -562,3 +449,21 @@ class PropertyPanel(QScrollArea):
         self.node_error.setText("\n".join(general))
         self.node_error.setVisible(bool(general))
         self._problems = problems
+
+
+class _Page:
+    """The widgets built for one action, kept while the panel lives and refilled per node."""
+
+    WIDGETS = ("fields", "group_headings", "node_error", "name_edit", "name_error", "disabled_check",
+               "on_error_combo", "retry_spin", "add_option_button")
+
+    body: QWidget
+    fields: dict[str, Field]
+    group_headings: dict[str, QLabel]
+    node_error: QLabel
+    name_edit: QLineEdit
+    name_error: QLabel
+    disabled_check: QCheckBox
+    on_error_combo: QComboBox
+    retry_spin: QSpinBox
+    add_option_button: QToolButton
