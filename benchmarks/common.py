@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from studio.flow.models import Endpoint, Flow, Node, Position, Wire
+from studio.processes import stop_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 from .engine_bare import MODEL, PROMPT
@@ -74,12 +75,7 @@ def fake_server(latency_ms: float) -> Iterator[str]:
             raise RuntimeError(f"the fake server did not start (said {line!r})")
         yield line
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_processes(proc)
 
 
 def child_env(home: Path) -> dict[str, str]:

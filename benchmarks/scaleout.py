@@ -18,6 +18,7 @@ import httpx
 
 from studio.flow.io import save_flow
 from studio.flow.models import Endpoint, Flow, Node, Wire
+from studio.processes import stop_processes
 
 from .common import ROOT, child_env, fake_server
 from .engine_bare import MODEL, PROMPT
@@ -47,14 +48,7 @@ def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str]
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_processes(*procs, grace_s=20)
 
 
 def _finished(home: Path) -> int:

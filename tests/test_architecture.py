@@ -46,7 +46,7 @@ def test_checker_sees_a_gui_import(tmp_path):
 # --- layers ---------------------------------------------------------------------------------------
 
 ALL = {"catalog", "flow", "engine", "history", "triggers", "credentials", "connectors", "runs", "testing", "importers",
-       "queue", "cli", "paths", "logs", "resources"}
+       "queue", "cli", "paths", "logs", "resources", "processes"}
 
 # What each layer may import (docs/architecture.md), at module level and inside functions.
 MAY_IMPORT = {
@@ -59,10 +59,12 @@ MAY_IMPORT = {
     "credentials": {"catalog", "flow", "connectors", "paths"},
     "runs": {"catalog", "flow", "engine", "history", "triggers", "credentials", "connectors", "paths", "logs"},
     "cli": {"catalog", "flow", "runs", "testing", "importers", "queue", "paths", "logs"},
-    "queue": {"catalog", "flow", "engine", "history", "credentials", "connectors", "runs", "paths", "logs"},
+    "queue": {"catalog", "flow", "engine", "history", "credentials", "connectors", "runs", "paths", "logs",
+              "processes"},
     "ui": ALL - {"cli"},
     "__main__": {"cli"},
     "paths": set(),
+    "processes": set(),
     "logs": {"paths"},
     "resources": set(),
     "testing": {"catalog", "flow", "engine", "connectors", "credentials", "runs", "paths", "logs"},

@@ -12,6 +12,8 @@ import tempfile
 import time
 from typing import Iterator
 
+from studio.processes import stop_processes
+
 MISSING = ("redis-server is not installed: queue mode needs a real Redis "
            "(Debian: apt-get install -y redis-server; `make test` tries to install it)")
 
@@ -55,9 +57,4 @@ def local_redis(timeout_s: float = 10.0) -> Iterator[str]:
             client.close()
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_processes(proc)

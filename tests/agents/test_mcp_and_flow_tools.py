@@ -12,6 +12,7 @@ import pytest
 
 from studio.connectors.openai.fake_server import tool_call
 from studio.flow.io import save_flow
+from studio.processes import stop_processes
 
 from agent_testkit import MCP_SERVER, events_of, flow, node, responses_requests, run, wire
 
@@ -75,12 +76,7 @@ def http_mcp_server():
         port = int(line.split()[1])
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_processes(proc)
 
 
 async def test_mcp_tool_from_a_remote_server_over_http(server, http_mcp_server):

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from studio.connectors.openai.fake_server import tool_call
+from studio.processes import stop_processes
 
 from agent_testkit import MCP_SERVER, events_of, flow, node, responses_requests, run, wire
 
@@ -61,12 +62,7 @@ def start_fixture(*args):
 
 
 def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_processes(proc)
 
 
 @pytest.fixture

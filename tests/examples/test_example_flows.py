@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from studio.processes import stop_processes
 from studio.resources import examples_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,12 +92,7 @@ def called_tools(server) -> dict[str, list[str]]:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    stop_processes(proc)
 
 
 @pytest.fixture

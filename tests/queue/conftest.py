@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from studio.processes import stop_processes
+
 
 @pytest.fixture
 def redis_url():
@@ -39,15 +41,7 @@ class Processes:
         return proc
 
     def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(*self.procs, grace_s=15)
 
 
 @pytest.fixture
