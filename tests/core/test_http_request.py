@@ -7,33 +7,16 @@ import base64
 import json
 
 import pytest
-from keyring.backend import KeyringBackend
 from loopback_http import PNG, LoopbackServer
 
 from core_testkit import run, start
+from keyring_testkit import MemoryKeyring
 from studio.catalog.catalog import load_catalog
 from studio.credentials import ConnectionRecord, ConnectionStore
 from studio.flow.capabilities import analyse
 from studio.flow.validate import validate_flow as validate
 
 SECRET = "tok-0123456789-secret"
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username), None)
 
 
 @pytest.fixture(scope="module")

@@ -6,32 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from keyring.backend import KeyringBackend
 
+from keyring_testkit import MemoryKeyring
 from studio.credentials import (
     SIMULATED, ConnectionRecord, ConnectionStore, CredentialError, resolve,
 )
 
 KEY = "sk-test-0123456789abcdef"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A real keyring backend kept in memory (the OS keyring is not available in CI)."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username), None)
 
 
 @pytest.fixture

@@ -45,26 +45,10 @@ def test_ctrl_z_on_the_canvas_undoes_the_document(window, qtbot):
 
 
 def _dialog_with_saved_connection(qtbot, base_url):
-    from keyring.backend import KeyringBackend
+    from keyring_testkit import MemoryKeyring
 
     from studio.credentials import ConnectionRecord, ConnectionStore
     from studio.ui.connections import ConnectionsDialog
-
-    class MemoryKeyring(KeyringBackend):
-        priority = 1
-
-        def __init__(self):
-            super().__init__()
-            self.items = {}
-
-        def get_password(self, service, username):
-            return self.items.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.items[(service, username)] = password
-
-        def delete_password(self, service, username):
-            self.items.pop((service, username), None)
 
     import tempfile
     from pathlib import Path
