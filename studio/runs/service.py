@@ -164,13 +164,12 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
     trust dialog). `services` are handed to handlers as they are (a webhook's reply channel).
     Raises ValueError at once for a bad `start_at`, `only` or `trigger_node`."""
     path = Path(flow_path).resolve() if flow_path is not None else None
-    extra_services = services
-    services = {}
+    where: dict[str, Any] = {}
     if path is not None:
-        services = {"flow_path": str(path), "flow_dir": str(path.parent)}
+        where = {"flow_path": str(path), "flow_dir": str(path.parent)}
     elif flow_dir is not None:  # an unsaved flow opened from somewhere (an example)
-        services = {"flow_dir": str(Path(flow_dir).resolve())}
-    services.update(extra_services or {})
+        where = {"flow_dir": str(Path(flow_dir).resolve())}
+    services = {**where, **(services or {})}
     if resume is not None:
         from studio.connectors.openai.agents.run import RESUME_SERVICE  # agents load on demand: slow import
 
