@@ -142,7 +142,14 @@ def status_reason(status: int) -> str:
     return f"{words} ({status})"
 
 
-def _announce_retry(exc: BaseException | str, wait_s: float, next_try: int, tries: int) -> None:
+def backoff_s(first_delay_s: float, attempt: int) -> float:
+    """The pause after failed try number `attempt` (1, 2, ...): `first_delay_s` doubling each try,
+    capped at MAX_BACKOFF_S, minus up to 25 % jitter so many callers do not retry in step."""
+    step = min(first_delay_s * pow(2.0, attempt - 1), MAX_BACKOFF_S)
+    return max(0.0, step * (1 - 0.25 * random.random()))
+
+
+def announce_retry(exc: BaseException | str, wait_s: float, next_try: int, tries: int) -> None:
     """Say on the calling node's events (and in the log) why a call is tried again, and when."""
     reason = exc if isinstance(exc, str) else retry_reason(exc)
     message = f"{reason}; retrying in {wait_s:.1f} s (try {next_try} of {tries})"
@@ -179,7 +186,7 @@ class _AsyncOpenAI(openai.AsyncOpenAI):
                 wait = self._retry_wait(exc, attempt)
                 if wait is None or attempt >= tries or time.monotonic() - started + wait > policy.retry_budget_s:
                     raise
-                _announce_retry(exc, wait, attempt + 1, tries)
+                announce_retry(exc, wait, attempt + 1, tries)
                 await asyncio.sleep(wait)
                 attempt += 1
 
@@ -198,8 +205,7 @@ class _AsyncOpenAI(openai.AsyncOpenAI):
                 return retry_after
         elif not isinstance(exc, openai.APIConnectionError):
             return None
-        step = min(self.policy.retry_delay_s * pow(2.0, attempt - 1), MAX_BACKOFF_S)
-        return max(0.0, step * (1 - 0.25 * random.random()))
+        return backoff_s(self.policy.retry_delay_s, attempt)
 
 
 _SDK_CLASSES: dict[CallPolicy, type[_AsyncOpenAI]] = {CallPolicy(): _AsyncOpenAI}
@@ -363,7 +369,7 @@ class OpenAIClient:
                 if attempt >= max_retries:
                     raise
                 wait = self._raw_delay(attempt, retry_delay_ms, exponential_backoff, None)
-                _announce_retry(f"connection failed ({type(exc).__name__})", wait, attempt + 2, max_retries + 1)
+                announce_retry(f"connection failed ({type(exc).__name__})", wait, attempt + 2, max_retries + 1)
                 await asyncio.sleep(wait)
                 attempt += 1
                 continue
@@ -381,7 +387,7 @@ class OpenAIClient:
                     retryable = False
                 if retryable:
                     wait = self._raw_delay(attempt, retry_delay_ms, exponential_backoff, wait)
-                    _announce_retry(status_reason(status), wait, attempt + 2, max_retries + 1)
+                    announce_retry(status_reason(status), wait, attempt + 2, max_retries + 1)
                     await asyncio.sleep(wait)
                     attempt += 1
                     continue

@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any, Awaitable, Callable, TypeVar
 
-from studio.connectors.openai.client import MAX_BACKOFF_S, _announce_retry
+from studio.connectors.openai.client import announce_retry, backoff_s
 from studio.connectors.openai.errors import StreamBroken
 from studio.engine.context import NodeContext
 
@@ -31,10 +31,10 @@ async def with_stream_retries(ctx: NodeContext, client: Any, attempt: Callable[[
         try:
             return await attempt()
         except StreamBroken as exc:
-            wait = min(policy.retry_delay_s * 2 ** (number - 1), MAX_BACKOFF_S)
+            wait = backoff_s(policy.retry_delay_s, number)
             if number >= tries or time.monotonic() - started + wait > policy.retry_budget_s:
                 raise
-            _announce_retry(str(exc).split(": ", 1)[-1], wait, number + 1, tries)
+            announce_retry(str(exc).split(": ", 1)[-1], wait, number + 1, tries)
             ctx.emit("delta", text="", restart=True)
             await asyncio.sleep(wait)
             number += 1
