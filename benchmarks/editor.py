@@ -18,15 +18,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import ROOT, child_env, fake_server
+from .common import ROOT, child_env, fake_server, grid_flow
 from .report import Figure
 
-START_GOAL_S = 1.5
-OPEN_GOAL_S = 1.0
-SELECT_GOAL_MS = 50.0
-STALL_GOAL_MS = 30.0
+# Issue 19's goals. Cold start and opening a flow have none there; their earlier absolute
+# goals (1.5 s, 1.0 s) are kept in the notes only.
+SELECT_GOAL_RATIO = 1.5  # select + panel against a bare NodeGraphQt selection
+STALL_GOAL_MS = 30.0  # the 95th percentile of STALL_RUNS runs
+MEMORY_GOAL_RATIO = 1.3  # the editor with the 1000-node flow against the empty editor
 HEARTBEAT_MS = 5
 STALL_REQUESTS = 200
+STALL_RUNS = 5
 LATENCY_MS = 50.0
 
 # Cold start children: measured from spawning the process to the line they print once the
@@ -77,6 +79,17 @@ def _spawn_until_line(code: str, home: Path) -> float:
     return seconds
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of `values`, interpolated between the closest ranks (numpy's
+    default, "linear"). With five values the 95th lies 80 % of the way from the second-worst
+    to the worst."""
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
 def _child(mode: str, *args: str, home: Path, timeout: float = 300) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "benchmarks.editor", mode, *args], capture_output=True, text=True,
                           env=child_env(home), cwd=ROOT, timeout=timeout)
@@ -103,8 +116,8 @@ def run(sizes: tuple[int, ...] = (100, 500, 1000), starts: int = 3, selects: int
         e, b = statistics.median(editor), statistics.median(bare)
         log(f"  cold start: editor {e:.3f} s, bare Qt window {b:.3f} s")
         figures.append(Figure("editor cold start to idle shown window", e, "s", "bare PySide6 QMainWindow", b,
-                              goal=f"<= {START_GOAL_S:g} s", met=e <= START_GOAL_S,
-                              notes=f"median of {starts} processes, spawn to idle (offscreen)"))
+                              notes=f"median of {starts} processes, spawn to idle (offscreen); no goal in "
+                                    "issue 19 (earlier goal <= 1.5 s)"))
 
         with fake_server(latency_ms) as url:
             data = _child("canvas", ",".join(map(str, sizes)), str(selects), url, str(stall_requests), home=home)
@@ -113,28 +126,34 @@ def run(sizes: tuple[int, ...] = (100, 500, 1000), starts: int = 3, selects: int
             log(f"  open {n} nodes: {opened:.3f} s (bare NodeGraphQt {base:.3f} s)")
             figures.append(Figure(f"open a {n}-node flow onto the canvas", opened, "s",
                                   "bare NodeGraphQt, same nodes and wires", base,
-                                  goal=f"<= {OPEN_GOAL_S:g} s" if n == max(sizes) else "",
-                                  met=opened <= OPEN_GOAL_S if n == max(sizes) else None,
-                                  notes="load + validate file, build canvas, first paint"))
+                                  notes="load + validate file, build canvas, first paint; no goal in issue 19"
+                                        + (" (earlier goal <= 1 s)" if n == max(sizes) else "")))
         sel, sel_base = data["select_ms"], data["select_bare_ms"]
         log(f"  select + panel: {sel:.1f} ms (bare select {sel_base:.1f} ms), worst {data['select_max_ms']:.1f} ms")
         figures.append(Figure(f"select a node and show its panel ({max(sizes)}-node flow)", sel, "ms",
-                              "bare NodeGraphQt selection", sel_base, goal=f"<= {SELECT_GOAL_MS:g} ms",
-                              met=sel <= SELECT_GOAL_MS,
+                              "bare NodeGraphQt selection", sel_base, goal=f"ratio <= {SELECT_GOAL_RATIO:g}",
+                              met=sel <= SELECT_GOAL_RATIO * sel_base,
                               notes=f"median of {selects} nodes, worst {data['select_max_ms']:.1f} ms"))
-        stall, idle = data["stall_ms"], data["idle_stall_ms"]
-        log(f"  longest stall during a {stall_requests}-request run: {stall:.1f} ms (idle {idle:.1f} ms)")
+        stalls, idle = data["stall_ms"], data["idle_stall_ms"]
+        stall = percentile(stalls, 95)
+        shown = ", ".join(f"{x:.1f}" for x in stalls)
+        log(f"  longest stall during a {stall_requests}-request run: p95 {stall:.1f} ms of {shown} (idle {idle:.1f} ms)")
         figures.append(Figure(f"longest event-loop stall, run of {stall_requests} concurrent requests", stall, "ms",
-                              "same window idle", idle, goal=f"<= {STALL_GOAL_MS:g} ms", met=stall <= STALL_GOAL_MS,
-                              notes=f"{HEARTBEAT_MS} ms precise heartbeat; run took {data['run_s']:.2f} s; "
+                              "same window idle", idle, goal=f"p95 of {len(stalls)} <= {STALL_GOAL_MS:g} ms",
+                              met=stall <= STALL_GOAL_MS,
+                              notes=f"95th percentile (linear interpolation) of the longest stall of each of "
+                                    f"{len(stalls)} runs after one warm-up run: {shown} ms; {HEARTBEAT_MS} ms precise "
+                                    f"heartbeat; runs took {min(data['run_s']):.2f}-{max(data['run_s']):.2f} s; "
                                     f"{data['badges']} badges set; max_concurrency {stall_requests}"))
 
         big = max(sizes)
-        peak = _child("memory", str(big), home=home)["maxrss_mib"]
-        empty = _child("memory", "0", home=home)["maxrss_mib"]
+        path = _save(grid_flow(big), Path(tmp))  # written here, so the measured child only opens it
+        peak = _child("memory", str(path), home=home)["maxrss_mib"]
+        empty = _child("memory", "", home=home)["maxrss_mib"]
         log(f"  peak memory with {big} nodes: {peak:.0f} MiB (empty editor {empty:.0f} MiB)")
         figures.append(Figure(f"peak memory, editor with the {big}-node flow open", peak, "MiB",
-                              "editor with no flow", empty,
+                              "editor with no flow", empty, goal=f"ratio <= {MEMORY_GOAL_RATIO:g}",
+                              met=peak <= MEMORY_GOAL_RATIO * empty,
                               notes=f"max RSS of the process; {(peak - empty) * 1024 / big:.0f} KiB per node"))
     return figures
 
@@ -303,33 +322,37 @@ def _canvas_child(sizes: list[int], selects: int, url: str, stall_requests: int)
 
     heartbeat(None, run_once)  # warm-up: imports, the SDK client, the server's sockets
     _settle(loop)
-    stall, run_s = heartbeat(None, run_once)
-    _settle(loop)
-    badges = sum(1 for node in run_flow.nodes if window.canvas.status(node.id) == "succeeded")
-    if badges != len(run_flow.nodes):
-        raise RuntimeError(f"only {badges} of {len(run_flow.nodes)} badges show succeeded")
-    out.update(stall_ms=stall, run_s=run_s, badges=badges)
-    out["idle_stall_ms"], _ = heartbeat(run_s)
+    stalls, runs = [], []
+    for _ in range(STALL_RUNS):
+        stall, run_s = heartbeat(None, run_once)
+        _settle(loop)
+        badges = sum(1 for node in run_flow.nodes if window.canvas.status(node.id) == "succeeded")
+        if badges != len(run_flow.nodes):
+            raise RuntimeError(f"only {badges} of {len(run_flow.nodes)} badges show succeeded")
+        stalls.append(stall)
+        runs.append(run_s)
+    out.update(stall_ms=stalls, run_s=runs, badges=badges)
+    out["idle_stall_ms"], _ = heartbeat(statistics.median(runs))
     window.document.undo_stack.setClean()
     QApplication.processEvents()
     return out
 
 
-def _memory_child(n: int) -> dict[str, Any]:
+def _memory_child(path: str) -> dict[str, Any]:
+    """Max RSS of the editor with the flow at `path` open ("" = no flow)."""
     import resource
-
-    from benchmarks.common import grid_flow
 
     app, loop, window = _window()
     _settle(loop)
-    if n:
-        _open(window, loop, _save(grid_flow(n), Path(tempfile.mkdtemp(prefix="flow-bench-mem-"))))
-        if len(window.canvas._views) != n:
-            raise RuntimeError("not every node is on the canvas")
+    if path:
+        _open(window, loop, Path(path))
     else:
         window.canvas.viewer.viewport().repaint()
     _settle(loop)
-    return {"maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if path and len(window.canvas._views) != len(json.loads(Path(path).read_text())["nodes"]):
+        raise RuntimeError("not every node is on the canvas")
+    return {"maxrss_mib": maxrss}
 
 
 def _profile_child(what: str, n: int, top: int = 25) -> dict[str, Any]:
@@ -401,7 +424,7 @@ def main(argv: list[str]) -> int:
         sizes = [int(x) for x in argv[1].split(",")]
         out = _canvas_child(sizes, int(argv[2]), argv[3], int(argv[4]))
     elif mode == "memory":
-        out = _memory_child(int(argv[1]))
+        out = _memory_child(argv[1] if len(argv) > 1 else "")
     else:
         print(f"unknown mode {mode!r}", file=sys.stderr)
         return 2

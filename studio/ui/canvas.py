@@ -80,6 +80,8 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, CanvasGroups, QOb
         self.graph.node_selection_changed.connect(lambda *_: self.selection_changed.emit(self.selected_ids()))
         self.selection_changed.connect(self._refresh_add_next)
         self.graph.node_double_clicked.connect(self._on_double_clicked)
+        # Double-clicking a node's title renames it in the rename box (canvas_labels.TitleLabel).
+        self.viewer.edit_node_title = lambda item_id: self.start_rename(self._doc_ids.get(item_id, ""))
         self.viewer.installEventFilter(self)
         document.node_added.connect(self._on_node_added)
         document.node_removed.connect(self._on_node_removed)

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collections import OrderedDict
+
 from NodeGraphQt import BaseNode, NodeGraph
-from NodeGraphQt.constants import ICON_NODE_BASE, NodeEnum
+from NodeGraphQt.constants import ICON_NODE_BASE, NodeEnum, PortTypeEnum
 from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.node_base import NodeItem
+from NodeGraphQt.qgraphics.node_overlay_disabled import XDisabledItem
 from qtpy.QtCore import QPointF, QRectF, Qt
 from qtpy.QtGui import QColor, QFontMetrics, QPainter, QPixmap, QPolygonF, QUndoCommand, QUndoStack
+from qtpy.QtWidgets import QGraphicsPixmapItem
 
+from .canvas_labels import NodeLabel, TitleLabel
 from .theme import KIND_COLORS
 
 if TYPE_CHECKING:
@@ -24,10 +29,38 @@ TITLE_MAX_PX = 180  # widest node title drawn; longer names are elided
 
 class _FlowNodeItem(NodeItem):
     """NodeGraphQt redraws a node after every port, icon and colour it gets (7 times a node);
-    while `hold_drawing` is set the canvas builds nodes without drawing and draws each once."""
+    while `hold_drawing` is set the canvas builds nodes without drawing and draws each once.
+    Its title and port names are plain text items (canvas_labels), not QTextDocuments."""
 
     hold_drawing = False
     _pixmaps: dict[str, QPixmap] = {}  # icon path -> scaled pixmap, shared by every node
+
+    def __init__(self, name: str = "node", parent=None) -> None:
+        """NodeItem.__init__ (NodeGraphQt 0.6.44) with a TitleLabel for its NodeTextItem and the
+        shared default icon instead of one loaded and scaled per node."""
+        AbstractNodeItem.__init__(self, name, parent)
+        self._properties["icon"] = ICON_NODE_BASE
+        self._icon_item = QGraphicsPixmapItem(self._pixmap(ICON_NODE_BASE), self)
+        self._icon_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self._text_item = TitleLabel(self.name, self)
+        self._x_item = XDisabledItem(self, "DISABLED")
+        self._input_items = OrderedDict()
+        self._output_items = OrderedDict()
+        self._widgets = OrderedDict()
+        self._proxy_mode = False
+        self._proxy_mode_threshold = 70
+
+    def _add_port(self, port):
+        """NodeItem._add_port with a NodeLabel for the port's name (same font, place and size)."""
+        text = NodeLabel(port.name, self)
+        text.setVisible(port.display_name)
+        if port.port_type == PortTypeEnum.IN.value:
+            self._input_items[port] = text
+        elif port.port_type == PortTypeEnum.OUT.value:
+            self._output_items[port] = text
+        if self.scene():
+            self.post_init()
+        return port
 
     def draw_node(self) -> None:
         if not _FlowNodeItem.hold_drawing:
@@ -62,12 +95,6 @@ class _FlowNodeItem(NodeItem):
                     pipe.draw_path(pipe.input_port, pipe.output_port)
         self.update()
 
-    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        """Editing the title in place edits the whole name, not its elided form."""
-        if self.scene() is not None and self._text_item in self.scene().items(event.scenePos()):
-            self._text_item.setPlainText(self.name)
-        super().mouseDoubleClickEvent(event)
-
     @property
     def icon(self) -> str | None:
         return self._properties["icon"]
@@ -76,20 +103,23 @@ class _FlowNodeItem(NodeItem):
     def icon(self, path: str | None = None) -> None:
         """NodeItem's setter, but each icon file is loaded and scaled once, not once per node."""
         self._properties["icon"] = path
-        key = path or ICON_NODE_BASE
-        pixmap = self._pixmaps.get(key)
+        self._icon_item.setPixmap(self._pixmap(path or ICON_NODE_BASE))
+        if self.scene():
+            self.post_init()
+        self.update()
+
+    @classmethod
+    def _pixmap(cls, path: str) -> QPixmap:
+        pixmap = cls._pixmaps.get(path)
         if pixmap is None:
-            pixmap = QPixmap(key)
+            pixmap = QPixmap(path)
             size = NodeEnum.ICON_SIZE.value
             if pixmap.height() > size:
                 pixmap = pixmap.scaledToHeight(size, Qt.TransformationMode.SmoothTransformation)
             if pixmap.width() > size:
                 pixmap = pixmap.scaledToWidth(size, Qt.TransformationMode.SmoothTransformation)
-            self._pixmaps[key] = pixmap
-        self._icon_item.setPixmap(pixmap)
-        if self.scene():
-            self.post_init()
-        self.update()
+            cls._pixmaps[path] = pixmap
+        return pixmap
 
 
 class FlowNodeBase(BaseNode):
