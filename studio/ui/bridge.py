@@ -15,6 +15,8 @@ from qtpy.QtCore import QObject, QTimer, Signal
 from studio.catalog.catalog import Catalog
 from studio.flow.models import Flow
 
+from .collector import RunCollector
+
 log = logging.getLogger(__name__)
 
 POOL_IDLE_MS = 60_000  # the HTTP pool outlives a run by this long, so the next run reuses it
@@ -68,6 +70,7 @@ class RunController(QObject):
         self._pool_timer.setSingleShot(True)
         self._pool_timer.setInterval(POOL_IDLE_MS)
         self._pool_timer.timeout.connect(self.close_pool)
+        self.collector = RunCollector()  # full garbage collections wait until a run has ended
 
     @property
     def running(self) -> bool:
@@ -93,6 +96,7 @@ class RunController(QObject):
                 return False
         snapshot = flow.model_copy(deep=True)
         self._active = True
+        self.collector.run_started()
         self.last_flow, self.last_flow_path = snapshot, flow_path
         self._trigger_kind = trigger
         self.task = loop.create_task(self._run(snapshot, flow_path, start_at, only, trigger_payload, resume))
@@ -145,6 +149,7 @@ class RunController(QObject):
             if history is not None:
                 history.close()
             self._pool_timer.start()  # closed when no run follows for a while
+            self.collector.run_finished()
 
     def _resumption(self, resume: dict[str, Any]) -> Any:
         """The run service's Resume for the last run's waiting node; other waiting nodes stay waiting."""

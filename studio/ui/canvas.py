@@ -26,6 +26,7 @@ from .canvas_edit import CanvasEditing
 from .canvas_graph import NODE_CLASSES, _DiscardingUndoStack, _FlowNodeItem, _Graph, kind_icon
 from .canvas_groups import CanvasGroups, GroupFrame
 from .canvas_items import StickyNote, _Badge
+from .canvas_labels import elided_line
 from .canvas_ports import PORT_COLORS, color_kind, input_ports, output_ports
 from .canvas_view import CanvasView
 from .document import FlowDocument
@@ -411,9 +412,8 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, CanvasGroups, QOb
         self._statuses[nid] = status
         badge.set_status(status)
         if preview is not None:
-            text = " ".join(str(preview).split())
             width = max(self._views[nid].view.boundingRect().width() + 20, 120)
-            text = QFontMetrics(item.font()).elidedText(text, Qt.TextElideMode.ElideRight, int(width))
+            text = elided_line(str(preview), QFontMetrics(item.font()), int(width))
             item.setText(text)
             item.setVisible(bool(text))
         self._place_decorations(nid)
