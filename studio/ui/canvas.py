@@ -14,8 +14,8 @@ from typing import Callable
 from NodeGraphQt import BaseNode
 from NodeGraphQt.constants import ViewerEnum
 from qtpy.QtCore import QObject, Qt, Signal
-from qtpy.QtGui import QAction, QColor, QFont, QFontMetrics
-from qtpy.QtWidgets import QGraphicsSimpleTextItem, QMenu
+from qtpy.QtGui import QAction, QColor
+from qtpy.QtWidgets import QMenu
 
 from studio.catalog.catalog import Catalog
 from studio.catalog.models import Action
@@ -25,8 +25,7 @@ from .canvas_broken import BROKEN_RGBA, CanvasBrokenParts
 from .canvas_edit import CanvasEditing
 from .canvas_graph import NODE_CLASSES, _DiscardingUndoStack, _FlowNodeItem, _Graph, kind_icon
 from .canvas_groups import CanvasGroups, GroupFrame
-from .canvas_items import StickyNote, _Badge
-from .canvas_labels import elided_line
+from .canvas_items import PreviewLine, StickyNote, _Badge
 from .canvas_ports import PORT_COLORS, color_kind, input_ports, output_ports
 from .canvas_view import CanvasView
 from .document import FlowDocument
@@ -65,7 +64,7 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, CanvasGroups, QOb
         self._views: dict[str, BaseNode] = {}  # doc id -> graph node
         self._doc_ids: dict[str, str] = {}  # graph node id -> doc id
         self._badges: dict[str, _Badge] = {}
-        self._previews: dict[str, QGraphicsSimpleTextItem] = {}
+        self._previews: dict[str, PreviewLine] = {}
         self._statuses: dict[str, str] = {}
         self._notes: dict[str, StickyNote] = {}
         self._init_broken()
@@ -259,7 +258,7 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, CanvasGroups, QOb
         view.model.width, view.model.height = view.view.width, view.view.height
         self._place_decorations(nid)
 
-    def _decorations(self, nid: str) -> tuple[_Badge, QGraphicsSimpleTextItem]:
+    def _decorations(self, nid: str) -> tuple[_Badge, PreviewLine]:
         """The node's status badge and preview line, made when a run first shows something on
         it (two fewer items per node to build when a large flow opens)."""
         badge = self._badges.get(nid)
@@ -268,13 +267,7 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, CanvasGroups, QOb
             badge = _Badge(view.view)
             badge.setVisible(False)
             self._badges[nid] = badge
-            preview = QGraphicsSimpleTextItem(view.view)
-            preview.setBrush(QColor(self.theme.muted))
-            font = QFont()
-            font.setPointSizeF(7.5)
-            preview.setFont(font)
-            preview.setVisible(False)
-            self._previews[nid] = preview
+            self._previews[nid] = PreviewLine(view.view, self.theme.muted)
             self._place_decorations(nid)
         return badge, self._previews[nid]
 
@@ -412,21 +405,17 @@ class FlowCanvas(CanvasEditing, CanvasView, CanvasBrokenParts, CanvasGroups, QOb
         self._statuses[nid] = status
         badge.set_status(status)
         if preview is not None:
-            width = max(self._views[nid].view.boundingRect().width() + 20, 120)
-            text = elided_line(str(preview), QFontMetrics(item.font()), int(width))
-            item.setText(text)
-            item.setVisible(bool(text))
-        self._place_decorations(nid)
+            item.show_preview(str(preview), int(max(self._views[nid].view.boundingRect().width() + 20, 120)))
 
     def status(self, nid: str) -> str:
         return self._statuses.get(nid, "")
 
     def preview_text(self, nid: str) -> str:
         item = self._previews.get(nid)
-        return item.text() if item is not None and item.isVisible() else ""
+        return item.shown if item is not None else ""
 
     def clear_statuses(self) -> None:
         for nid in list(self._badges):
             self._badges[nid].set_status("")
-            self._previews[nid].setVisible(False)
+            self._previews[nid].show_text("")
         self._statuses.clear()

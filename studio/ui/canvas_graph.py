@@ -68,12 +68,17 @@ class _FlowNodeItem(NodeItem):
 
     def set_proxy_mode(self, mode: bool) -> None:
         """Zoomed out so far that NodeGraphQt drops a node's labels, its ports (2-pixel dots
-        then) are hidden too: a whole 1000-node flow paints in a third less time."""
+        then) are hidden too: a whole 1000-node flow paints in a third less time. So are the
+        canvas's preview line and badge text (items with `set_proxy`)."""
         changed = mode is not self._proxy_mode
         super().set_proxy_mode(mode)
         if changed:
             for port in (*self._input_items, *self._output_items):
                 port.setVisible(not mode)
+            for child in self.childItems():  # the canvas's status badge and preview line
+                set_proxy = getattr(child, "set_proxy", None)
+                if set_proxy is not None:
+                    set_proxy(mode)
 
     @property
     def name(self) -> str:

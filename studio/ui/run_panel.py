@@ -22,7 +22,7 @@ EVENT_LABELS = {
     "node_cancelled": "Cancelled", "progress": "Progress", "usage": "Tokens", "tool_call": "Tool call",
     "tool_result": "Tool result", "handoff": "Handoff", "run_finished": "Run finished",
 }
-FLUSH_MS = 40  # queued engine events reach the list, the badges and the inspector this often
+FLUSH_MS = 25  # queued engine events reach the list, the badges and the inspector this often
 STREAM_PREVIEW_CHARS = 60  # how much of a streaming answer the node shows under its title
 STATUS_OF_EVENT = {
     "node_queued": "queued", "node_started": "running", "node_retrying": "running",
