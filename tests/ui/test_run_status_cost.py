@@ -36,12 +36,13 @@ def test_full_collections_wait_for_the_end_of_a_run_then_free_its_cycles(qtbot):
     del cycle
     gc.collect(1)
     assert alive() is not None  # cyclic garbage in the oldest generation, waiting
-    frozen = gc.get_freeze_count()
+    kept = [_Cycle()]  # alive at the end of the run
     collector.run_finished()
     assert gc.get_threshold() == before and not collector.deferring
     assert alive() is not None  # not in the middle of the run's last callback ...
     qtbot.waitUntil(lambda: alive() is None)  # ... but on the next idle turn
-    assert gc.get_freeze_count() >= frozen  # and what survived it is frozen
+    # what survived the pass is frozen: tracked, but in no generation that collections walk
+    assert gc.is_tracked(kept) and not any(o is kept for g in range(3) for o in gc.get_objects(g))
     gc.unfreeze()
 
 
@@ -92,3 +93,28 @@ def test_a_preview_elided_from_its_prefix_reads_as_the_whole_text_elided(qapp):
         for text in texts:
             whole = metrics.elidedText(" ".join(text.split()), Qt.TextElideMode.ElideRight, width)
             assert elided_line(text, metrics, width) == whole, (text[:30], width)
+
+
+def test_zoomed_far_out_the_preview_and_badge_text_hide_with_the_node_labels(window, qtbot):
+    window.document.load(_fan_out(2))
+    window._show_canvas()
+    canvas = window.canvas
+    nid = window.document.flow.nodes[1].id
+    canvas.set_status(nid, "succeeded", "Hello there")
+    badge, preview = canvas._badges[nid], canvas._previews[nid]
+    canvas.set_zoom_percent(100)
+    canvas.centre_on(nid)
+    qtbot.waitUntil(lambda: preview.isVisible())
+    assert badge.label.isVisible() and not canvas.view_of(nid).view._proxy_mode
+    canvas.set_zoom_percent(10)  # the node is drawn as a plain box: NodeGraphQt's proxy mode
+    qtbot.waitUntil(lambda: canvas.view_of(nid).view._proxy_mode)
+    assert not preview.isVisible() and not badge.label.isVisible()
+    assert badge.isVisible() and canvas.preview_text(nid) == "Hello there"  # the pill and the text stay
+    canvas.set_status(nid, "failed", "Boom")  # a status shown meanwhile hides its text too
+    assert not preview.isVisible() and canvas.preview_text(nid) == "Boom"
+    canvas.set_zoom_percent(100)
+    canvas.centre_on(nid)
+    qtbot.waitUntil(lambda: preview.isVisible() and badge.label.isVisible())
+    assert preview.text() == "Boom" and badge.label.text() == "failed"
+    canvas.clear_statuses()
+    assert not preview.isVisible() and canvas.preview_text(nid) == ""
