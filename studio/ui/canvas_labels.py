@@ -66,8 +66,10 @@ class TitleLabel(NodeLabel):
         self.set_locked(False)
 
     def set_locked(self, state: bool = False) -> None:
+        """As NodeTextItem: an unlocked title says it can be renamed (cursor and tooltip)."""
         self._locked = state
         self.setCursor(Qt.CursorShape.ArrowCursor if state else Qt.CursorShape.IBeamCursor)
+        self.setToolTip("" if state else "double-click to edit node name.")
 
     def set_editable(self, value: bool = False) -> None:
         node = self.parentItem()

@@ -57,6 +57,7 @@ def test_double_clicking_the_title_renames_the_node_in_place(window, qtbot):
     node = Node(action="chat.create_completion", name=long, position=Position(x=0, y=0))
     canvas, doc = _open(window, qtbot, node)
     title = canvas.view_of(node.id).view.text_item
+    assert title.toolTip() == "double-click to edit node name." and title.cursor().shape() == Qt.CursorShape.IBeamCursor
     spot = canvas.viewer.mapFromScene(title.mapToScene(QPointF(12, title.boundingRect().height() / 2)))
     qtbot.mouseDClick(canvas.viewer.viewport(), Qt.MouseButton.LeftButton, pos=spot)
     editor = canvas._rename_box
