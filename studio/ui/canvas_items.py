@@ -79,7 +79,9 @@ class _Badge(QGraphicsPathItem):
 class PreviewLine(QGraphicsSimpleTextItem):
     """The line under a node: what its last run gave (or why it failed), in short. Hidden, like
     the node's own labels, while the node is drawn as a plain box (zoomed far out): 200 of them
-    redrawn at 2 % was a third of a repaint during a run."""
+    redrawn at 2 % was a third of a repaint during a run. Meanwhile a new preview is only kept,
+    and elided when the node is drawn in full again or `shown` is asked for (a run's end
+    replaces every node's preview at once)."""
 
     _metrics: QFontMetrics | None = None  # of the one font every preview line uses
 
@@ -89,22 +91,45 @@ class PreviewLine(QGraphicsSimpleTextItem):
         font.setPointSizeF(7.5)
         self.setFont(font)
         self.setBrush(QColor(colour))
-        self.shown = ""  # the text, when there is one to show
+        self._text = ""  # what the item shows
+        self._pending: tuple[str, int] | None = None  # (text, width) not elided yet
         self.setVisible(False)
+
+    @property
+    def shown(self) -> str:
+        """The line as it shows (or will once the node is drawn in full)."""
+        self._elide_pending()
+        return self._text
 
     def show_preview(self, text: str, width: int) -> None:
         """`text` on one line, elided to `width` pixels."""
-        if PreviewLine._metrics is None:
-            PreviewLine._metrics = QFontMetrics(self.font())
-        self.show_text(elided_line(text, PreviewLine._metrics, width))
+        self._pending = (text, width)
+        self._update(getattr(self.parentItem(), "_proxy_mode", False))
 
     def show_text(self, text: str) -> None:
-        self.shown = text
+        self._pending = None
+        self._text = text
         self.setText(text)
-        self.set_proxy(getattr(self.parentItem(), "_proxy_mode", False))
+        self._update(getattr(self.parentItem(), "_proxy_mode", False))
 
     def set_proxy(self, mode: bool) -> None:
-        self.setVisible(bool(self.shown) and not mode)
+        self._update(mode)
+
+    def _update(self, proxy: bool) -> None:
+        if not proxy:
+            self._elide_pending()
+        has_text = bool(self._pending[0].strip()) if self._pending is not None else bool(self._text)
+        self.setVisible(has_text and not proxy)
+
+    def _elide_pending(self) -> None:
+        if self._pending is None:
+            return
+        text, width = self._pending
+        self._pending = None
+        if PreviewLine._metrics is None:
+            PreviewLine._metrics = QFontMetrics(self.font())
+        self._text = elided_line(text, PreviewLine._metrics, width)
+        self.setText(self._text)
 
 
 class InPlaceText(QGraphicsTextItem):

@@ -111,7 +111,12 @@ def test_zoomed_far_out_the_preview_and_badge_text_hide_with_the_node_labels(win
     assert not preview.isVisible() and not badge.label.isVisible()
     assert badge.isVisible() and canvas.preview_text(nid) == "Hello there"  # the pill and the text stay
     canvas.set_status(nid, "failed", "Boom")  # a status shown meanwhile hides its text too
-    assert not preview.isVisible() and canvas.preview_text(nid) == "Boom"
+    assert not preview.isVisible() and preview.text() == "Hello there"  # kept, elided when it shows
+    assert canvas.preview_text(nid) == "Boom"
+    canvas.set_status(nid, "failed", "x" * 2000)
+    long = canvas.preview_text(nid)
+    assert long.endswith("…") and len(long) < 400
+    canvas.set_status(nid, "failed", "Boom")
     canvas.set_zoom_percent(100)
     canvas.centre_on(nid)
     qtbot.waitUntil(lambda: preview.isVisible() and badge.label.isVisible())
