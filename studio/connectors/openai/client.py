@@ -329,9 +329,10 @@ class OpenAIClient:
 
 
 @functools.lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context (CA bundle loaded once, about 25 ms) for every SDK connection pool of the
-    process, as httpx2 would build it for each (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured)."""
+def tls_context() -> ssl.SSLContext:
+    """One TLS context (the CA bundle loaded once, about 25 ms) for every SDK connection pool of
+    the process, as httpx2 would build it for each (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured).
+    The editor's pool, closed after a minute idle, no longer pays it again in one callback."""
     return httpx2.create_ssl_context()
 
 
@@ -343,7 +344,7 @@ def _new_http(transport: Any = None) -> httpx.AsyncClient:
 def _new_sdk_http(transport: Any = None) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
                               timeout=httpx2.Timeout(600.0, connect=5.0), follow_redirects=True, transport=transport,
-                              verify=_ssl_context())
+                              verify=tls_context())
 
 
 class ClientPool:
