@@ -252,3 +252,47 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                                          (inside - base_chain) / chain * 1000,
                                          "(run duration - bare chain) / nodes; one run"))
     return figures
+
+
+# --- CPU per request: `python -m benchmarks.engine cpu` ------------------------------------------
+
+
+async def _cpu_per_request(url: str, repeats: int, fan_out: int, chain: int) -> dict[str, tuple[float, float]]:
+    """Median CPU milliseconds of this process per request, {side: (fan-out, chain)}. The fake
+    server runs in its own process, so only the sending side is counted: a figure a busy machine
+    moves far less than wall time."""
+    sides = {
+        "bare asyncio+httpx2": (lambda: bare_requests(url, fan_out, CONCURRENCY),
+                                lambda: bare_requests(url, chain, 1, sequential=True)),
+        "engine, direct path": (lambda: engine_run(url, fan_out_flow(fan_out), CONCURRENCY),
+                                lambda: engine_run(url, chain_flow(chain), CONCURRENCY)),
+        "engine, SDK path": (lambda: engine_run(url, fan_out_flow(fan_out), CONCURRENCY, direct=False),
+                             lambda: engine_run(url, chain_flow(chain), CONCURRENCY, direct=False)),
+    }
+    for fan, _ in sides.values():
+        await fan()  # warm-up
+    seen: dict[str, tuple[list[float], list[float]]] = {side: ([], []) for side in sides}
+    for _ in range(repeats):
+        for side, (fan, line) in sides.items():
+            for index, (call, n) in enumerate(((fan, fan_out), (line, chain))):
+                begin = time.process_time()
+                await call()
+                seen[side][index].append((time.process_time() - begin) / n * 1000)
+    return {side: (_median(fans), _median(lines)) for side, (fans, lines) in seen.items()}
+
+
+def cpu_report(repeats: int = 5, fan_out: int = 1000, chain: int = 100, latency_ms: float = LATENCY_MS) -> str:
+    with fake_server(latency_ms) as url:
+        figures = asyncio.run(_cpu_per_request(url, repeats, fan_out, chain))
+    bare = figures["bare asyncio+httpx2"]
+    lines = [f"CPU ms per request in the sending process (median of {repeats}; fake server {latency_ms:g} ms)",
+             f"{'side':22} {f'fan-out {fan_out}':>14} {'above bare':>11} {f'chain {chain}':>10} {'above bare':>11}"]
+    for side, (fan, line) in figures.items():
+        lines.append(f"{side:22} {fan:14.3f} {fan - bare[0]:11.3f} {line:10.3f} {line - bare[1]:11.3f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["cpu"]:
+        sys.exit("usage: python -m benchmarks.engine cpu [REPEATS]")
+    print(cpu_report(int(sys.argv[2]) if len(sys.argv) > 2 else 5))
