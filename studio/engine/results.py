@@ -115,8 +115,20 @@ class RunResult:
 # --- helpers -----------------------------------------------------------------------------------
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
-    """A handler's result as plain JSON data (artifacts become their descriptions)."""
+    """A handler's result as plain JSON data (artifacts become their descriptions). Plain JSON
+    (most of a chat completion) is recognised by its exact type first: this runs for every
+    node's output and every handler event."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v) for v in value]
     if isinstance(value, Artifact):
         return value.to_json()
     if isinstance(value, dict):

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from studio.catalog import load_catalog
-from studio.connectors.openai.client import ClientPool
+from studio.connectors.openai.client import ClientPool, tls_context
 from studio.credentials import ConnectionSettings, resolve
 from studio.engine.context import NodeError
 
@@ -81,9 +81,12 @@ class Connector:
 
     def check(self, flow: Any, catalog: Any = None) -> None:
         """Resolve every connection the flow names now, so a missing key is reported before
-        anything runs (UsageError)."""
-        for name in sorted(connection_names(flow, catalog), key=lambda n: n or ""):
+        anything runs (UsageError), and get the TLS set-up out of the way."""
+        names = connection_names(flow, catalog)
+        for name in sorted(names, key=lambda n: n or ""):
             self.settings(name or self.fallback)
+        if names:
+            tls_context()  # the CA bundle is loaded with the rest of the set-up, not by the first node
 
     def _placeholder(self, name: str | None, error: Exception | None, settings: Any = None) -> Any:
         """A server on this machine gets a placeholder key; anything else needs a real one."""

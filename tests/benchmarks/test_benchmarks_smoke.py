@@ -38,7 +38,9 @@ def test_engine_figures_at_a_tiny_size():
         "chain 3 chats: wall time",
         "fan-out 5 chats, studio run (run duration)",
         "fan-out 5 chats, studio run (whole process)",
-        "chain 3, studio run: per-node overhead",
+        "chain 3 chats, studio run (run duration)",
+        "chain 3: engine + client share per node (engine - bare)/3",
+        "fan-out 5 chats, engine in process, SDK path",
     ])
     # Three 5 ms requests one after another cannot take less than 15 ms on either side.
     chain = by_name["chain 3 chats: wall time"]

@@ -17,7 +17,7 @@ import httpx
 
 from studio.connectors.core._common import get_path, rendered
 from studio.connectors.openai.actions._common import load_file
-from studio.connectors.openai.client import MAX_BACKOFF_S, MAX_RETRY_AFTER_S, _retry_after_s
+from studio.connectors.openai.retries import MAX_BACKOFF_S, MAX_RETRY_AFTER_S, retry_after_s
 from studio.engine.context import NodeContext, NodeError
 from studio.flow.capabilities import origin_of
 
@@ -92,10 +92,10 @@ async def _send(ctx: NodeContext, client: httpx.AsyncClient, method: str, url: s
         else:
             if response.status_code != 429 and response.status_code < 500 or attempt >= tries:
                 return response
-            after = _retry_after_s(response.headers)
+            after = retry_after_s(response.headers)
             if after is not None and after > MAX_RETRY_AFTER_S:
                 return response
-            wait = after if after is not None else min(delay * 2 ** (attempt - 1), MAX_BACKOFF_S)
+            wait = max(0.0, after) if after is not None else min(delay * 2 ** (attempt - 1), MAX_BACKOFF_S)
             reason = f"{'rate limited' if response.status_code == 429 else 'server error'} ({response.status_code})"
         ctx.emit("progress", message=f"{reason}; retrying in {wait:.1f} s (try {attempt + 1} of {tries})",
                  retry={"try": attempt + 1, "tries": tries, "wait_s": round(wait, 3)})

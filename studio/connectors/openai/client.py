@@ -1,18 +1,19 @@
-"""The OpenAI client every handler uses: the official SDK for typed endpoints (retried here with
-backoff, jitter and Retry-After, each retry reported on the calling node) and a pooled httpx
-client for Raw Request, which may only reach paths under the connection's base URL so the key is
-never sent anywhere else."""
+"""The OpenAI client every handler uses: the official SDK for typed endpoints and streams, a direct
+path for plain JSON calls (studio/connectors/openai/direct.py), both retried by one policy
+(studio/connectors/openai/retries.py: backoff, jitter and Retry-After, each retry reported on
+the calling node), and a pooled httpx client for Raw Request, which may only reach paths under
+the connection's base URL so the key is never sent anywhere else."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
-import math
 import random
+import ssl
 import time
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 from urllib.parse import unquote, urlparse
 
@@ -21,16 +22,21 @@ import httpx2
 import openai
 from pydantic import BaseModel, ConfigDict, Field
 
-from studio.engine.context import current_node
+from studio.connectors.openai.direct import DirectJSON
+from studio.connectors.openai.retries import (
+    MAX_RETRY_AFTER_S,
+    CallPolicy,
+    announce_retry,
+    retry_after_s,
+    status_reason,
+    with_retries,
+)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key", "proxy-authorization"})
 REDACTED = "[REDACTED]"
-# Server-directed waits longer than this are not honoured: the call fails instead.
-MAX_RETRY_AFTER_S = 60.0
 
 raw_log = logging.getLogger("studio.raw")
-log = logging.getLogger("studio.openai")
 
 
 class ConnectionSettings(BaseModel):
@@ -78,87 +84,6 @@ def redact_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
 # --- the SDK, with our retries and timeouts ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CallPolicy:
-    retry_delay_s: float = 0.5
-    retry_budget_s: float = 60.0
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 600.0
-    stream_idle_timeout_s: float = 60.0
-
-
-RETRY_STATUSES = frozenset({408, 409, 429})
-MAX_BACKOFF_S = 8.0
-
-
-def timeout_kind(exc: BaseException) -> tuple[str, float | None]:
-    """Which timeout fired ("connect", "read", "write", "pool") and its length in seconds, from
-    an SDK/httpx timeout error (the request carries the timeouts it was sent with)."""
-    cause: BaseException | None = exc
-    names = []
-    while cause is not None and len(names) < 5:
-        names.append(type(cause).__name__)
-        cause = cause.__cause__ or cause.__context__
-    kind = "read"
-    for name in names:
-        for candidate in ("Connect", "Read", "Write", "Pool"):
-            if name.startswith(candidate + "Timeout"):
-                kind = candidate.lower()
-                break
-        else:
-            continue
-        break
-    seconds = None
-    try:
-        request = getattr(exc, "request", None)
-        limits = request.extensions.get("timeout") if request is not None else None
-        if isinstance(limits, dict) and limits.get(kind) is not None:
-            seconds = float(limits[kind])
-    except (RuntimeError, AttributeError, TypeError, ValueError):
-        seconds = None
-    return kind, seconds
-
-
-def seconds_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return f"{seconds:g} s" if seconds >= 1 else f"{seconds * 1000:g} ms"
-
-
-def retry_reason(exc: BaseException) -> str:
-    """A few words for why a call is being retried: "rate limited (429)", "read timeout (600 s)"."""
-    if isinstance(exc, openai.APIStatusError):
-        return status_reason(exc.status_code)
-    if isinstance(exc, openai.APITimeoutError):
-        kind, seconds = timeout_kind(exc)
-        return f"{kind} timeout" + (f" ({seconds_text(seconds)})" if seconds is not None else "")
-    cause = exc.__cause__ or exc.__context__
-    return f"connection failed ({type(cause).__name__ if cause is not None else type(exc).__name__})"
-
-
-def status_reason(status: int) -> str:
-    words = {429: "rate limited", 408: "request timeout", 409: "conflict"}.get(
-        status, "server error" if status >= 500 else "error")
-    return f"{words} ({status})"
-
-
-def backoff_s(first_delay_s: float, attempt: int) -> float:
-    """The pause after failed try number `attempt` (1, 2, ...): `first_delay_s` doubling each try,
-    capped at MAX_BACKOFF_S, minus up to 25 % jitter so many callers do not retry in step."""
-    step = min(first_delay_s * pow(2.0, attempt - 1), MAX_BACKOFF_S)
-    return max(0.0, step * (1 - 0.25 * random.random()))
-
-
-def announce_retry(exc: BaseException | str, wait_s: float, next_try: int, tries: int) -> None:
-    """Say on the calling node's events (and in the log) why a call is tried again, and when."""
-    reason = exc if isinstance(exc, str) else retry_reason(exc)
-    message = f"{reason}; retrying in {wait_s:.1f} s (try {next_try} of {tries})"
-    log.info("%s", message)
-    ctx = current_node.get()
-    if ctx is not None:
-        ctx.emit("progress", message=message, retry={"try": next_try, "tries": tries, "wait_s": round(wait_s, 3)})
-
-
 class _AsyncOpenAI(openai.AsyncOpenAI):
     """The SDK client. Every call (typed methods, pages, streams, agents) goes through `request`,
     which retries it here rather than in the SDK so each retry is announced as a "progress" event
@@ -166,6 +91,12 @@ class _AsyncOpenAI(openai.AsyncOpenAI):
     attribute, so `with_options` copies keep it."""
 
     policy = CallPolicy()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Sent on every POST, the same on each try of a call, so a server (or a gateway) that
+        # honours it can tell a retried request from a new one.
+        self._idempotency_header = "Idempotency-Key"
 
     async def request(self, cast_to: Any, options: Any, *, stream: bool = False, stream_cls: Any = None) -> Any:
         policy = self.policy
@@ -177,35 +108,14 @@ class _AsyncOpenAI(openai.AsyncOpenAI):
             options.timeout = httpx2.Timeout(policy.read_timeout_s, connect=policy.connect_timeout_s,
                                              read=policy.stream_idle_timeout_s)
         options.max_retries = 0
-        started = time.monotonic()
-        attempt = 1
-        while True:
-            try:
-                return await super().request(cast_to, options.model_copy(), stream=stream, stream_cls=stream_cls)
-            except (openai.APIStatusError, openai.APIConnectionError) as exc:
-                wait = self._retry_wait(exc, attempt)
-                if wait is None or attempt >= tries or time.monotonic() - started + wait > policy.retry_budget_s:
-                    raise
-                announce_retry(exc, wait, attempt + 1, tries)
-                await asyncio.sleep(wait)
-                attempt += 1
+        custom = dict(options.headers) if isinstance(options.headers, Mapping) else {}
 
-    def _retry_wait(self, exc: BaseException, attempt: int) -> float | None:
-        """How long to wait before trying again, or None when trying again cannot help."""
-        if isinstance(exc, openai.APIStatusError):
-            headers = exc.response.headers
-            retry_after = self._parse_retry_after_header(headers)
-            if retry_after is not None and math.isfinite(retry_after) and retry_after > MAX_RETRY_AFTER_S:
-                return None  # the server asks for a longer pause than a call should wait
-            should = headers.get("x-should-retry")
-            if should == "false" or (should != "true" and exc.status_code not in RETRY_STATUSES
-                                     and exc.status_code < 500):
-                return None
-            if retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
-                return retry_after
-        elif not isinstance(exc, openai.APIConnectionError):
-            return None
-        return backoff_s(self.policy.retry_delay_s, attempt)
+        async def try_once(retries_taken: int) -> Any:
+            one = options.model_copy()
+            one.headers = {**custom, "x-stainless-retry-count": str(retries_taken)}
+            return await super(_AsyncOpenAI, self).request(cast_to, one, stream=stream, stream_cls=stream_cls)
+
+        return await with_retries(try_once, policy, tries)
 
 
 _SDK_CLASSES: dict[CallPolicy, type[_AsyncOpenAI]] = {CallPolicy(): _AsyncOpenAI}
@@ -248,26 +158,6 @@ def raw_url(base_url: str, path: str) -> str:
     return url + (sep + query if sep else "")
 
 
-def _retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """The server's requested wait (retry-after-ms, then Retry-After seconds or an HTTP date)."""
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return float(value) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
 def _parse_body(response: httpx.Response, response_type: str) -> Any:
     if response_type == "binary":
         return response.content
@@ -283,18 +173,22 @@ def _parse_body(response: httpx.Response, response_type: str) -> Any:
 
 class OpenAIClient:
     """One connection's SDK client plus the raw HTTP client. Made by ClientPool, which shares the
-    underlying connection pools; a client made directly owns (and closes) its own."""
+    underlying connection pools; a client made directly owns (and closes) its own. The raw
+    client (for Raw Request nodes only) is made on first use: building one loads the CA bundle,
+    about 25 ms. `direct` sends plain JSON calls (`post_json`) through the direct path; off, they
+    go through the SDK's `post` (the benchmarks compare the two)."""
 
     def __init__(self, settings: ConnectionSettings, *, http: httpx.AsyncClient | None = None,
-                 sdk_http: httpx2.AsyncClient | None = None) -> None:
+                 sdk_http: httpx2.AsyncClient | None = None, raw_http: Any = None, direct: bool = True) -> None:
         if not settings.api_key:
             raise ValueError(
                 f"connection {settings.name!r} has no API key: save one in Connections or set OPENAI_API_KEY"
             )
         self.settings = settings
-        self._owns_http = http is None
+        self._owns_http = http is None and raw_http is None
         self._owns_sdk_http = sdk_http is None
-        self.http = http if http is not None else _new_http()
+        self._http = http
+        self._raw_http = raw_http  # the pool's shared raw client, made when first asked for
         self._sdk_http = sdk_http if sdk_http is not None else _new_sdk_http()
         self.sdk = _sdk_class(settings.call_policy())(
             api_key=settings.api_key,
@@ -304,6 +198,22 @@ class OpenAIClient:
             timeout=httpx2.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
             http_client=self._sdk_http,
         )
+        self.direct = DirectJSON(self.sdk) if direct else None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The httpx client Raw Request nodes send with."""
+        if self._http is None:
+            self._http = self._raw_http() if self._raw_http is not None else _new_http()
+        return self._http
+
+    async def post_json(self, path: str, body: Any, *, timeout_s: float | None = None) -> Any:
+        """POST a JSON body to `path` and return the decoded answer, with the client's retries
+        and the SDK's error types (the direct path, or the SDK's `post` when it is off)."""
+        if self.direct is not None:
+            return await self.direct.post(path, body, timeout_s=timeout_s)
+        options = {"timeout": timeout_s} if timeout_s else {}
+        return await self.sdk.post(path, body=body, cast_to=object, options=options)
 
     def __repr__(self) -> str:
         return f"OpenAIClient({self.settings!r})"
@@ -382,7 +292,7 @@ class OpenAIClient:
                                    body=_parse_body(response, response_type))
             retryable = status >= 500 or (retry_on_all_errors and status >= 400)
             if retryable and attempt < max_retries:
-                wait = _retry_after_s(response.headers)
+                wait = retry_after_s(response.headers)
                 if wait is not None and wait > MAX_RETRY_AFTER_S:
                     retryable = False
                 if retryable:
@@ -406,8 +316,8 @@ class OpenAIClient:
         return max(0, retry_delay_ms) / 1000
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self.http.aclose()
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
         if self._owns_sdk_http:
             await self._sdk_http.aclose()
 
@@ -418,6 +328,14 @@ class OpenAIClient:
         await self.aclose()
 
 
+@functools.lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """One TLS context (the CA bundle loaded once, about 25 ms) for every SDK connection pool of
+    the process, as httpx2 would build it for each (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured).
+    The editor's pool, closed after a minute idle, no longer pays it again in one callback."""
+    return httpx2.create_ssl_context()
+
+
 def _new_http(transport: Any = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
                              timeout=httpx.Timeout(600.0, connect=5.0), follow_redirects=False, transport=transport)
@@ -425,31 +343,43 @@ def _new_http(transport: Any = None) -> httpx.AsyncClient:
 
 def _new_sdk_http(transport: Any = None) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
-                              timeout=httpx2.Timeout(600.0, connect=5.0), follow_redirects=True, transport=transport)
+                              timeout=httpx2.Timeout(600.0, connect=5.0), follow_redirects=True, transport=transport,
+                              verify=tls_context())
 
 
 class ClientPool:
     """One OpenAIClient per connection (name, base URL, key, organization), all sharing two
     connection pools, so a run of many nodes reuses sockets. `transports`, when given, makes the
-    (httpx, httpx2) transports those pools send through (flow tests record and replay there)."""
+    (httpx, httpx2) transports those pools send through (flow tests record and replay there).
+    `direct=False` sends plain JSON calls through the SDK instead of the direct path."""
 
-    def __init__(self, transports: Any = None) -> None:
+    def __init__(self, transports: Any = None, *, direct: bool = True) -> None:
         self._transports = transports
+        self._direct = direct
         self._clients: dict[tuple[str, str, str, str], OpenAIClient] = {}
         self._lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
         self._sdk_http: httpx2.AsyncClient | None = None
+        self._http_transport: Any = None
+
+    def _shared_http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = _new_http(self._http_transport)
+        return self._http
 
     async def get(self, settings: ConnectionSettings) -> OpenAIClient:
         key = settings.pool_key()
+        client = self._clients.get(key)
+        if client is not None:
+            return client
         async with self._lock:
             client = self._clients.get(key)
             if client is None:
-                if self._http is None:
-                    http_transport, sdk_transport = self._transports() if self._transports else (None, None)
-                    self._http = _new_http(http_transport)
+                if self._sdk_http is None:
+                    self._http_transport, sdk_transport = self._transports() if self._transports else (None, None)
                     self._sdk_http = _new_sdk_http(sdk_transport)
-                client = OpenAIClient(settings, http=self._http, sdk_http=self._sdk_http)
+                client = OpenAIClient(settings, sdk_http=self._sdk_http, raw_http=self._shared_http,
+                                      direct=self._direct)
                 self._clients[key] = client
             return client
 
@@ -461,4 +391,3 @@ class ClientPool:
             await http.aclose()
         if sdk_http is not None:
             await sdk_http.aclose()
-

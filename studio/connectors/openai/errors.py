@@ -12,7 +12,8 @@ import httpx
 import httpx2
 import openai
 
-from studio.connectors.openai.client import redact_headers, seconds_text, timeout_kind
+from studio.connectors.openai.client import redact_headers
+from studio.connectors.openai.retries import seconds_text, timeout_kind
 from studio.engine.context import NodeError
 
 # Trying again cannot fix these: the request itself is wrong or not allowed.

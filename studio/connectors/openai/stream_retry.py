@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any, Awaitable, Callable, TypeVar
 
-from studio.connectors.openai.client import announce_retry, backoff_s
+from studio.connectors.openai.retries import announce_retry, backoff_s
 from studio.connectors.openai.errors import StreamBroken
 from studio.engine.context import NodeContext
 

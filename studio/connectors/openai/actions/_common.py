@@ -77,6 +77,10 @@ def to_plain(obj: Any) -> Any:
     """SDK objects as the JSON the API sent (unset fields left out); plain values unchanged."""
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
+    if type(obj) is dict:  # most values are plain JSON (the direct path answers with it): checked first
+        return {k: to_plain(v) for k, v in obj.items()}
+    if type(obj) is list:
+        return [to_plain(v) for v in obj]
     if hasattr(obj, "to_dict"):
         return obj.to_dict(mode="json")
     if hasattr(obj, "model_dump"):

@@ -145,11 +145,10 @@ async def run_completion(ctx: NodeContext, params: dict[str, Any]) -> Any:
     if bool_input(ctx, "stream"):
         completion = await with_stream_retries(ctx, client, lambda: _streamed(ctx, client, params))
     else:
-        # The SDK's `post` keeps its retries, auth and error types but skips the typed method's
-        # parameter transform and response model (about 1 ms of CPU per request; the params are
-        # plain JSON already, checked against OpenAI's schema in the tests).
-        completion = await api_call(ctx, client.sdk.post("/chat/completions", body=params, cast_to=object,
-                                                         options=dict(timeout_kw(ctx))))
+        # A plain JSON call (the direct path: the SDK's headers, retries and error types without
+        # its per-request machinery or the typed method's transform and response model; the
+        # params are plain JSON already, checked against OpenAI's schema in the tests).
+        completion = await api_call(ctx, client.post_json("/chat/completions", params, timeout_s=ctx.timeout_s))
         if not isinstance(completion, dict):
             raise NodeError(f"{ctx.node.name}: the server's answer is not a chat completion: {str(completion)[:200]}")
     usage = report_usage(ctx, completion.get("usage"))
