@@ -123,16 +123,20 @@ class RunPlanning:
                 self._skip(node.id, "trigger_not_fired")
             else:
                 self.pending[node.id] = None
-        self.candidates.update(self.pending)
+        # The first to look at: nodes without wires into them, the trigger and a partial run's
+        # target. Any other node is looked at when one of its sources ends (those skipped above
+        # already made it a candidate), so a run examines each node a few times, not N.
+        self.candidates.update(nid for nid in self.pending if nid not in self.incoming)
+        self.candidates.update(nid for nid in (chosen, self.target) if nid in self.pending)
 
     # --- scheduling -----------------------------------------------------------------------------
 
     def _decide(self, nid: str) -> tuple[str, str | None]:
-        """("run", None), ("skip", reason) or ("wait", None)."""
+        """("run", None), ("skip", reason), ("wait", "trigger") (until the trigger ends) or ("wait", None)."""
         if nid == self.target or nid == self.chosen_trigger:
             return "run", None
         if self.chosen_trigger and nid != self.chosen_trigger and not self.results[self.chosen_trigger].final:
-            return "wait", None
+            return "wait", "trigger"
         wires = self.incoming[nid]
         if not wires:
             return "run", None

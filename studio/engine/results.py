@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 RUN_STATUSES = ("succeeded", "failed", "cancelled", "waiting")
 PREVIEW_CHARS = 300
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+_FINAL = frozenset(NODE_FINAL_STATES)
 
 # --- results -----------------------------------------------------------------------------------
 
@@ -39,7 +40,7 @@ class NodeResult:
 
     @property
     def final(self) -> bool:
-        return self.status in NODE_FINAL_STATES
+        return self.status in _FINAL
 
     def to_json(self) -> dict[str, Any]:
         return {
