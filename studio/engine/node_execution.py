@@ -59,22 +59,24 @@ class NodeExecution:
         """(value on the `in` port, values of the active wires into other input ports)."""
         main: list[Any] = []
         wired: dict[str, list[Any]] = {}
+        ports_of = self.ports
         for wire in self.incoming[nid]:
-            ports = self.ports.get(wire.source.node, {})
+            ports = ports_of.get(wire.source.node)
+            port = wire.source.port
             if wire.target.port == "in":
-                if wire.source.port in ports:
-                    main.append(ports[wire.source.port])
+                if ports and port in ports:
+                    main.append(ports[port])
             else:
                 values = wired.setdefault(wire.target.port, [])
-                if wire.source.port in ports:
-                    values.append(ports[wire.source.port])
-        wired = {key: values for key, values in wired.items() if values}
+                if ports and port in ports:
+                    values.append(ports[port])
+        if wired:
+            wired = {key: values for key, values in wired.items() if values}
         upstream = main[0] if len(main) == 1 else (main if main else None)
         return upstream, wired
 
     def expression_scope(self, upstream: Any) -> Scope:
-        run = {"id": self.run_id, "flow_id": self.flow.id, "flow_name": self.flow.name, "started_at": self.started_at}
-        return Scope(trigger=self.trigger_value, nodes=_NodesView(self), input=upstream, run=run)
+        return _NodeScope(self, upstream)
 
     def _render_item(self, value: Any, item: Any) -> Any:
         """A `per_item` input's value with its expressions filled in for one item (`input`)."""
@@ -196,6 +198,25 @@ class _ActionPlan:
         self.handler = registry.get(action_id) if action_id in registry else None
         self.has_timeout = action is not None and any(i.key == "timeout_ms" for i in action.inputs)
         self.inputs = InputShape(action)
+
+
+class _NodeScope(Scope):
+    """What one node's expressions see; `nodes` and `run` are made only when an expression reads
+    them (most values read neither, many have no expression at all)."""
+
+    def __init__(self, run: "_Run", upstream: Any) -> None:
+        self._run = run
+        self.trigger = run.trigger_value
+        self.input = upstream
+
+    @property
+    def nodes(self) -> Mapping[str, Any]:  # type: ignore[override]
+        return _NodesView(self._run)
+
+    @property
+    def run(self) -> dict[str, Any]:  # type: ignore[override]
+        run = self._run
+        return {"id": run.run_id, "flow_id": run.flow.id, "flow_name": run.flow.name, "started_at": run.started_at}
 
 
 class _NodesView(Mapping):

@@ -64,18 +64,24 @@ class RunPlanning:
 
     def _cycle(self, scope: set[str]) -> list[str] | None:
         """Names of nodes on a cycle among `scope`, or None (Kahn's algorithm)."""
-        indegree = {nid: 0 for nid in scope}
-        for wire in self.wires:
-            if wire.source.node in scope and wire.target.node in scope:
-                indegree[wire.target.node] += 1
+        indegree = dict.fromkeys(scope, 0)
+        for nid in scope:
+            for wire in self.incoming[nid]:
+                if wire.source.node in indegree:
+                    indegree[nid] += 1
         ready = [nid for nid, d in indegree.items() if d == 0]
+        left = len(indegree)
         while ready:
             nid = ready.pop()
+            left -= 1
             for wire in self.outgoing[nid]:
-                if wire.target.node in indegree:
-                    indegree[wire.target.node] -= 1
-                    if indegree[wire.target.node] == 0:
-                        ready.append(wire.target.node)
+                target = wire.target.node
+                if target in indegree:
+                    indegree[target] -= 1
+                    if indegree[target] == 0:
+                        ready.append(target)
+        if not left:
+            return None
         stuck = {nid for nid, d in indegree.items() if d > 0}
         # What remains is the cycles plus whatever hangs below them; peel off the nodes that feed
         # nothing that remains, so the message names only the nodes on a loop.

@@ -21,7 +21,7 @@ _FINAL = frozenset(NODE_FINAL_STATES)
 # --- results -----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)  # one per node of every run: no per-instance dict
 class NodeResult:
     node_id: str
     node_name: str
