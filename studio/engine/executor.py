@@ -64,7 +64,7 @@ from .inputs import ExpressionOutput
 from .loops import LoopBodies
 from .node_execution import NodeExecution
 from .node_states import NodeStates
-from .planning import RunPlanning
+from .planning import SOURCE, TARGET, RunPlanning, group_links
 from .results import (  # noqa: F401 - the executor's public names, imported from here by callers
     RUN_STATUSES, NodeResult, RunResult, add_usage, error_object, jsonable,
 )
@@ -72,7 +72,7 @@ from .results import (  # noqa: F401 - the executor's public names, imported fro
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.catalog import Catalog
     from studio.catalog.models import Action
-    from studio.flow.models import Flow, Node, Wire
+    from studio.flow.models import Flow, Node
 
     from .handlers import HandlerRegistry
 
@@ -89,40 +89,6 @@ async def _no_connect(name: str | None) -> Any:
     )
 
 
-
-
-class _WireMap:
-    """Node id -> its wires in flow order (`()` for a node without any; looking a node up adds
-    nothing, so `nid in incoming` says whether a wire leads into it).
-
-    All wires sit in one list, grouped by node, and each node has its start and end in it: two maps
-    of plain numbers, which the cycle collector never tracks. (A list or tuple per node would be
-    10,000 more tracked objects in a 10,000-node run, enough to set off a full collection.)"""
-
-    __slots__ = ("_wires", "_start", "_stop")
-
-    def __init__(self, wires: "list[Wire]", node_of: Callable[["Wire"], str]) -> None:
-        nodes = [node_of(wire) for wire in wires]
-        counts: dict[str, int] = {}
-        for nid in nodes:
-            counts[nid] = counts.get(nid, 0) + 1
-        self._start: dict[str, int] = {}
-        at = 0
-        for nid, count in counts.items():
-            self._start[nid] = at
-            at += count
-        self._stop = dict(self._start)  # each node's next free place, then its end
-        self._wires: list[Any] = [None] * len(wires)
-        for nid, wire in zip(nodes, wires):
-            self._wires[self._stop[nid]] = wire
-            self._stop[nid] += 1
-
-    def __getitem__(self, nid: str) -> "list[Wire] | tuple[()]":
-        start = self._start.get(nid)
-        return () if start is None else self._wires[start:self._stop[nid]]
-
-    def __contains__(self, nid: object) -> bool:
-        return nid in self._start
 
 
 CAPABILITIES_SERVICE = "flow_capabilities"
@@ -187,9 +153,10 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.pinned = dict(pinned_outputs or {})
 
         self.nodes: dict[str, Node] = {n.id: n for n in flow.nodes}
-        self.wires: list[Wire] = [w for w in flow.wires if w.source.node in self.nodes and w.target.node in self.nodes]
-        self.incoming = _WireMap(self.wires, lambda wire: wire.target.node)
-        self.outgoing = _WireMap(self.wires, lambda wire: wire.source.node)
+        links = [(w.source.node, w.source.port, w.target.node, w.target.port) for w in flow.wires
+                 if w.source.node in self.nodes and w.target.node in self.nodes]
+        self.incoming = group_links(links, TARGET)  # node id -> the links into it
+        self.outgoing = group_links(links, SOURCE)  # node id -> the links out of it
         self.actions: dict[str, Action | None] = {
             n.id: (catalog.get(n.action) if n.action in catalog else None) for n in flow.nodes
         }

@@ -60,14 +60,13 @@ class NodeExecution:
         main: list[Any] = []
         wired: dict[str, list[Any]] = {}
         ports_of = self.ports
-        for wire in self.incoming[nid]:
-            ports = ports_of.get(wire.source.node)
-            port = wire.source.port
-            if wire.target.port == "in":
+        for source, port, _, target_port in self.incoming[nid]:
+            ports = ports_of.get(source)
+            if target_port == "in":
                 if ports and port in ports:
                     main.append(ports[port])
             else:
-                values = wired.setdefault(wire.target.port, [])
+                values = wired.setdefault(target_port, [])
                 if ports and port in ports:
                     values.append(ports[port])
         if wired:

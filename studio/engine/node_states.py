@@ -21,8 +21,8 @@ class NodeStates:
         result = self.results[nid]
         result.status = status
         result.finished_at = time.time()
-        for wire in self.outgoing[nid]:
-            self.candidates.add(wire.target.node)
+        for _, _, target, _ in self.outgoing[nid]:
+            self.candidates.add(target)
         if nid == self.chosen_trigger:  # the nodes that waited for the trigger may go now
             self.candidates.update(self.after_trigger)
             self.after_trigger.clear()
@@ -35,8 +35,7 @@ class NodeStates:
         action = self.actions[nid]
         several = action is not None and (len(action.outputs) > 1 or bool(action.dynamic_outputs_from))
         ports: dict[str, Any] = {}
-        for wire in self.outgoing[nid]:
-            port = wire.source.port
+        for _, port, _, _ in self.outgoing[nid]:
             if only_port is not None:
                 if port == only_port:
                     ports[port] = value
@@ -65,8 +64,7 @@ class NodeStates:
             self._activate(nid, output, only_port=value.port)
         elif isinstance(value, Routes):
             output = jsonable(value.values)
-            self.ports[nid] = {w.source.port: output[w.source.port] for w in self.outgoing[nid]
-                               if w.source.port in output}
+            self.ports[nid] = {port: output[port] for _, port, _, _ in self.outgoing[nid] if port in output}
         else:
             output = jsonable(value)
             self._activate(nid, output)

@@ -4,7 +4,43 @@ with the reason inherited from upstream). A mixin of the executor's run, which h
 
 from __future__ import annotations
 
+from typing import Any
+
 from .results import NodeResult, jsonable
+
+# A wire as a run uses it: (source node, source port, target node, target port), a plain tuple of
+# text. A run holds one per wire for its whole length, and the cycle collector stops tracking such
+# tuples (and tuples of them), so a 10,000-node run does not add 10,000 objects for it to promote
+# and walk. SOURCE and TARGET are the positions of the two nodes.
+Link = tuple[str, str, str, str]
+SOURCE, TARGET = 0, 2
+
+
+class Links(dict):
+    """Node id -> its links in flow order; a node without any has `()` (looking it up adds nothing,
+    so `nid in incoming` says whether any wire leads into it)."""
+
+    def __missing__(self, key: str) -> tuple[()]:
+        return ()
+
+
+def group_links(links: list[Link], end: int) -> Links:
+    """`links` grouped by the node at position `end` (SOURCE or TARGET), each group a tuple in flow
+    order (built without a list per node: those would be tracked until the run ends)."""
+    counts: dict[str, int] = {}
+    for link in links:
+        counts[link[end]] = counts.get(link[end], 0) + 1
+    start: dict[str, int] = {}
+    at = 0
+    for nid, count in counts.items():
+        start[nid] = at
+        at += count
+    cursor = dict(start)
+    flat: list[Any] = [None] * len(links)
+    for link in links:
+        flat[cursor[link[end]]] = link
+        cursor[link[end]] += 1
+    return Links({nid: tuple(flat[first:cursor[nid]]) for nid, first in start.items()})
 
 # Skip reasons passed on to nodes downstream, most telling first.
 _INHERITED_REASONS = (
@@ -37,10 +73,10 @@ class RunPlanning:
         seen = {node_id}
         stack = [node_id]
         while stack:
-            for wire in self.outgoing[stack.pop()]:
-                if wire.target.node not in seen:
-                    seen.add(wire.target.node)
-                    stack.append(wire.target.node)
+            for _, _, target, _ in self.outgoing[stack.pop()]:
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
         return seen
 
     def _scope_nodes(self) -> set[str]:
@@ -64,18 +100,12 @@ class RunPlanning:
 
     def _cycle(self, scope: set[str]) -> list[str] | None:
         """Names of nodes on a cycle among `scope`, or None (Kahn's algorithm)."""
-        indegree = dict.fromkeys(scope, 0)
-        for nid in scope:
-            for wire in self.incoming[nid]:
-                if wire.source.node in indegree:
-                    indegree[nid] += 1
+        indegree = {nid: sum(link[SOURCE] in scope for link in self.incoming[nid]) for nid in scope}
         ready = [nid for nid, d in indegree.items() if d == 0]
         left = len(indegree)
         while ready:
-            nid = ready.pop()
             left -= 1
-            for wire in self.outgoing[nid]:
-                target = wire.target.node
+            for _, _, target, _ in self.outgoing[ready.pop()]:
                 if target in indegree:
                     indegree[target] -= 1
                     if indegree[target] == 0:
@@ -89,7 +119,7 @@ class RunPlanning:
         while changed:
             changed = False
             for nid in list(stuck):
-                if not any(w.target.node in stuck for w in self.outgoing[nid]):
+                if not any(link[TARGET] in stuck for link in self.outgoing[nid]):
                     stuck.discard(nid)
                     changed = True
         return [self.nodes[nid].name for nid in self.nodes if nid in stuck] or None
@@ -143,21 +173,19 @@ class RunPlanning:
             return "run", None
         if self.chosen_trigger and nid != self.chosen_trigger and not self.results[self.chosen_trigger].final:
             return "wait", "trigger"
-        wires = self.incoming[nid]
-        if not wires:
+        links = self.incoming[nid]
+        if not links:
             return "run", None
-        reasons: set[str] = set()
+        results, ports = self.results, self.ports
         active = False
-        for wire in wires:
-            source = self.results[wire.source.node]
-            if not source.final:
+        for source, port, _, _ in links:
+            if not results[source].final:
                 return "wait", None
-            if wire.source.port in self.ports.get(wire.source.node, {}):
+            if not active and port in ports.get(source, ()):
                 active = True
-            else:
-                reasons.add(self._reason_from(source))
         if active:
             return "run", None
+        reasons = {self._reason_from(results[source]) for source, _, _, _ in links}
         for reason in _INHERITED_REASONS:
             if reason in reasons:
                 return "skip", reason
