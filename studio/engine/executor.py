@@ -157,12 +157,11 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
                  if w.source.node in self.nodes and w.target.node in self.nodes]
         self.incoming = group_links(links, TARGET)  # node id -> the links into it
         self.outgoing = group_links(links, SOURCE)  # node id -> the links out of it
-        self.actions: dict[str, Action | None] = {
-            n.id: (catalog.get(n.action) if n.action in catalog else None) for n in flow.nodes
-        }
-        self.results: dict[str, NodeResult] = {
-            n.id: NodeResult(node_id=n.id, node_name=n.name, action=n.action) for n in flow.nodes
-        }
+        found: dict[str, Action | None] = {}  # each action looked up in the catalog once
+        for action_id in {n.action for n in flow.nodes}:
+            found[action_id] = catalog.get(action_id) if action_id in catalog else None
+        self.actions: dict[str, Action | None] = {n.id: found[n.action] for n in flow.nodes}
+        self.results: dict[str, NodeResult] = {n.id: NodeResult(n.id, n.name, n.action) for n in flow.nodes}
         self.has_output: set[str] = set()
         self.action_plans: dict[str, Any] = {}  # action id -> what running its nodes needs (node_execution)
         self.ports: dict[str, dict[str, Any]] = {}  # node id -> active output port -> value

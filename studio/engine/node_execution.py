@@ -112,6 +112,7 @@ class NodeExecution:
         self.results[nid].inputs = recorded_inputs(inputs)  # credential headers never reach the records
         timeout_ms = inputs.get("timeout_ms") if plan.has_timeout else None
         timeout_s = timeout_ms / 1000 if isinstance(timeout_ms, (int, float)) and timeout_ms > 0 else None
+        hooks = _NodeHooks(self, nid)
         context = NodeContext(
             run_id=self.run_id,
             flow=self.flow,
@@ -120,12 +121,12 @@ class NodeExecution:
             run_dir=self.run_dir,
             inputs=inputs,
             upstream=upstream,
-            emit=lambda kind, **data: self._handler_event(nid, kind, data),
+            emit=hooks.emit,
             connect=self.connect,
             timeout_s=timeout_s,
             services=self.services,
             render=self._render_item,
-            run_body=lambda batches, concurrency: self._run_body(nid, batches, concurrency),
+            run_body=hooks.run_body,
         )
         self.contexts[nid] = context
         return plan.handler, context, timeout_s, timeout_ms
@@ -185,6 +186,23 @@ class NodeExecution:
                     details={"timeout_ms": timeout_ms},
                 ) from None
             raise
+
+
+class _NodeHooks:
+    """A node's `ctx.emit` and `ctx.run_body`: the run's, for this node (fewer objects per node
+    than two closures)."""
+
+    __slots__ = ("run", "nid")
+
+    def __init__(self, run: "_Run", nid: str) -> None:
+        self.run = run
+        self.nid = nid
+
+    def emit(self, kind: str, **data: Any) -> None:
+        self.run._handler_event(self.nid, kind, data)
+
+    def run_body(self, batches: list[Any], concurrency: int) -> Any:
+        return self.run._run_body(self.nid, batches, concurrency)
 
 
 class _ActionPlan:

@@ -26,8 +26,8 @@ class NodeStates:
         if nid == self.chosen_trigger:  # the nodes that waited for the trigger may go now
             self.candidates.update(self.after_trigger)
             self.after_trigger.clear()
-        if result.started_at is not None:
-            result.duration_ms = round((result.finished_at - result.started_at) * 1000, 3)
+        if result.started_at is not None:  # in ms to the microsecond (round(x, 3) costs 5x more)
+            result.duration_ms = round((result.finished_at - result.started_at) * 1_000_000) / 1000
         return result
 
     def _activate(self, nid: str, value: Any, *, only_port: str | None = None) -> None:

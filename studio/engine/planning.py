@@ -4,7 +4,8 @@ with the reason inherited from upstream). A mixin of the executor's run, which h
 
 from __future__ import annotations
 
-from typing import Any
+from itertools import groupby
+from operator import itemgetter
 
 from .results import NodeResult, jsonable
 
@@ -26,21 +27,10 @@ class Links(dict):
 
 def group_links(links: list[Link], end: int) -> Links:
     """`links` grouped by the node at position `end` (SOURCE or TARGET), each group a tuple in flow
-    order (built without a list per node: those would be tracked until the run ends)."""
-    counts: dict[str, int] = {}
-    for link in links:
-        counts[link[end]] = counts.get(link[end], 0) + 1
-    start: dict[str, int] = {}
-    at = 0
-    for nid, count in counts.items():
-        start[nid] = at
-        at += count
-    cursor = dict(start)
-    flat: list[Any] = [None] * len(links)
-    for link in links:
-        flat[cursor[link[end]]] = link
-        cursor[link[end]] += 1
-    return Links({nid: tuple(flat[first:cursor[nid]]) for nid, first in start.items()})
+    order (a stable sort, so no list per node: those would be tracked until the run ends)."""
+    key = itemgetter(end)
+    return Links({nid: tuple(group) for nid, group in groupby(sorted(links, key=key), key)})
+
 
 # Skip reasons passed on to nodes downstream, most telling first.
 _INHERITED_REASONS = (
@@ -100,7 +90,10 @@ class RunPlanning:
 
     def _cycle(self, scope: set[str]) -> list[str] | None:
         """Names of nodes on a cycle among `scope`, or None (Kahn's algorithm)."""
-        indegree = {nid: sum(link[SOURCE] in scope for link in self.incoming[nid]) for nid in scope}
+        if len(scope) == len(self.nodes):  # the whole flow: every wire counts
+            indegree = {nid: len(self.incoming[nid]) for nid in scope}
+        else:
+            indegree = {nid: sum(link[SOURCE] in scope for link in self.incoming[nid]) for nid in scope}
         ready = [nid for nid, d in indegree.items() if d == 0]
         left = len(indegree)
         while ready:

@@ -17,6 +17,7 @@ RUN_STATUSES = ("succeeded", "failed", "cancelled", "waiting")
 PREVIEW_CHARS = 300
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 _FINAL = frozenset(NODE_FINAL_STATES)
+_PLAIN = frozenset({str, int, float, bool})  # exactly these types (not subclasses) are JSON as they are
 
 # --- results -----------------------------------------------------------------------------------
 
@@ -118,6 +119,8 @@ class RunResult:
 
 def jsonable(value: Any) -> Any:
     """A handler's result as plain JSON data (artifacts become their descriptions)."""
+    if value is None or type(value) in _PLAIN:
+        return value
     if isinstance(value, Artifact):
         return value.to_json()
     if isinstance(value, dict):
