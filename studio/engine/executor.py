@@ -41,6 +41,8 @@ Rules (the UI, the headless runner and handler authors rely on them):
 
 The run's planning, node execution, state changes and loop bodies live in `planning`,
 `node_execution`, `node_states` and `loops` (mixins of `_Run`); results in `results`.
+Scheduling: a node's task, when it ends, starts the nodes its end made ready; ready nodes are
+`queued` and get a task as one of the `max_concurrency` slots frees, first in, first out.
 """
 
 from __future__ import annotations
