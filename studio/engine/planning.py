@@ -76,12 +76,20 @@ class RunPlanning:
             return {self.target}
         return self._descendants(self.target)
 
-    def _choose_trigger(self, scope: set[str]) -> str | None:
+    def _trigger_ids(self) -> set[str]:
+        """Ids of the flow's trigger nodes (whether an action is a trigger, asked once per action)."""
+        by_action: dict[str, bool] = {}
+        for nid, node in self.nodes.items():
+            if node.action not in by_action:
+                by_action[node.action] = self.is_trigger(nid)
+        return {nid for nid, node in self.nodes.items() if by_action[node.action]}
+
+    def _choose_trigger(self, scope: set[str], trigger_ids: set[str]) -> str | None:
         if self.trigger_node is not None:
             return self.trigger_node
-        if self.target is not None and self.is_trigger(self.target):
+        if self.target is not None and self.target in trigger_ids:
             return self.target
-        triggers = [n for n in self.flow.nodes if n.id in scope and self.is_trigger(n.id)]
+        triggers = [n for n in self.flow.nodes if n.id in scope and n.id in trigger_ids]
         enabled = [n for n in triggers if not n.disabled] or triggers
         for node in enabled:
             if node.action == "trigger.manual":
@@ -124,7 +132,8 @@ class RunPlanning:
         # A pinned node does not run (n8n's pinned data): its pinned value is its output, unless
         # it is the very node the user asked to run.
         scope = self._scope_nodes() - {nid for nid in self.pinned if nid != self.target}
-        chosen = self._choose_trigger(scope)
+        trigger_ids = self._trigger_ids()
+        chosen = self._choose_trigger(scope, trigger_ids)
         self.chosen_trigger = chosen
         for node in self.flow.nodes:
             if node.id in scope:
@@ -133,7 +142,7 @@ class RunPlanning:
                 output = jsonable(self.pinned[node.id])
                 self._skip(node.id, "pinned", output=output, has_output=True)
                 self._activate(node.id, output)
-                if node.id == chosen or (chosen is None and self.is_trigger(node.id)):
+                if node.id == chosen or (chosen is None and node.id in trigger_ids):
                     self.trigger_value = output
             else:
                 self._skip(node.id, "not_in_run")
@@ -148,7 +157,7 @@ class RunPlanning:
         for node in self.flow.nodes:
             if node.id not in scope:
                 continue
-            if self.is_trigger(node.id) and node.id != chosen and node.id != self.target:
+            if node.id in trigger_ids and node.id != chosen and node.id != self.target:
                 self._skip(node.id, "trigger_not_fired")
             else:
                 self.pending[node.id] = None
