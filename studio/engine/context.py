@@ -87,17 +87,27 @@ class NodeContext:
     timeout_s: float | None = None
     # Extra services a runner provides (flow loader for flow tools, approval store, ...).
     services: dict[str, Any] = field(default_factory=dict)
-    cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     # Fills in a `per_item` input's expressions with `input` = item: render(value, item).
     render: Callable[[Any, Any], Any] | None = None
     # Runs the nodes wired to this node's `loop` port once per batch, up to `concurrency` at once:
     # await run_body(batches, concurrency) -> one {"status", "output", "error"} per batch.
     run_body: Callable[[list[Any], int], Awaitable[list[dict[str, Any]]]] | None = None
 
+    # Set (by the executor) when the run cancels this node; made on first use, as most handlers
+    # never look at it. Read it as `ctx.cancelled`.
+    _cancelled: asyncio.Event | None = field(default=None, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         # The executor makes a node's context inside that node's own task, so from here on the
         # task (and tasks it starts) can find it: the OpenAI client reports its retries this way.
         current_node.set(self)
+
+    @property
+    def cancelled(self) -> asyncio.Event:
+        """Set when the run cancels this node (just before its task is cancelled)."""
+        if self._cancelled is None:
+            self._cancelled = asyncio.Event()
+        return self._cancelled
 
     def grant(self) -> Grant:
         """What this run may do on this machine (start a program, read a file outside the flow's

@@ -88,6 +88,11 @@ class EventBus:
 
         return unsubscribe
 
+    @property
+    def listening(self) -> bool:
+        """Whether any callback would see an event (if not, a run builds none)."""
+        return bool(self._callbacks)
+
     def emit(self, event: RunEvent) -> None:
         for callback in list(self._callbacks):
             try:

@@ -41,16 +41,19 @@ Rules (the UI, the headless runner and handler authors rely on them):
 
 The run's planning, node execution, state changes and loop bodies live in `planning`,
 `node_execution`, `node_states` and `loops` (mixins of `_Run`); results in `results`.
+Scheduling: a node's task, when it ends, starts the nodes its end made ready; ready nodes are
+`queued` and get a task as one of the `max_concurrency` slots frees, first in, first out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import tempfile
 import time
 import uuid
-from collections import defaultdict
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
@@ -63,7 +66,7 @@ from .inputs import ExpressionOutput
 from .loops import LoopBodies
 from .node_execution import NodeExecution
 from .node_states import NodeStates
-from .planning import RunPlanning
+from .planning import SOURCE, TARGET, RunPlanning, group_links
 from .results import (  # noqa: F401 - the executor's public names, imported from here by callers
     RUN_STATUSES, NodeResult, RunResult, add_usage, error_object, jsonable,
 )
@@ -71,7 +74,7 @@ from .results import (  # noqa: F401 - the executor's public names, imported fro
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.catalog import Catalog
     from studio.catalog.models import Action
-    from studio.flow.models import Flow, Node, Wire
+    from studio.flow.models import Flow, Node
 
     from .handlers import HandlerRegistry
 
@@ -152,19 +155,17 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.pinned = dict(pinned_outputs or {})
 
         self.nodes: dict[str, Node] = {n.id: n for n in flow.nodes}
-        self.wires: list[Wire] = [w for w in flow.wires if w.source.node in self.nodes and w.target.node in self.nodes]
-        self.incoming: dict[str, list[Wire]] = defaultdict(list)
-        self.outgoing: dict[str, list[Wire]] = defaultdict(list)
-        for wire in self.wires:
-            self.incoming[wire.target.node].append(wire)
-            self.outgoing[wire.source.node].append(wire)
-        self.actions: dict[str, Action | None] = {
-            n.id: (catalog.get(n.action) if n.action in catalog else None) for n in flow.nodes
-        }
-        self.results: dict[str, NodeResult] = {
-            n.id: NodeResult(node_id=n.id, node_name=n.name, action=n.action) for n in flow.nodes
-        }
+        links = [(w.source.node, w.source.port, w.target.node, w.target.port) for w in flow.wires
+                 if w.source.node in self.nodes and w.target.node in self.nodes]
+        self.incoming = group_links(links, TARGET)  # node id -> the links into it
+        self.outgoing = group_links(links, SOURCE)  # node id -> the links out of it
+        found: dict[str, Action | None] = {}  # each action looked up in the catalog once
+        for action_id in {n.action for n in flow.nodes}:
+            found[action_id] = catalog.get(action_id) if action_id in catalog else None
+        self.actions: dict[str, Action | None] = {n.id: found[n.action] for n in flow.nodes}
+        self.results: dict[str, NodeResult] = {n.id: NodeResult(n.id, n.name, n.action) for n in flow.nodes}
         self.has_output: set[str] = set()
+        self.action_plans: dict[str, Any] = {}  # action id -> what running its nodes needs (node_execution)
         self.ports: dict[str, dict[str, Any]] = {}  # node id -> active output port -> value
         # Pins may name nodes by id or name; pins of nodes no longer in the flow are ignored.
         names = self.ids_by_name = {n.name: n.id for n in flow.nodes}  # built once: every expression scope uses it
@@ -178,28 +179,38 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         # and those whose readiness may have changed since they were last looked at.
         self.pending: dict[str, None] = {}
         self.candidates: set[str] = set()
+        self.after_trigger: set[str] = set()  # candidates that found the trigger not yet ended
         self.order = {n.id: i for i, n in enumerate(flow.nodes)}
-        self.tasks: dict[str, asyncio.Task] = {}
+        self.queued: deque[str] = deque()  # ready nodes waiting for one of the max_concurrency slots
+        self.tasks: dict[str, asyncio.Task] = {}  # nodes in flight
+        self.waiter: asyncio.Future | None = None  # what `execute` awaits; set when it should look again
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task_context: contextvars.Context | None = None
         self.contexts: dict[str, NodeContext] = {}
         self.stop = asyncio.Event()
         self.cancel_requested = False
         self.stop_error: dict[str, Any] | None = None
         self.expression_output = ExpressionOutput()  # characters the run's expressions produced
         self.started_at = time.time()
-        self.semaphore = asyncio.Semaphore(max_concurrency)
 
     # --- scheduling -----------------------------------------------------------------------------
 
     def _launch_ready(self) -> None:
-        """Start or skip every candidate whose inputs are settled; skipping may settle more."""
+        """Queue or skip every candidate whose inputs are settled (skipping may settle more), then
+        start queued nodes while slots are free."""
         while self.candidates and not self.stop.is_set():
-            batch = sorted(self.candidates, key=self.order.__getitem__)
-            self.candidates.clear()
+            if len(self.candidates) == 1:
+                batch = [self.candidates.pop()]
+            else:
+                batch = sorted(self.candidates, key=self.order.__getitem__)
+                self.candidates.clear()
             for nid in batch:
                 if nid not in self.pending:
                     continue
                 verdict, reason = self._decide(nid)
                 if verdict == "wait":
+                    if reason == "trigger":
+                        self.after_trigger.add(nid)
                     continue
                 del self.pending[nid]
                 if verdict == "skip":
@@ -207,25 +218,54 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
                 elif self.nodes[nid].disabled:
                     self._pass_through(nid)
                 else:
-                    result = self.results[nid]
-                    result.status = "queued"
+                    self.results[nid].status = "queued"
                     self._emit("node_queued", nid)
-                    self.tasks[nid] = asyncio.create_task(self._node_task(nid), name=f"node {self.nodes[nid].name}")
+                    self.queued.append(nid)
+        # A node gets its task only when a slot is free: a fan-out of 10,000 holds `max_concurrency`
+        # tasks, not 10,000 waiting on a semaphore. The queue is first in, first out.
+        while self.queued and len(self.tasks) < self.max_concurrency and not self.stop.is_set():
+            nid = self.queued.popleft()
+            self.tasks[nid] = self.loop.create_task(self._node_task(nid), name=f"node {self.nodes[nid].name}",
+                                                    context=self.task_context.copy())
+
+    def _node_ended(self, nid: str) -> None:
+        """A node's task is ending: start what its end made ready, and wake `execute` when the
+        run has nothing left in flight or is stopping."""
+        self.tasks.pop(nid, None)
+        waiter = self.waiter
+        try:
+            if not self.stop.is_set():
+                self._launch_ready()
+        except Exception as exc:  # a bug in the scheduler: `execute` raises it, as if it were its own
+            if waiter is None or waiter.done():
+                raise
+            waiter.set_exception(exc)
+            return
+        if (self.stop.is_set() or not self.tasks) and waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def stop_run(self) -> None:
+        """Stop the run (a `stop` failure, a cancel): nothing more starts, `execute` halts the rest."""
+        self.stop.set()
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
 
     async def execute(self) -> RunResult:
         self._emit("run_started", None, flow_id=self.flow.id, flow_name=self.flow.name,
                    nodes=len(self.flow.nodes), trigger_payload=self.payload)
-        stop_waiter: asyncio.Task | None = None
+        self.loop = asyncio.get_running_loop()
+        # Node tasks start in a copy of the run's own context, never in the context of the node
+        # whose end started them (a handler's context variables stay its own).
+        self.task_context = contextvars.copy_context()
         try:
             self._plan()
-            stop_waiter = asyncio.create_task(self.stop.wait())
-            while True:
-                self._launch_ready()
-                if self.stop.is_set() or not self.tasks:
-                    break
-                await asyncio.wait({*self.tasks.values(), stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
-                self._reap()
-            self._reap()
+            self._launch_ready()
+            # Each node's task starts its successors itself when it ends (`_node_ended`); the run
+            # only waits until nothing is in flight or the run stops.
+            while self.tasks and not self.stop.is_set():
+                self.waiter = self.loop.create_future()
+                await self.waiter
+                self.waiter = None
             if self.stop.is_set():
                 await self._halt()
         except asyncio.CancelledError:
@@ -236,25 +276,16 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
             self._finish_run()
             raise
         finally:
-            if stop_waiter is not None:
-                stop_waiter.cancel()
+            self.waiter = None
         return self._finish_run()
-
-    def _reap(self) -> None:
-        for nid, task in list(self.tasks.items()):
-            if not task.done():
-                continue
-            del self.tasks[nid]
-            if task.cancelled():
-                continue
-            exc = task.exception()
-            if exc is not None and not self.results[nid].final:  # a bug in the engine itself
-                log.error("node %s crashed the executor", self.nodes[nid].name, exc_info=exc)
-                self._fail(nid, exc)
 
     async def _halt(self) -> None:
         """Cancel every in-flight node and skip every node that has not started."""
+        self.stop.set()  # finishing nodes start nothing more
         reason = "run_cancelled" if self.cancel_requested else "run_stopped"
+        for nid in self.queued:  # queued, never given a task: they did not start
+            self._cancelled(nid, started=False, reason=reason)
+        self.queued.clear()
         running = list(self.tasks.items())
         for nid, task in running:
             context = self.contexts.get(nid)
@@ -280,7 +311,8 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
                 self._skip(nid, "run_cancelled" if self.cancel_requested else "unreachable")
         usage: dict[str, int] = {}
         for result in self.results.values():
-            add_usage(usage, result.usage)
+            if result.usage:
+                add_usage(usage, result.usage)
         pending = [
             {"node_id": r.node_id, "node_name": r.node_name, **(r.waiting or {})}
             for r in self.results.values()
@@ -315,7 +347,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
 
     def request_cancel(self) -> None:
         self.cancel_requested = True
-        self.stop.set()
+        self.stop_run()
 
 
 

@@ -32,6 +32,18 @@ class ExpressionOutput:
         self.used = 0
 
 
+class InputShape:
+    """What `resolve_inputs` needs of an action, worked out once per action (a run keeps one per
+    action it runs): its defaults, its inputs by key and those filled in per item."""
+
+    __slots__ = ("defaults", "specs", "per_item")
+
+    def __init__(self, action: Action | None) -> None:
+        self.defaults: dict[str, Any] = action.defaults() if action is not None else {}
+        self.specs: dict[str, Input] = {item.key: item for item in action.inputs} if action is not None else {}
+        self.per_item: frozenset[str] = frozenset(key for key, item in self.specs.items() if item.per_item)
+
+
 def _label(action: Action | None, key: str) -> str:
     if action is not None:
         for item in action.inputs:
@@ -47,17 +59,19 @@ def resolve_inputs(
     scope: Scope,
     wired: dict[str, list[Any]] | None = None,
     output: ExpressionOutput | None = None,
+    shape: InputShape | None = None,
 ) -> dict[str, Any]:
     """Defaults -> values -> expressions -> wired port values -> coercion (see module docstring).
 
     `wired` maps an input key to the values of its active wires, in wire order; `output` is the
-    run's count of expression output, which this node's values add to (and must stay within)."""
+    run's count of expression output, which this node's values add to (and must stay within);
+    `shape` is `InputShape(action)` when the caller keeps one."""
     wired = wired or {}
-    merged: dict[str, Any] = dict(action.defaults()) if action is not None else {}
-    merged.update(values)
+    shape = shape if shape is not None else InputShape(action)
+    merged: dict[str, Any] = {**shape.defaults, **values}
     resolved: dict[str, Any] = {}
     # Inputs filled in per item are left as written: the handler renders them for each item.
-    per_item = {item.key for item in action.inputs if item.per_item} if action is not None else set()
+    per_item = shape.per_item
     for key, value in merged.items():
         if key in wired:
             continue
@@ -83,7 +97,7 @@ def resolve_inputs(
             ) from exc
         if output is not None:
             output.used += budget.used
-    specs = {item.key: item for item in action.inputs} if action is not None else {}
+    specs = shape.specs
     for key, items in wired.items():
         spec = specs.get(key)
         resolved[key] = list(items) if spec is not None and spec.multiple else (items[0] if items else None)

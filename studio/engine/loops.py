@@ -27,8 +27,8 @@ class LoopBodies:
     body_nodes: set[str] = frozenset()  # type: ignore[assignment]
 
     def _loop_body(self, nid: str) -> set[str]:
-        starts = {w.target.node for w in self.outgoing[nid] if w.source.port == LOOP_PORT}
-        others = {w.target.node for w in self.outgoing[nid] if w.source.port != LOOP_PORT}
+        starts = {target for _, port, target, _ in self.outgoing[nid] if port == LOOP_PORT}
+        others = {target for _, port, target, _ in self.outgoing[nid] if port != LOOP_PORT}
         body: set[str] = set()
         for start in starts:
             body |= self._descendants(start)
@@ -39,7 +39,7 @@ class LoopBodies:
 
     def _body_sinks(self, body: set[str]) -> list[str]:
         return [n.id for n in self.flow.nodes if n.id in body
-                and not any(w.target.node in body for w in self.outgoing[n.id])]
+                and not any(target in body for _, _, target, _ in self.outgoing[n.id])]
 
     async def _run_body(self, nid: str, batches: list[Any], concurrency: int) -> list[dict[str, Any]]:
         body = self._loop_body(nid)

@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import expression_limits
 from .context import NodeContext, NodeError, Routed, Routes, WaitingForApproval
 from .expressions import ExpressionError, NodeEntry, Scope, SizeBudget, render_value
-from .inputs import resolve_inputs
+from .inputs import InputShape, resolve_inputs
 from .redaction import recorded_inputs
 from .results import error_object
 
 if TYPE_CHECKING:  # pragma: no cover
+    from studio.catalog.models import Action
+
     from .executor import _Run
+    from .handlers import HandlerRegistry
 
 log = logging.getLogger("studio.engine.executor")
 
@@ -27,46 +30,52 @@ class NodeExecution:
     """One node's task; `self` is the executor's run."""
 
     async def _node_task(self, nid: str) -> None:
+        """The node's whole life once it has a slot; when it ends it starts what became ready."""
         result = self.results[nid]
         started = False
         try:
-            async with self.semaphore:
-                if self.stop.is_set():
-                    self._cancelled(nid, started=False)
-                    return
-                started = True
-                result.status = "running"
-                result.started_at = time.time()
-                self._emit("node_started", nid)
-                await self._execute(nid)
+            if self.stop.is_set():  # the run stopped between this task's creation and its start
+                self._cancelled(nid, started=False)
+                return
+            started = True
+            result.status = "running"
+            result.started_at = time.time()
+            self._emit("node_started", nid)
+            await self._execute(nid)
         except asyncio.CancelledError:
             self._cancelled(nid, started=started)
             raise
+        except Exception as exc:  # a bug in the engine itself: the node fails, the run goes on
+            if not result.final:
+                log.error("node %s crashed the executor", self.nodes[nid].name, exc_info=exc)
+                self._fail(nid, exc)
         finally:
             # The context's callbacks refer to the run: kept past the node's end, every node
             # would tie the run into a cycle only the cycle collector frees.
             self.contexts.pop(nid, None)
+            self._node_ended(nid)
 
     def _upstream(self, nid: str) -> tuple[Any, dict[str, list[Any]]]:
         """(value on the `in` port, values of the active wires into other input ports)."""
         main: list[Any] = []
         wired: dict[str, list[Any]] = {}
-        for wire in self.incoming[nid]:
-            ports = self.ports.get(wire.source.node, {})
-            if wire.target.port == "in":
-                if wire.source.port in ports:
-                    main.append(ports[wire.source.port])
+        ports_of = self.ports
+        for source, port, _, target_port in self.incoming[nid]:
+            ports = ports_of.get(source)
+            if target_port == "in":
+                if ports and port in ports:
+                    main.append(ports[port])
             else:
-                values = wired.setdefault(wire.target.port, [])
-                if wire.source.port in ports:
-                    values.append(ports[wire.source.port])
-        wired = {key: values for key, values in wired.items() if values}
+                values = wired.setdefault(target_port, [])
+                if ports and port in ports:
+                    values.append(ports[port])
+        if wired:
+            wired = {key: values for key, values in wired.items() if values}
         upstream = main[0] if len(main) == 1 else (main if main else None)
         return upstream, wired
 
     def expression_scope(self, upstream: Any) -> Scope:
-        run = {"id": self.run_id, "flow_id": self.flow.id, "flow_name": self.flow.name, "started_at": self.started_at}
-        return Scope(trigger=self.trigger_value, nodes=_NodesView(self), input=upstream, run=run)
+        return _NodeScope(self, upstream)
 
     def _render_item(self, value: Any, item: Any) -> Any:
         """A `per_item` input's value with its expressions filled in for one item (`input`)."""
@@ -76,25 +85,34 @@ class NodeExecution:
         finally:
             self.expression_output.used += budget.used
 
-    async def _execute(self, nid: str) -> None:
+    def _action_plan(self, nid: str) -> "_ActionPlan":
+        """What running a node of this action needs besides its values, worked out once a run."""
+        action_id = self.nodes[nid].action
+        plan = self.action_plans.get(action_id)
+        if plan is None:
+            plan = self.action_plans[action_id] = _ActionPlan(action_id, self.actions[nid], self.registry)
+        return plan
+
+    def _prepare(self, nid: str) -> "tuple[Callable, NodeContext, float | None, Any] | None":
+        """The node's handler and context, its inputs resolved; None when that failed the node."""
         node = self.nodes[nid]
-        result = self.results[nid]
+        plan = self._action_plan(nid)
         action = self.actions[nid]
         try:
             if action is None:
                 raise NodeError(f"{node.name}: unknown action {node.action!r} (not in the catalog)", retryable=False)
-            if node.action not in self.registry:
+            if plan.handler is None:
                 raise NodeError(f"{node.name}: no handler is installed for action {node.action!r}", retryable=False)
-            handler = self.registry.get(node.action)
             upstream, wired = self._upstream(nid)
             inputs = resolve_inputs(node.name, action, node.values, self.expression_scope(upstream), wired,
-                                    self.expression_output)
+                                    self.expression_output, plan.inputs)
         except Exception as exc:  # bad inputs, a size limit, even MemoryError: the node fails, not the run
             self._fail(nid, exc)
-            return
-        result.inputs = recorded_inputs(inputs)  # credential headers never reach the records
-        timeout_ms = inputs.get("timeout_ms") if any(i.key == "timeout_ms" for i in action.inputs) else None
+            return None
+        self.results[nid].inputs = recorded_inputs(inputs)  # credential headers never reach the records
+        timeout_ms = inputs.get("timeout_ms") if plan.has_timeout else None
         timeout_s = timeout_ms / 1000 if isinstance(timeout_ms, (int, float)) and timeout_ms > 0 else None
+        hooks = _NodeHooks(self, nid)
         context = NodeContext(
             run_id=self.run_id,
             flow=self.flow,
@@ -103,19 +121,33 @@ class NodeExecution:
             run_dir=self.run_dir,
             inputs=inputs,
             upstream=upstream,
-            emit=lambda kind, **data: self._handler_event(nid, kind, data),
+            emit=hooks.emit,
             connect=self.connect,
             timeout_s=timeout_s,
             services=self.services,
             render=self._render_item,
-            run_body=lambda batches, concurrency: self._run_body(nid, batches, concurrency),
+            run_body=hooks.run_body,
         )
         self.contexts[nid] = context
+        return plan.handler, context, timeout_s, timeout_ms
+
+    async def _execute(self, nid: str) -> None:
+        prepared = self._prepare(nid)
+        if prepared is None:
+            return
+        handler, context, timeout_s, timeout_ms = prepared
+        node = self.nodes[nid]
+        result = self.results[nid]
         tries = node.retry.max_tries
         for attempt in range(1, tries + 1):
             result.attempts = attempt
             try:
-                value = await self._call(handler, context, timeout_s, timeout_ms)
+                if timeout_s is None:  # the handler is awaited here: no coroutine in between
+                    value = handler(context)
+                    if inspect.isawaitable(value):
+                        value = await value
+                else:
+                    value = await self._call(handler, context, timeout_s, timeout_ms)
                 if isinstance(value, Routed):
                     self._check_port(nid, value.port)
                 elif isinstance(value, Routes):
@@ -143,9 +175,7 @@ class NodeExecution:
         value = handler(context)
         return await value if inspect.isawaitable(value) else value
 
-    async def _call(self, handler: Callable, context: NodeContext, timeout_s: float | None, timeout_ms: Any) -> Any:
-        if timeout_s is None:
-            return await self._invoke(handler, context)
+    async def _call(self, handler: Callable, context: NodeContext, timeout_s: float, timeout_ms: Any) -> Any:
         try:
             async with asyncio.timeout(timeout_s) as deadline:
                 return await self._invoke(handler, context)
@@ -156,6 +186,54 @@ class NodeExecution:
                     details={"timeout_ms": timeout_ms},
                 ) from None
             raise
+
+
+class _NodeHooks:
+    """A node's `ctx.emit` and `ctx.run_body`: the run's, for this node (fewer objects per node
+    than two closures)."""
+
+    __slots__ = ("run", "nid")
+
+    def __init__(self, run: "_Run", nid: str) -> None:
+        self.run = run
+        self.nid = nid
+
+    def emit(self, kind: str, **data: Any) -> None:
+        self.run._handler_event(self.nid, kind, data)
+
+    def run_body(self, batches: list[Any], concurrency: int) -> Any:
+        return self.run._run_body(self.nid, batches, concurrency)
+
+
+class _ActionPlan:
+    """Per action, once a run: its handler (None: not installed), whether it takes a timeout, the
+    shape of its inputs."""
+
+    __slots__ = ("handler", "has_timeout", "inputs")
+
+    def __init__(self, action_id: str, action: "Action | None", registry: "HandlerRegistry") -> None:
+        self.handler = registry.get(action_id) if action_id in registry else None
+        self.has_timeout = action is not None and any(i.key == "timeout_ms" for i in action.inputs)
+        self.inputs = InputShape(action)
+
+
+class _NodeScope(Scope):
+    """What one node's expressions see; `nodes` and `run` are made only when an expression reads
+    them (most values read neither, many have no expression at all)."""
+
+    def __init__(self, run: "_Run", upstream: Any) -> None:
+        self._run = run
+        self.trigger = run.trigger_value
+        self.input = upstream
+
+    @property
+    def nodes(self) -> Mapping[str, Any]:  # type: ignore[override]
+        return _NodesView(self._run)
+
+    @property
+    def run(self) -> dict[str, Any]:  # type: ignore[override]
+        run = self._run
+        return {"id": run.run_id, "flow_id": run.flow.id, "flow_name": run.flow.name, "started_at": run.started_at}
 
 
 class _NodesView(Mapping):

@@ -4,7 +4,33 @@ with the reason inherited from upstream). A mixin of the executor's run, which h
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import itemgetter
+
 from .results import NodeResult, jsonable
+
+# A wire as a run uses it: (source node, source port, target node, target port), a plain tuple of
+# text. A run holds one per wire for its whole length, and the cycle collector stops tracking such
+# tuples (and tuples of them), so a 10,000-node run does not add 10,000 objects for it to promote
+# and walk. SOURCE and TARGET are the positions of the two nodes.
+Link = tuple[str, str, str, str]
+SOURCE, TARGET = 0, 2
+
+
+class Links(dict):
+    """Node id -> its links in flow order; a node without any has `()` (looking it up adds nothing,
+    so `nid in incoming` says whether any wire leads into it)."""
+
+    def __missing__(self, key: str) -> tuple[()]:
+        return ()
+
+
+def group_links(links: list[Link], end: int) -> Links:
+    """`links` grouped by the node at position `end` (SOURCE or TARGET), each group a tuple in flow
+    order (a stable sort, so no list per node: those would be tracked until the run ends)."""
+    key = itemgetter(end)
+    return Links({nid: tuple(group) for nid, group in groupby(sorted(links, key=key), key)})
+
 
 # Skip reasons passed on to nodes downstream, most telling first.
 _INHERITED_REASONS = (
@@ -37,10 +63,10 @@ class RunPlanning:
         seen = {node_id}
         stack = [node_id]
         while stack:
-            for wire in self.outgoing[stack.pop()]:
-                if wire.target.node not in seen:
-                    seen.add(wire.target.node)
-                    stack.append(wire.target.node)
+            for _, _, target, _ in self.outgoing[stack.pop()]:
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
         return seen
 
     def _scope_nodes(self) -> set[str]:
@@ -50,12 +76,20 @@ class RunPlanning:
             return {self.target}
         return self._descendants(self.target)
 
-    def _choose_trigger(self, scope: set[str]) -> str | None:
+    def _trigger_ids(self) -> set[str]:
+        """Ids of the flow's trigger nodes (whether an action is a trigger, asked once per action)."""
+        by_action: dict[str, bool] = {}
+        for nid, node in self.nodes.items():
+            if node.action not in by_action:
+                by_action[node.action] = self.is_trigger(nid)
+        return {nid for nid, node in self.nodes.items() if by_action[node.action]}
+
+    def _choose_trigger(self, scope: set[str], trigger_ids: set[str]) -> str | None:
         if self.trigger_node is not None:
             return self.trigger_node
-        if self.target is not None and self.is_trigger(self.target):
+        if self.target is not None and self.target in trigger_ids:
             return self.target
-        triggers = [n for n in self.flow.nodes if n.id in scope and self.is_trigger(n.id)]
+        triggers = [n for n in self.flow.nodes if n.id in scope and n.id in trigger_ids]
         enabled = [n for n in triggers if not n.disabled] or triggers
         for node in enabled:
             if node.action == "trigger.manual":
@@ -64,18 +98,21 @@ class RunPlanning:
 
     def _cycle(self, scope: set[str]) -> list[str] | None:
         """Names of nodes on a cycle among `scope`, or None (Kahn's algorithm)."""
-        indegree = {nid: 0 for nid in scope}
-        for wire in self.wires:
-            if wire.source.node in scope and wire.target.node in scope:
-                indegree[wire.target.node] += 1
+        if len(scope) == len(self.nodes):  # the whole flow: every wire counts
+            indegree = {nid: len(self.incoming[nid]) for nid in scope}
+        else:
+            indegree = {nid: sum(link[SOURCE] in scope for link in self.incoming[nid]) for nid in scope}
         ready = [nid for nid, d in indegree.items() if d == 0]
+        left = len(indegree)
         while ready:
-            nid = ready.pop()
-            for wire in self.outgoing[nid]:
-                if wire.target.node in indegree:
-                    indegree[wire.target.node] -= 1
-                    if indegree[wire.target.node] == 0:
-                        ready.append(wire.target.node)
+            left -= 1
+            for _, _, target, _ in self.outgoing[ready.pop()]:
+                if target in indegree:
+                    indegree[target] -= 1
+                    if indegree[target] == 0:
+                        ready.append(target)
+        if not left:
+            return None
         stuck = {nid for nid, d in indegree.items() if d > 0}
         # What remains is the cycles plus whatever hangs below them; peel off the nodes that feed
         # nothing that remains, so the message names only the nodes on a loop.
@@ -83,7 +120,7 @@ class RunPlanning:
         while changed:
             changed = False
             for nid in list(stuck):
-                if not any(w.target.node in stuck for w in self.outgoing[nid]):
+                if not any(link[TARGET] in stuck for link in self.outgoing[nid]):
                     stuck.discard(nid)
                     changed = True
         return [self.nodes[nid].name for nid in self.nodes if nid in stuck] or None
@@ -95,7 +132,8 @@ class RunPlanning:
         # A pinned node does not run (n8n's pinned data): its pinned value is its output, unless
         # it is the very node the user asked to run.
         scope = self._scope_nodes() - {nid for nid in self.pinned if nid != self.target}
-        chosen = self._choose_trigger(scope)
+        trigger_ids = self._trigger_ids()
+        chosen = self._choose_trigger(scope, trigger_ids)
         self.chosen_trigger = chosen
         for node in self.flow.nodes:
             if node.id in scope:
@@ -104,7 +142,7 @@ class RunPlanning:
                 output = jsonable(self.pinned[node.id])
                 self._skip(node.id, "pinned", output=output, has_output=True)
                 self._activate(node.id, output)
-                if node.id == chosen or (chosen is None and self.is_trigger(node.id)):
+                if node.id == chosen or (chosen is None and node.id in trigger_ids):
                     self.trigger_value = output
             else:
                 self._skip(node.id, "not_in_run")
@@ -119,35 +157,37 @@ class RunPlanning:
         for node in self.flow.nodes:
             if node.id not in scope:
                 continue
-            if self.is_trigger(node.id) and node.id != chosen and node.id != self.target:
+            if node.id in trigger_ids and node.id != chosen and node.id != self.target:
                 self._skip(node.id, "trigger_not_fired")
             else:
                 self.pending[node.id] = None
-        self.candidates.update(self.pending)
+        # The first to look at: nodes without wires into them, the trigger and a partial run's
+        # target. Any other node is looked at when one of its sources ends (those skipped above
+        # already made it a candidate), so a run examines each node a few times, not N.
+        self.candidates.update(nid for nid in self.pending if nid not in self.incoming)
+        self.candidates.update(nid for nid in (chosen, self.target) if nid in self.pending)
 
     # --- scheduling -----------------------------------------------------------------------------
 
     def _decide(self, nid: str) -> tuple[str, str | None]:
-        """("run", None), ("skip", reason) or ("wait", None)."""
+        """("run", None), ("skip", reason), ("wait", "trigger") (until the trigger ends) or ("wait", None)."""
         if nid == self.target or nid == self.chosen_trigger:
             return "run", None
         if self.chosen_trigger and nid != self.chosen_trigger and not self.results[self.chosen_trigger].final:
-            return "wait", None
-        wires = self.incoming[nid]
-        if not wires:
+            return "wait", "trigger"
+        links = self.incoming[nid]
+        if not links:
             return "run", None
-        reasons: set[str] = set()
+        results, ports = self.results, self.ports
         active = False
-        for wire in wires:
-            source = self.results[wire.source.node]
-            if not source.final:
+        for source, port, _, _ in links:
+            if not results[source].final:
                 return "wait", None
-            if wire.source.port in self.ports.get(wire.source.node, {}):
+            if not active and port in ports.get(source, ()):
                 active = True
-            else:
-                reasons.add(self._reason_from(source))
         if active:
             return "run", None
+        reasons = {self._reason_from(results[source]) for source, _, _, _ in links}
         for reason in _INHERITED_REASONS:
             if reason in reasons:
                 return "skip", reason

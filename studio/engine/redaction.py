@@ -28,6 +28,9 @@ def _redact_headers(value: Any) -> Any:
 
 def recorded_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
     """`inputs` with the values of credential headers replaced (any input named like `headers`)."""
-    if not any(key.endswith("headers") for key in inputs):
+    for key in inputs:
+        if key.endswith("headers"):
+            break
+    else:
         return inputs
     return {key: (_redact_headers(value) if key.endswith("headers") else value) for key, value in inputs.items()}

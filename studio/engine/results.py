@@ -16,11 +16,13 @@ if TYPE_CHECKING:  # pragma: no cover
 RUN_STATUSES = ("succeeded", "failed", "cancelled", "waiting")
 PREVIEW_CHARS = 300
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+_FINAL = frozenset(NODE_FINAL_STATES)
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # exactly these types (not subclasses) are JSON as they are
 
 # --- results -----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)  # one per node of every run: no per-instance dict
 class NodeResult:
     node_id: str
     node_name: str
@@ -39,7 +41,7 @@ class NodeResult:
 
     @property
     def final(self) -> bool:
-        return self.status in NODE_FINAL_STATES
+        return self.status in _FINAL
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -113,9 +115,6 @@ class RunResult:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def jsonable(value: Any) -> Any:

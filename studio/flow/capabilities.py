@@ -267,8 +267,8 @@ def analyse(flow: "Flow", catalog: "Catalog | None" = None, flow_dir: str | os.P
     """Every capability of the flow's enabled nodes and every way of reaching one that is refused."""
     result = FlowCapabilities()
     for index, node in enumerate(flow.nodes):
-        if node.disabled:
-            continue
+        if node.disabled or not node.values and node.action not in _ACTIONS_WITH_REACH:
+            continue  # every check below reads the node's values, except for these four actions
         action = catalog.get(node.action) if catalog is not None and node.action in catalog else None
         title = action.title if action is not None else node.action
 
@@ -313,6 +313,10 @@ def analyse(flow: "Flow", catalog: "Catalog | None" = None, flow_dir: str | os.P
                 if outside is not None:
                     result.items.append(item(FILE, key, outside))
     return result
+
+
+# Actions that start, contact or listen on something even when the node has no values of its own.
+_ACTIONS_WITH_REACH = frozenset({LOCAL_MCP, REMOTE_MCP, HTTP_REQUEST, WEBHOOK})
 
 
 def _file_keys(action_id: str, action: Any) -> list[str]:

@@ -58,10 +58,17 @@ def test_executor_figures_at_a_tiny_size():
         "30 trivial nodes (chain): wall time",
         "30 trivial nodes (fan-out): peak memory per node",
         "30 trivial nodes (chain): peak memory per node",
+        "30 trivial nodes (chain): peak memory per node, vs results kept",
     ])
     for shape in ("fan-out", "chain"):
         assert by_name[f"30 trivial nodes ({shape}): peak memory per node"].value > 0
         assert by_name[f"30 trivial nodes ({shape}): wall time"].value > 0
+    # The goals, judged from this run's own figures.
+    for f in figures:
+        limit = {"ratio <= 3": 3.0, "ratio <= 2": 2.0}[f.goal]
+        assert f.met == (f.ratio <= limit), f.name
+    kept = by_name["30 trivial nodes (chain): peak memory per node, vs results kept"]
+    assert kept.baseline > by_name["30 trivial nodes (chain): peak memory per node"].baseline
 
 
 def test_webhook_figures_at_a_tiny_size():
