@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class RedactingFilter(logging.Filter):
         self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_redacted_for", None) == self.secrets:
+            return True  # another handler's filter already cleaned this record (the same secrets)
         message = record.getMessage()
         cleaned = redact_text(message, self.secrets)
         if record.exc_info and record.exc_info[1] is not None:
@@ -46,7 +49,39 @@ class RedactingFilter(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         record.msg, record.args = cleaned, ()
+        record._redacted_for = self.secrets
         return True
+
+
+class _FormatOnce(logging.Formatter):
+    """A formatter that formats each record once, however many handlers (and the log file's
+    size check) ask: `studio serve` logs a line per run, and formatting it three times (file
+    size check, file, stderr) was a visible share of a webhook execution."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        cached = record.__dict__.get("_formatted")
+        if cached is not None and cached[0] is self:
+            return cached[1]
+        text = super().format(record)
+        record._formatted = (self, text)
+        return text
+
+
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file, without the standard handler's two `stat` calls per record (is the
+    file a regular one? asked once, when opened: only a regular file is rotated)."""
+
+    def _open(self):  # type: ignore[override]
+        self._regular = not os.path.exists(self.baseFilename) or os.path.isfile(self.baseFilename)
+        return super()._open()
+
+    def shouldRollover(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        if self.stream is None:  # delay was set
+            self.stream = self._open()
+        if not self._regular or self.maxBytes <= 0:
+            return False
+        self.stream.seek(0, 2)  # another process may have written to the same file
+        return self.stream.tell() + len(self.format(record)) + 1 >= self.maxBytes
 
 
 def setup_logging(level: int = logging.INFO, *, log_file: Path | None = None, to_stderr: bool = True) -> Path:
@@ -62,9 +97,9 @@ def setup_logging(level: int = logging.INFO, *, log_file: Path | None = None, to
         if getattr(handler, "_studio", False):
             logger.removeHandler(handler)
             handler.close()
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = _FormatOnce("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [
-        logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_COUNT,
+        _LogFile(log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_COUNT,
                                              encoding="utf-8")]
     if to_stderr:
         handlers.append(logging.StreamHandler())
