@@ -50,12 +50,8 @@ import logging
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
-
-from studio.flow.capabilities import Grant
-from studio.paths import data_dir
 
 from .context import NodeContext, NodeError
 from .events import EventBus, EventCallback, RunEvent
@@ -63,6 +59,7 @@ from .inputs import ExpressionOutput
 from .loops import LoopBodies
 from .node_execution import NodeExecution
 from .node_states import NodeStates
+from .plan import FlowPlan
 from .planning import RunPlanning
 from .results import (  # noqa: F401 - the executor's public names, imported from here by callers
     RUN_STATUSES, NodeResult, RunResult, add_usage, error_object, jsonable,
@@ -70,8 +67,7 @@ from .results import (  # noqa: F401 - the executor's public names, imported fro
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.catalog import Catalog
-    from studio.catalog.models import Action
-    from studio.flow.models import Flow, Node, Wire
+    from studio.flow.models import Flow
 
     from .handlers import HandlerRegistry
 
@@ -117,6 +113,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         trigger_node: str | None,
         keep_events: bool,
         trusted: bool = False,
+        plan: FlowPlan | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -142,32 +139,31 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.events: list[RunEvent] = []
         self.bus = EventBus(self.events.append if keep_events else None, on_event)
         self.services = {"catalog": catalog, "registry": registry, **(services or {}), "trigger_payload": trigger_payload}
+        # What every run of this flow works out the same way (engine/plan.py): given by a caller
+        # that runs the same flow often, else built for this run.
+        if plan is None:
+            plan = FlowPlan.build(flow, catalog, flow_dir=self.services.get("flow_dir"))
+        elif plan.flow is not flow:
+            raise ValueError("the plan given is of another flow")
+        self.plan = plan
         # What this run may do on this machine (start, read, contact): handlers ask it, never the file.
         known = self.services.pop(CAPABILITIES_SERVICE, None)  # analysed once by a caller that runs it often
         if "grant" not in self.services:
-            self.services["grant"] = Grant.for_flow(
-                flow, catalog, flow_dir=self.services.get("flow_dir"), trusted=trusted,
-                roots=(self.run_dir, data_dir(make=False) / "runs"),
-                capabilities=known)
+            self.services["grant"] = plan.grant(flow_dir=self.services.get("flow_dir"), run_dir=self.run_dir,
+                                                trusted=trusted, capabilities=known)
         self.pinned = dict(pinned_outputs or {})
 
-        self.nodes: dict[str, Node] = {n.id: n for n in flow.nodes}
-        self.wires: list[Wire] = [w for w in flow.wires if w.source.node in self.nodes and w.target.node in self.nodes]
-        self.incoming: dict[str, list[Wire]] = defaultdict(list)
-        self.outgoing: dict[str, list[Wire]] = defaultdict(list)
-        for wire in self.wires:
-            self.incoming[wire.target.node].append(wire)
-            self.outgoing[wire.source.node].append(wire)
-        self.actions: dict[str, Action | None] = {
-            n.id: (catalog.get(n.action) if n.action in catalog else None) for n in flow.nodes
-        }
+        self.nodes = plan.nodes
+        self.wires = plan.wires
+        self.incoming, self.outgoing = plan.incoming, plan.outgoing
+        self.actions = plan.actions
         self.results: dict[str, NodeResult] = {
             n.id: NodeResult(node_id=n.id, node_name=n.name, action=n.action) for n in flow.nodes
         }
         self.has_output: set[str] = set()
         self.ports: dict[str, dict[str, Any]] = {}  # node id -> active output port -> value
         # Pins may name nodes by id or name; pins of nodes no longer in the flow are ignored.
-        names = self.ids_by_name = {n.name: n.id for n in flow.nodes}  # built once: every expression scope uses it
+        names = self.ids_by_name = plan.ids_by_name  # every expression scope uses it
         self.pinned = {names.get(key, key): value for key, value in self.pinned.items() if key in self.nodes or key in names}
         self.target = self._node_id(start_at or only) if (start_at or only) else None
         self.only = bool(only)
@@ -178,7 +174,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         # and those whose readiness may have changed since they were last looked at.
         self.pending: dict[str, None] = {}
         self.candidates: set[str] = set()
-        self.order = {n.id: i for i, n in enumerate(flow.nodes)}
+        self.order = plan.order
         self.tasks: dict[str, asyncio.Task] = {}
         self.contexts: dict[str, NodeContext] = {}
         self.stop = asyncio.Event()
@@ -386,6 +382,7 @@ def start_run(
     trigger_node: str | None = None,
     keep_events: bool = True,
     trusted: bool = False,
+    plan: FlowPlan | None = None,
 ) -> RunHandle:
     """Start running `flow` as a task on the running loop and return its handle at once.
     Arguments as for `run_flow`; raises ValueError at once for a bad start_at/only/trigger_node."""
@@ -393,7 +390,7 @@ def start_run(
         flow, catalog=catalog, registry=registry, trigger_payload=trigger_payload, connect=connect,
         run_dir=run_dir, max_concurrency=max_concurrency, on_event=on_event, services=services,
         start_at=start_at, only=only, pinned_outputs=pinned_outputs, run_id=run_id,
-        trigger_node=trigger_node, keep_events=keep_events, trusted=trusted,
+        trigger_node=trigger_node, keep_events=keep_events, trusted=trusted, plan=plan,
     )
     task = asyncio.get_running_loop().create_task(run.execute(), name=f"run {run.run_id}")
     return RunHandle(run, task)
@@ -417,6 +414,7 @@ async def run_flow(
     trigger_node: str | None = None,
     keep_events: bool = True,
     trusted: bool = False,
+    plan: FlowPlan | None = None,
 ) -> RunResult:
     """Run `flow` to the end and return what every node did.
 
@@ -426,12 +424,13 @@ async def run_flow(
     `services` is passed to handlers as `ctx.services`; `start_at`/`only` (node id or name) make
     a partial run taking upstream values from `pinned_outputs` {node id: output};
     `trigger_node` picks which trigger fires; `trusted` says the user allowed what the flow would do
-    on this machine (studio/flow/capabilities.py), without it handlers refuse. Cancelling the awaiting task cancels the run's
-    nodes cleanly and re-raises."""
+    on this machine (studio/flow/capabilities.py), without it handlers refuse; `plan` is the flow's
+    `FlowPlan` when the caller runs the same flow often (engine/plan.py), else each run builds its own.
+    Cancelling the awaiting task cancels the run's nodes cleanly and re-raises."""
     run = _make_run(
         flow, catalog=catalog, registry=registry, trigger_payload=trigger_payload, connect=connect,
         run_dir=run_dir, max_concurrency=max_concurrency, on_event=on_event, services=services,
         start_at=start_at, only=only, pinned_outputs=pinned_outputs, run_id=run_id,
-        trigger_node=trigger_node, keep_events=keep_events, trusted=trusted,
+        trigger_node=trigger_node, keep_events=keep_events, trusted=trusted, plan=plan,
     )
     return await run.execute()

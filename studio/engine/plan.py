@@ -1,0 +1,93 @@
+"""A flow's run plan: what every run of one flow works out the same way (nodes and wires by id,
+each node's catalog action, flow order, names to ids, and what the run may do on this machine),
+built once and shared by every run of that flow.
+
+A run builds its own plan when given none (the editor, `studio run`: each run may be of an edited
+flow). A caller that runs the same unchanged flow again and again (`studio serve`: one run per
+webhook call) builds one with `FlowPlan.build` and hands it to every run, so none of them redoes
+the work. A plan is never changed once built: its maps are read-only views, its wire lists tuples;
+a run keeps its own state (results, ports, pending nodes) elsewhere."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
+
+from studio.flow.capabilities import FlowCapabilities, Grant, analyse
+from studio.paths import data_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from studio.catalog.catalog import Catalog
+    from studio.catalog.models import Action
+    from studio.flow.models import Flow, Node, Wire
+
+
+class _WiresById(dict):
+    """Wires by node id; a node without any has none (an empty tuple), without being added."""
+
+    def __missing__(self, key: str) -> tuple:
+        return ()
+
+
+def _absolute(path: Any) -> Path:
+    return Path(os.path.abspath(path))
+
+
+@dataclass(frozen=True, eq=False)
+class FlowPlan:
+    flow: "Flow"
+    catalog: "Catalog"
+    nodes: Mapping[str, "Node"]
+    wires: tuple["Wire", ...]  # the wires whose both ends are nodes of the flow
+    incoming: Mapping[str, tuple["Wire", ...]]
+    outgoing: Mapping[str, tuple["Wire", ...]]
+    actions: Mapping[str, "Action | None"]  # None: not in the catalog (the node fails when it runs)
+    order: Mapping[str, int]  # a node's place in the flow (runs start ready nodes in that order)
+    ids_by_name: Mapping[str, str]
+    # Set when the caller analysed the flow (studio/flow/capabilities.py) for a given folder: every
+    # run from that folder gets its grant from these without analysing again.
+    capabilities: FlowCapabilities | None = None
+    flow_dir: str | None = None
+    # Folders every run of `flow_dir` may read, made absolute once: the flow's (if any) and the
+    # runs folder as it was named when the plan was built.
+    _folder_root: tuple[Path, ...] = ()
+    _runs_root: Path | None = None
+
+    @classmethod
+    def build(cls, flow: "Flow", catalog: "Catalog", *, capabilities: FlowCapabilities | None = None,
+              flow_dir: str | None = None) -> "FlowPlan":
+        """The plan of `flow`. `capabilities`: `analyse(flow, catalog, flow_dir)` made by the caller,
+        for runs whose `flow_dir` service is `flow_dir` (other runs analyse for themselves)."""
+        nodes = {n.id: n for n in flow.nodes}
+        wires = tuple(w for w in flow.wires if w.source.node in nodes and w.target.node in nodes)
+        incoming: dict[str, list[Wire]] = {}
+        outgoing: dict[str, list[Wire]] = {}
+        for wire in wires:
+            incoming.setdefault(wire.target.node, []).append(wire)
+            outgoing.setdefault(wire.source.node, []).append(wire)
+        return cls(
+            flow=flow, catalog=catalog, nodes=MappingProxyType(nodes), wires=wires,
+            incoming=MappingProxyType(_WiresById((k, tuple(v)) for k, v in incoming.items())),
+            outgoing=MappingProxyType(_WiresById((k, tuple(v)) for k, v in outgoing.items())),
+            actions=MappingProxyType({n.id: (catalog.get(n.action) if n.action in catalog else None)
+                                      for n in flow.nodes}),
+            order=MappingProxyType({n.id: i for i, n in enumerate(flow.nodes)}),
+            ids_by_name=MappingProxyType({n.name: n.id for n in flow.nodes}),
+            capabilities=capabilities, flow_dir=flow_dir, _folder_root=(_absolute(flow_dir),) if flow_dir else (),
+            _runs_root=_absolute(data_dir(make=False) / "runs"),
+        )
+
+    def grant(self, *, flow_dir: Any, run_dir: Path, trusted: bool,
+              capabilities: FlowCapabilities | None = None) -> Grant:
+        """What one run may do: reading in the flow's folder, the run's own folder and the runs
+        folder, and, when `trusted`, what the analysis lists (`capabilities`, else the plan's when
+        the run is from the folder the plan was analysed for, else analysed now)."""
+        if flow_dir == self.flow_dir:
+            known = capabilities if capabilities is not None else self.capabilities
+            return Grant(known if known is not None else analyse(self.flow, self.catalog, flow_dir), trusted,
+                         (*self._folder_root, _absolute(run_dir), self._runs_root))
+        return Grant.for_flow(self.flow, self.catalog, flow_dir=flow_dir, trusted=trusted,
+                              roots=(run_dir, data_dir(make=False) / "runs"), capabilities=capabilities)
