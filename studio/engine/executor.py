@@ -134,7 +134,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.trigger_value = trigger_payload
         self.connect = connect or _no_connect
         self.run_id = run_id or uuid.uuid4().hex
-        self.run_dir = Path(run_dir) if run_dir is not None else Path(tempfile.gettempdir()) / "flow-studio-runs" / self.run_id
+        self.run_dir = Path(run_dir) if run_dir is not None else Path(tempfile.gettempdir(), "flow-studio-runs", self.run_id)
         self.max_concurrency = max_concurrency
         self.events: list[RunEvent] = []
         self.bus = EventBus(self.events.append if keep_events else None, on_event)

@@ -33,6 +33,8 @@ class _WiresById(dict):
 
 
 def _absolute(path: Any) -> Path:
+    if isinstance(path, Path) and path.is_absolute() and ".." not in path.parts:
+        return path  # already what abspath would make of it (a Path has no "." parts)
     return Path(os.path.abspath(path))
 
 
