@@ -12,7 +12,6 @@ import logging
 import os
 import signal
 import sys
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -28,6 +27,7 @@ from studio.flow.io import load_flow
 from studio.flow.models import Flow, Node
 from studio.history import RunHistory, open_store
 from studio.history.batched import BatchedHistory
+from studio.history.run_ids import new_run_id
 from studio.logs import setup_logging
 from studio.triggers.schedule import Clock, Schedule, run_schedule
 from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer, answer_with_run
@@ -85,7 +85,7 @@ class Server:
             run_id = await self.dispatch(served, payload, trigger_kind)
             log.info("run %s of %r (%s): queued", run_id, served.flow.name, trigger_kind)
             return None
-        run_id = uuid.uuid4().hex
+        run_id = new_run_id()
         if self._writer is None and hasattr(self.history, "batch"):  # the SQLite history groups commits
             self._writer = BatchedHistory(self.history)
         active = start_run(served.flow, connect=self.connect, trigger=trigger_kind, payload=payload,

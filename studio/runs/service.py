@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal
@@ -20,6 +19,7 @@ from studio.engine.steps import forget as forget_steps
 from studio.engine.steps import log_for
 from studio.flow.models import Flow
 from studio.history import RunStore
+from studio.history.run_ids import new_run_id
 
 from .prepare import prepare_file
 from .records import (
@@ -179,7 +179,7 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
 
         services[RESUME_SERVICE] = {resume.node_id: {"state": resume.state, "decisions": resume.decisions}}
         start_at, run_id = resume.node_id, resume.run_id
-    run_id = run_id or uuid.uuid4().hex
+    run_id = run_id or new_run_id()
     folder = run_dir_for(run_id) if run_dir == "default" else run_dir
     if resume is not None:  # this part's steps only: the history holds the earlier parts'
         forget_steps(run_id)
