@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from typing import Any, Callable
 
 from .store import RunHistory
@@ -37,8 +38,11 @@ class BatchedHistory:
         self._done = 0  # of those, written (committed, or reported as failed)
         self._waiters: list[tuple[int, asyncio.Future]] = []  # (writes that must be done, waiter)
         self._scheduled = False
-        self._writing: asyncio.Future | None = None  # the batch the writer thread is on
-        self._pool: ThreadPoolExecutor | None = None
+        self._writing = False  # the writer thread is on a batch
+        # Batches go to the writer thread through a queue; it hands each back with one
+        # call_soon_threadsafe (a future per batch, as run_in_executor makes, cost more).
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.history, name)
@@ -52,22 +56,36 @@ class BatchedHistory:
     def _add(self, write: Callable[[], None]) -> None:
         self._queue.append(write)
         self._queued += 1
-        if not self._scheduled and self._writing is None:
+        if not self._scheduled and not self._writing:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._next_batch)  # after this turn's other writes
 
     def _next_batch(self) -> None:
         self._scheduled = False
-        if self._writing is not None or not self._queue:
+        if self._writing or not self._queue:
             return
-        queue, self._queue = self._queue, []
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="history-writer")
-        self._writing = asyncio.get_running_loop().run_in_executor(self._pool, self._write, queue)
-        self._writing.add_done_callback(lambda _, count=len(queue): self._batch_done(count))
+        batch, self._queue = self._queue, []
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_batches, name="history-writer", daemon=True)
+            self._writer.start()
+        self._writing = True
+        self._jobs.put((batch, asyncio.get_running_loop()))
+
+    def _write_batches(self) -> None:
+        """The writer thread: each batch written, then handed back to its loop."""
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch, loop = job
+            self._write(batch)
+            try:
+                loop.call_soon_threadsafe(self._batch_done, len(batch))
+            except RuntimeError:  # the loop is closed: nobody waits for this batch any more
+                pass
 
     def _batch_done(self, count: int) -> None:
-        self._writing = None
+        self._writing = False
         self._written(count)
         self._next_batch()  # what was queued meanwhile
 
@@ -81,31 +99,32 @@ class BatchedHistory:
                 waiter.set_result(None)
         self._waiters = waiting
 
-    def _write(self, queue: list[Callable[[], None]]) -> None:
-        """Write `queue` in one transaction; a write that fails is reported and undone alone, the
+    def _write(self, batch: list[Callable[[], None]]) -> None:
+        """Write `batch` in one transaction; a write that fails is reported and undone alone, the
         others are kept."""
         try:
             with self.history.batch():
-                for write in queue:
+                for write in batch:
                     try:
                         write()
                     except Exception as exc:  # noqa: BLE001 - one run's record must not lose the others'
                         self._warn(f"could not record a run in the history: {type(exc).__name__}: "
                                    f"{str(exc)[:200]}")
         except Exception as exc:  # noqa: BLE001 - the commit itself failed (disk full, locked)
-            self._warn(f"could not record {len(queue)} run write(s) in the history: {type(exc).__name__}: "
+            self._warn(f"could not record {len(batch)} run write(s) in the history: {type(exc).__name__}: "
                        f"{str(exc)[:200]}")
 
     def flush(self) -> None:
         """Write everything queued, now, and stop the writer thread (when serving stops): the
         batch it is on is committed first."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        queue, self._queue = self._queue, []
-        if queue:
-            self._write(queue)
-            self._written(len(queue))
+        if self._writer is not None:
+            self._jobs.put(None)
+            self._writer.join()
+            self._writer = None
+        batch, self._queue = self._queue, []
+        if batch:
+            self._write(batch)
+            self._written(len(batch))
 
     async def flushed(self) -> None:
         """Return once every write queued so far is committed (or reported as failed)."""
