@@ -89,7 +89,8 @@ class Server:
         if self._writer is None and hasattr(self.history, "batch"):  # the SQLite history groups commits
             self._writer = BatchedHistory(self.history)
         active = start_run(served.flow, connect=self.connect, trigger=trigger_kind, payload=payload,
-                           flow_path=served.path, flow_path_resolved=True, plan=served.plan,
+                           flow_path=served.path, flow_path_resolved=served.plan is not None,  # by start()
+                           plan=served.plan,
                            history=self._writer or self.history, run_id=run_id,
                            run_dir=(self.runs_root / run_id) if self.runs_root else None,
                            run_record="never", catalog=self.catalog, registry=self.registry,
