@@ -8,6 +8,7 @@ import logging
 import logging.handlers
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,8 @@ class _WrittenPerLoopTurn:
         try:
             self._flush_on = None
             self._write_lines()
+        except Exception as exc:  # noqa: BLE001 - as logging does: say so on stderr, never raise
+            sys.stderr.write(f"--- Logging error: could not write log lines: {exc!r}\n")
         finally:
             self.release()
 
@@ -117,6 +120,13 @@ class _WrittenPerLoopTurn:
         finally:
             self.release()
         super().flush()
+
+    def close(self) -> None:
+        try:
+            self.flush()  # a handler replaced by setup_logging writes what it holds first
+        except (OSError, ValueError):  # its stream is gone already (as logging.shutdown allows)
+            pass
+        super().close()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

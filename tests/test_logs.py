@@ -114,3 +114,11 @@ def test_the_log_file_rotates_by_its_size_when_lines_are_written_per_loop_turn(t
     assert len(files) == LOG_FILE_COUNT + 1
     assert all(f.stat().st_size <= 400 for f in files)
     assert "line 39 " in log_file.read_text()
+
+
+async def test_lines_waiting_for_the_loop_turn_are_written_when_logging_is_set_up_again(tmp_path, capsys):
+    log_file = setup_logging(log_file=tmp_path / "logs" / "studio.log")
+    logging.getLogger("studio.serve").info("the last line before set-up again")
+    setup_logging(log_file=tmp_path / "logs" / "studio.log")  # closes the handlers holding it
+    assert "the last line before set-up again" in log_file.read_text()
+    assert "the last line before set-up again" in capsys.readouterr().err
