@@ -144,7 +144,10 @@ class WebhookServer:
         return f"http://{self.host}:{self.port}"
 
     async def _dispatch(self, request: Request) -> Response:
-        key = (request.method.upper(), self.normalise_path(request.url.path))
+        path = request.scope["path"]
+        if any(c in path for c in "?#\\"):  # as the URL shows them (escaped): rebuild it, rare
+            path = request.url.path
+        key = (request.method.upper(), self.normalise_path(path))
         route = self._routes.get(key)
         if route is None:
             allowed = sorted(m for (m, p) in self._routes if p == key[1])
