@@ -3,10 +3,14 @@ with a filter that scrubs secrets from every record before any handler sees it."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import logging.handlers
+import os
 import re
+import sys
 from pathlib import Path
+from typing import Any
 
 LOG_FILE_BYTES = 2 * 1024 * 1024
 LOG_FILE_COUNT = 5
@@ -38,6 +42,8 @@ class RedactingFilter(logging.Filter):
         self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_redacted_for", None) == self.secrets:
+            return True  # another handler's filter already cleaned this record (the same secrets)
         message = record.getMessage()
         cleaned = redact_text(message, self.secrets)
         if record.exc_info and record.exc_info[1] is not None:
@@ -46,7 +52,131 @@ class RedactingFilter(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         record.msg, record.args = cleaned, ()
+        record._redacted_for = self.secrets
         return True
+
+
+class _FormatOnce(logging.Formatter):
+    """A formatter that formats each record once, however many handlers ask (the log file and
+    stderr): `studio serve` logs a line per run."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        cached = record.__dict__.get("_formatted")
+        if cached is not None and cached[0] is self:
+            return cached[1]
+        text = super().format(record)
+        record._formatted = (self, text)
+        return text
+
+
+class _WrittenPerLoopTurn:
+    """A stream handler's lines, written together: records emitted on a running event loop are
+    written (and flushed) once that loop's current turn ends, one write for all of them; records
+    emitted anywhere else are written at once. `studio serve` logs a line per run, and a write and
+    a flush per line (the file's and stderr's) were a visible share of a webhook execution. What a
+    killed process can lose is the lines of the loop turn it was in; `flush()` writes them now."""
+
+    _lines: list[str]
+    _flush_on: asyncio.AbstractEventLoop | None = None  # the loop that will write the lines
+
+    def _write(self, text: str) -> None:
+        """Called with the handler's lock held."""
+        self._lines.append(text)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            self._write_lines()
+        elif self._flush_on is not loop:
+            self._flush_on = loop
+            loop.call_soon(self._loop_turn_ended)
+
+    def _loop_turn_ended(self) -> None:
+        self.acquire()
+        try:
+            self._flush_on = None
+            self._write_lines()
+        except Exception as exc:  # noqa: BLE001 - as logging does: say so on stderr, never raise
+            sys.stderr.write(f"--- Logging error: could not write log lines: {exc!r}\n")
+        finally:
+            self.release()
+
+    def _write_lines(self) -> None:
+        if self._lines and self.stream is not None:
+            text = "".join(self._lines)
+            self._lines.clear()
+            self.stream.write(text)
+            self.stream.flush()
+            self._written()
+
+    def _written(self) -> None:
+        """After each write (the log file counts its size here)."""
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._write_lines()
+        finally:
+            self.release()
+        super().flush()
+
+    def close(self) -> None:
+        try:
+            self.flush()  # a handler replaced by setup_logging writes what it holds first
+        except (OSError, ValueError):  # its stream is gone already (as logging.shutdown allows)
+            pass
+        super().close()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._emit_text(self.format(record) + self.terminator)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - logging's own rule: report on stderr, never raise
+            self.handleError(record)
+
+    def _emit_text(self, text: str) -> None:
+        self._write(text)
+
+
+class _Stderr(_WrittenPerLoopTurn, logging.StreamHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self._lines = []
+
+
+class _LogFile(_WrittenPerLoopTurn, logging.handlers.RotatingFileHandler):
+    """The rotating log file. Its size is counted as lines are written (and read back from the
+    file after each write, since other processes may log to it too), instead of the standard
+    handler's two `stat` calls, a seek and a second formatting per record; whether the file is a
+    regular one (only those rotate) is asked once, when it is opened."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._lines = []
+        self._size = 0
+        super().__init__(*args, **kwargs)
+
+    def _open(self):  # type: ignore[override]
+        self._regular = not os.path.exists(self.baseFilename) or os.path.isfile(self.baseFilename)
+        stream = super()._open()
+        stream.seek(0, 2)
+        self._size = stream.tell()
+        return stream
+
+    def _written(self) -> None:
+        self._size = self.stream.tell()
+
+    def _emit_text(self, text: str) -> None:
+        if self.stream is None:  # delay was set
+            self.stream = self._open()
+        if self._regular and 0 < self.maxBytes <= self._size + len(text):
+            self._write_lines()  # what is waiting belongs to the file being rotated
+            self.doRollover()
+            if self.stream is None:
+                self.stream = self._open()
+        self._size += len(text)
+        self._write(text)
 
 
 def setup_logging(level: int = logging.INFO, *, log_file: Path | None = None, to_stderr: bool = True) -> Path:
@@ -62,12 +192,12 @@ def setup_logging(level: int = logging.INFO, *, log_file: Path | None = None, to
         if getattr(handler, "_studio", False):
             logger.removeHandler(handler)
             handler.close()
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = _FormatOnce("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [
-        logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_COUNT,
+        _LogFile(log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_COUNT,
                                              encoding="utf-8")]
     if to_stderr:
-        handlers.append(logging.StreamHandler())
+        handlers.append(_Stderr())
     for handler in handlers:
         handler._studio = True  # type: ignore[attr-defined]
         handler.setFormatter(formatter)

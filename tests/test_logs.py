@@ -43,3 +43,82 @@ def test_log_file_is_redacted_and_rotates(tmp_path):
         log.info("line %d %s", i, "x" * 50)
     rotated = sorted(p.name for p in log_file.parent.iterdir())
     assert "studio.log.1" in rotated and len(rotated) <= LOG_FILE_COUNT + 1
+
+
+def _studio_handlers():
+    return logging.getLogger("studio").handlers
+
+
+async def test_lines_logged_on_a_loop_are_written_together_when_its_turn_ends(tmp_path, capsys):
+    import asyncio
+
+    log_file = setup_logging(log_file=tmp_path / "logs" / "studio.log")
+    log = logging.getLogger("studio.serve")
+    for i in range(3):
+        log.info("run %d of %r: succeeded with %s", i, "flow", f"Bearer {KEY}")
+    assert "run 0" not in log_file.read_text()  # still waiting for the end of this turn
+    await asyncio.sleep(0)
+    text = log_file.read_text()
+    err = capsys.readouterr().err
+    for shown in (text, err):
+        lines = [line for line in shown.splitlines() if "studio.serve" in line]
+        assert [line.split(": ", 1)[1].split(" with ")[0] for line in lines] == [
+            f"run {i} of 'flow': succeeded" for i in range(3)]
+        assert KEY not in shown and "REDACTED" in shown
+
+
+def test_lines_left_by_a_closed_loop_are_written_by_the_next_line_or_a_flush(tmp_path):
+    import asyncio
+
+    log_file = setup_logging(log_file=tmp_path / "logs" / "studio.log", to_stderr=False)
+    log = logging.getLogger("studio.serve")
+    loop = asyncio.new_event_loop()
+
+    async def last_words() -> None:
+        log.info("said on a loop that then closed")
+
+    loop.run_until_complete(last_words())
+    loop.close()  # its turn's callbacks may never have run
+    log.info("said after it, with no loop")
+    lines = [line for line in log_file.read_text().splitlines() if "studio.serve" in line]
+    assert [line.split(": ", 1)[1] for line in lines] == ["said on a loop that then closed",
+                                                           "said after it, with no loop"]
+
+    async def pending() -> None:
+        log.info("flushed at once")
+        for handler in _studio_handlers():
+            handler.flush()
+        assert "flushed at once" in log_file.read_text()
+
+    asyncio.run(pending())
+
+
+def test_the_log_file_rotates_by_its_size_when_lines_are_written_per_loop_turn(tmp_path):
+    import asyncio
+
+    log_file = setup_logging(log_file=tmp_path / "logs" / "studio.log", to_stderr=False)
+    handler = next(h for h in _studio_handlers() if hasattr(h, "maxBytes"))
+    handler.maxBytes = 400
+    log = logging.getLogger("studio.serve")
+
+    async def many() -> None:
+        for i in range(40):
+            log.info("line %d %s", i, "x" * 40)
+            if i % 5 == 4:
+                await asyncio.sleep(0)
+
+    asyncio.run(many())
+    for h in _studio_handlers():
+        h.flush()
+    files = sorted(log_file.parent.iterdir())
+    assert len(files) == LOG_FILE_COUNT + 1
+    assert all(f.stat().st_size <= 400 for f in files)
+    assert "line 39 " in log_file.read_text()
+
+
+async def test_lines_waiting_for_the_loop_turn_are_written_when_logging_is_set_up_again(tmp_path, capsys):
+    log_file = setup_logging(log_file=tmp_path / "logs" / "studio.log")
+    logging.getLogger("studio.serve").info("the last line before set-up again")
+    setup_logging(log_file=tmp_path / "logs" / "studio.log")  # closes the handlers holding it
+    assert "the last line before set-up again" in log_file.read_text()
+    assert "the last line before set-up again" in capsys.readouterr().err

@@ -57,24 +57,21 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from studio.flow.capabilities import Grant
-from studio.paths import data_dir
-
 from .context import NodeContext, NodeError
 from .events import EventBus, EventCallback, RunEvent
 from .inputs import ExpressionOutput
 from .loops import LoopBodies
 from .node_execution import NodeExecution
 from .node_states import NodeStates
-from .planning import SOURCE, TARGET, RunPlanning, group_links
+from .plan import FlowPlan
+from .planning import RunPlanning
 from .results import (  # noqa: F401 - the executor's public names, imported from here by callers
     RUN_STATUSES, NodeResult, RunResult, add_usage, error_object, jsonable,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.catalog import Catalog
-    from studio.catalog.models import Action
-    from studio.flow.models import Flow, Node
+    from studio.flow.models import Flow
 
     from .handlers import HandlerRegistry
 
@@ -120,6 +117,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         trigger_node: str | None,
         keep_events: bool,
         trusted: bool = False,
+        plan: FlowPlan | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -140,35 +138,34 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.trigger_value = trigger_payload
         self.connect = connect or _no_connect
         self.run_id = run_id or uuid.uuid4().hex
-        self.run_dir = Path(run_dir) if run_dir is not None else Path(tempfile.gettempdir()) / "flow-studio-runs" / self.run_id
+        self.run_dir = Path(run_dir) if run_dir is not None else Path(tempfile.gettempdir(), "flow-studio-runs", self.run_id)
         self.max_concurrency = max_concurrency
         self.events: list[RunEvent] = []
         self.bus = EventBus(self.events.append if keep_events else None, on_event)
         self.services = {"catalog": catalog, "registry": registry, **(services or {}), "trigger_payload": trigger_payload}
+        # What every run of this flow works out the same way (engine/plan.py): given by a caller
+        # that runs the same flow often, else built for this run.
+        if plan is None:
+            plan = FlowPlan.build(flow, catalog, flow_dir=self.services.get("flow_dir"))
+        elif plan.flow is not flow:
+            raise ValueError("the plan given is of another flow")
+        self.plan = plan
         # What this run may do on this machine (start, read, contact): handlers ask it, never the file.
         known = self.services.pop(CAPABILITIES_SERVICE, None)  # analysed once by a caller that runs it often
         if "grant" not in self.services:
-            self.services["grant"] = Grant.for_flow(
-                flow, catalog, flow_dir=self.services.get("flow_dir"), trusted=trusted,
-                roots=(self.run_dir, data_dir(make=False) / "runs"),
-                capabilities=known)
+            self.services["grant"] = plan.grant(flow_dir=self.services.get("flow_dir"), run_dir=self.run_dir,
+                                                trusted=trusted, capabilities=known)
         self.pinned = dict(pinned_outputs or {})
 
-        self.nodes: dict[str, Node] = {n.id: n for n in flow.nodes}
-        links = [(w.source.node, w.source.port, w.target.node, w.target.port) for w in flow.wires
-                 if w.source.node in self.nodes and w.target.node in self.nodes]
-        self.incoming = group_links(links, TARGET)  # node id -> the links into it
-        self.outgoing = group_links(links, SOURCE)  # node id -> the links out of it
-        found: dict[str, Action | None] = {}  # each action looked up in the catalog once
-        for action_id in {n.action for n in flow.nodes}:
-            found[action_id] = catalog.get(action_id) if action_id in catalog else None
-        self.actions: dict[str, Action | None] = {n.id: found[n.action] for n in flow.nodes}
+        self.nodes = plan.nodes
+        self.incoming, self.outgoing = plan.incoming, plan.outgoing  # node id -> its links
+        self.actions = plan.actions
         self.results: dict[str, NodeResult] = {n.id: NodeResult(n.id, n.name, n.action) for n in flow.nodes}
         self.has_output: set[str] = set()
         self.action_plans: dict[str, Any] = {}  # action id -> what running its nodes needs (node_execution)
         self.ports: dict[str, dict[str, Any]] = {}  # node id -> active output port -> value
         # Pins may name nodes by id or name; pins of nodes no longer in the flow are ignored.
-        names = self.ids_by_name = {n.name: n.id for n in flow.nodes}  # built once: every expression scope uses it
+        names = self.ids_by_name = plan.ids_by_name  # every expression scope uses it
         self.pinned = {names.get(key, key): value for key, value in self.pinned.items() if key in self.nodes or key in names}
         self.target = self._node_id(start_at or only) if (start_at or only) else None
         self.only = bool(only)
@@ -180,7 +177,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.pending: dict[str, None] = {}
         self.candidates: set[str] = set()
         self.after_trigger: set[str] = set()  # candidates that found the trigger not yet ended
-        self.order = {n.id: i for i, n in enumerate(flow.nodes)}
+        self.order = plan.order
         self.queued: deque[str] = deque()  # ready nodes waiting for one of the max_concurrency slots
         self.tasks: dict[str, asyncio.Task] = {}  # nodes in flight
         self.waiter: asyncio.Future | None = None  # what `execute` awaits; set when it should look again
@@ -418,6 +415,7 @@ def start_run(
     trigger_node: str | None = None,
     keep_events: bool = True,
     trusted: bool = False,
+    plan: FlowPlan | None = None,
 ) -> RunHandle:
     """Start running `flow` as a task on the running loop and return its handle at once.
     Arguments as for `run_flow`; raises ValueError at once for a bad start_at/only/trigger_node."""
@@ -425,7 +423,7 @@ def start_run(
         flow, catalog=catalog, registry=registry, trigger_payload=trigger_payload, connect=connect,
         run_dir=run_dir, max_concurrency=max_concurrency, on_event=on_event, services=services,
         start_at=start_at, only=only, pinned_outputs=pinned_outputs, run_id=run_id,
-        trigger_node=trigger_node, keep_events=keep_events, trusted=trusted,
+        trigger_node=trigger_node, keep_events=keep_events, trusted=trusted, plan=plan,
     )
     task = asyncio.get_running_loop().create_task(run.execute(), name=f"run {run.run_id}")
     return RunHandle(run, task)
@@ -449,6 +447,7 @@ async def run_flow(
     trigger_node: str | None = None,
     keep_events: bool = True,
     trusted: bool = False,
+    plan: FlowPlan | None = None,
 ) -> RunResult:
     """Run `flow` to the end and return what every node did.
 
@@ -458,12 +457,13 @@ async def run_flow(
     `services` is passed to handlers as `ctx.services`; `start_at`/`only` (node id or name) make
     a partial run taking upstream values from `pinned_outputs` {node id: output};
     `trigger_node` picks which trigger fires; `trusted` says the user allowed what the flow would do
-    on this machine (studio/flow/capabilities.py), without it handlers refuse. Cancelling the awaiting task cancels the run's
-    nodes cleanly and re-raises."""
+    on this machine (studio/flow/capabilities.py), without it handlers refuse; `plan` is the flow's
+    `FlowPlan` when the caller runs the same flow often (engine/plan.py), else each run builds its own.
+    Cancelling the awaiting task cancels the run's nodes cleanly and re-raises."""
     run = _make_run(
         flow, catalog=catalog, registry=registry, trigger_payload=trigger_payload, connect=connect,
         run_dir=run_dir, max_concurrency=max_concurrency, on_event=on_event, services=services,
         start_at=start_at, only=only, pinned_outputs=pinned_outputs, run_id=run_id,
-        trigger_node=trigger_node, keep_events=keep_events, trusted=trusted,
+        trigger_node=trigger_node, keep_events=keep_events, trusted=trusted, plan=plan,
     )
     return await run.execute()

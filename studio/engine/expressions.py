@@ -19,6 +19,7 @@ Results are never evaluated again, so data that contains `{{` cannot inject an e
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -369,6 +370,16 @@ def split_template(template: str) -> list[str | Expression]:
     return parts
 
 
+CACHED_TEMPLATE_CHARS = 4096  # longer values are parsed each time (a prompt is seldom rendered twice)
+_cached_parts = functools.lru_cache(maxsize=2048)(lambda template: tuple(split_template(template)))
+
+
+def template_parts(template: str) -> tuple[str | Expression, ...]:
+    """`split_template`, parsed once per distinct value: a flow run again and again (a served
+    webhook) renders the same values every time. The pieces are immutable; errors are not kept."""
+    return _cached_parts(template) if len(template) <= CACHED_TEMPLATE_CHARS else tuple(split_template(template))
+
+
 def evaluate(expression: str, scope: Scope) -> Any:
     """The value of one expression (without the braces)."""
     text = expression.strip()
@@ -383,7 +394,7 @@ def render(template: str, scope: Scope, budget: SizeBudget | None = None) -> Any
     its limit: nothing larger than the limit is ever built or written out as JSON."""
     if not has_expression(template):
         return template
-    parts = split_template(template)
+    parts = template_parts(template)
     budget = budget if budget is not None else SizeBudget()
     if len(parts) == 1 and isinstance(parts[0], Expression):
         value = parts[0].evaluate(scope, budget)
@@ -415,7 +426,7 @@ def render(template: str, scope: Scope, budget: SizeBudget | None = None) -> Any
     return "".join(pieces)
 
 
-def _size_of_rest(size: int, rest: list[str | Expression], scope: Scope) -> tuple[int, bool]:
+def _size_of_rest(size: int, rest: tuple[str | Expression, ...], scope: Scope) -> tuple[int, bool]:
     """(size, exact) of a value whose rendering passed its limit, for the error message: the
     remaining pieces are counted without being built while that stays cheap (text pieces, and
     expressions without filters whose value is text or a scalar); otherwise "more than"."""

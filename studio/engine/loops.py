@@ -69,7 +69,7 @@ class LoopBodies:
                     connect=self.connect, run_dir=self.run_dir, max_concurrency=self.max_concurrency,
                     on_event=forward, services={k: v for k, v in self.services.items() if k != "trigger_payload"},
                     start_at=None, only=None, pinned_outputs=None, run_id=self.run_id, trigger_node=None,
-                    keep_events=False,
+                    keep_events=False, plan=self.plan,
                 )
                 sub.loop_of = (self, nid, batch)
                 sub.body_nodes = body

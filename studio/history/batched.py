@@ -1,17 +1,23 @@
 """Group commit for a busy server (`studio serve` on the SQLite history, the store with
 `batch()`; other stores are written directly): run starts and ends are queued and written
-together once per turn of the event loop, in one transaction, instead of one commit per write.
+together, in one transaction, by a writer thread, instead of one commit each on the event loop.
 
-Durability is the same as writing each at once: a caller that must not answer before its run is
-recorded awaits `flushed()` (the webhook reply does), so a run that was answered is committed.
-What a crash can lose is only a start queued in the current turn of the loop (under a
-millisecond), the same as a crash just before the run started; each run's writes stay all or
-nothing (one savepoint each inside the batch)."""
+While the writer thread commits one batch (the disk may keep it waiting for milliseconds: a WAL
+checkpoint syncs the database file), the loop goes on serving requests, and whatever they queue
+meanwhile becomes the next batch, so batches grow with the load. Durability is the same as writing
+each at once: a caller that must not answer before its run is recorded awaits `flushed()` (the
+webhook reply does), so a run that was answered is committed. What a crash can lose is only
+writes not yet committed, whose runs were not answered, the same as a crash just before those
+runs began or ended; each run's writes stay all or nothing (one savepoint each inside the batch).
+The values a write records are read by the writer thread: callers hand over values the run no
+longer changes (a finished run's results, the trigger payload)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 from typing import Any, Callable
 
 from .store import RunHistory
@@ -20,15 +26,23 @@ log = logging.getLogger(__name__)
 
 
 class BatchedHistory:
-    """A RunHistory whose record_started/record_finished are queued and committed together;
-    everything else (reads, pins, retention) goes straight to the history. Use from one loop."""
+    """A RunHistory whose record_started/record_finished are queued and committed together by a
+    writer thread; everything else (reads, pins, retention) goes straight to the history. Queue
+    writes from one loop."""
 
     def __init__(self, history: RunHistory, warn: Callable[[str], None] | None = None) -> None:
         self.history = history
         self._warn = warn or (lambda text: log.warning("%s", text))
         self._queue: list[Callable[[], None]] = []
-        self._waiters: list[asyncio.Future] = []
+        self._queued = 0  # writes queued since the start
+        self._done = 0  # of those, written (committed, or reported as failed)
+        self._waiters: list[tuple[int, asyncio.Future]] = []  # (writes that must be done, waiter)
         self._scheduled = False
+        self._writing = False  # the writer thread is on a batch
+        # Batches go to the writer thread through a queue; it hands each back with one
+        # call_soon_threadsafe (a future per batch, as run_in_executor makes, cost more).
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.history, name)
@@ -41,37 +55,82 @@ class BatchedHistory:
 
     def _add(self, write: Callable[[], None]) -> None:
         self._queue.append(write)
-        if not self._scheduled:
+        self._queued += 1
+        if not self._scheduled and not self._writing:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+            asyncio.get_running_loop().call_soon(self._next_batch)  # after this turn's other writes
+
+    def _next_batch(self) -> None:
+        self._scheduled = False
+        if self._writing or not self._queue:
+            return
+        batch, self._queue = self._queue, []
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_batches, name="history-writer", daemon=True)
+            self._writer.start()
+        self._writing = True
+        self._jobs.put((batch, asyncio.get_running_loop()))
+
+    def _write_batches(self) -> None:
+        """The writer thread: each batch written, then handed back to its loop."""
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch, loop = job
+            self._write(batch)
+            try:
+                loop.call_soon_threadsafe(self._batch_done, len(batch))
+            except RuntimeError:  # the loop is closed: nobody waits for this batch any more
+                pass
+
+    def _batch_done(self, count: int) -> None:
+        self._writing = False
+        self._written(count)
+        self._next_batch()  # what was queued meanwhile
+
+    def _written(self, count: int) -> None:
+        self._done += count
+        waiting = []
+        for target, waiter in self._waiters:
+            if target > self._done:
+                waiting.append((target, waiter))
+            elif not waiter.done():
+                waiter.set_result(None)
+        self._waiters = waiting
+
+    def _write(self, batch: list[Callable[[], None]]) -> None:
+        """Write `batch` in one transaction; a write that fails is reported and undone alone, the
+        others are kept."""
+        try:
+            with self.history.batch():
+                for write in batch:
+                    try:
+                        write()
+                    except Exception as exc:  # noqa: BLE001 - one run's record must not lose the others'
+                        self._warn(f"could not record a run in the history: {type(exc).__name__}: "
+                                   f"{str(exc)[:200]}")
+        except Exception as exc:  # noqa: BLE001 - the commit itself failed (disk full, locked)
+            self._warn(f"could not record {len(batch)} run write(s) in the history: {type(exc).__name__}: "
+                       f"{str(exc)[:200]}")
 
     def flush(self) -> None:
-        """Write everything queued now, in one transaction; a write that fails is reported and
-        undone alone, the others are kept."""
-        self._scheduled = False
-        queue, self._queue = self._queue, []
-        waiters, self._waiters = self._waiters, []
-        try:
-            if queue:
-                with self.history.batch():
-                    for write in queue:
-                        try:
-                            write()
-                        except Exception as exc:  # noqa: BLE001 - one run's record must not lose the others'
-                            self._warn(f"could not record a run in the history: {type(exc).__name__}: "
-                                       f"{str(exc)[:200]}")
-        except Exception as exc:  # noqa: BLE001 - the commit itself failed (disk full, locked)
-            self._warn(f"could not record {len(queue)} run write(s) in the history: {type(exc).__name__}: "
-                       f"{str(exc)[:200]}")
-        finally:
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+        """Write everything queued, now, and stop the writer thread (when serving stops): the
+        batch it is on is committed first."""
+        if self._writer is not None:
+            self._jobs.put(None)
+            self._writer.join()
+            self._writer = None
+        batch, self._queue = self._queue, []
+        if batch:
+            self._write(batch)
+            self._written(len(batch))
 
     async def flushed(self) -> None:
         """Return once every write queued so far is committed (or reported as failed)."""
-        if not self._queue:
+        target = self._queued
+        if self._done >= target:
             return
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        self._waiters.append((target, waiter))
         await waiter

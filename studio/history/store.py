@@ -110,8 +110,13 @@ def _make_private(path: Path, mode: int) -> None:
             pass
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode  # built once, not per value
+
+
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    if value is None:  # most of a run's error, inputs and steps columns
+        return "null"
+    return _ENCODE(value)
 
 
 def _load(text: str | None) -> Any:
@@ -126,6 +131,36 @@ def _write_node(db: sqlite3.Connection, run_id: str, node: "NodeRecord") -> None
          _dump(node.error), node.started_at, node.finished_at, node.duration_ms, node.attempts,
          _dump(node.usage or {}), _dump(node.steps) if node.steps else None),
     )
+
+
+class _Tx:
+    """`with history._tx() as db:` one write (see RunHistory._tx)."""
+
+    __slots__ = ("db", "lock", "nested")
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
+        self.db, self.lock = db, lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.lock.acquire()
+        self.nested = self.db.in_transaction
+        try:
+            self.db.execute("SAVEPOINT write" if self.nested else "BEGIN IMMEDIATE")
+        except BaseException:  # a busy or closed database: nothing began, so nothing to hold
+            self.lock.release()
+            raise
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self.nested:
+                if exc_type:
+                    self.db.execute("ROLLBACK TO write")
+                self.db.execute("RELEASE write")
+            else:
+                self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()
 
 
 @dataclass
@@ -212,30 +247,10 @@ class RunHistory:
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _tx(self):
+    def _tx(self) -> "_Tx":
         """One write: a transaction, or inside a batch() a savepoint of the batch's transaction
         (a write that fails is undone whole, the batch's other writes stay)."""
-        history = self
-
-        class _Tx:
-            def __enter__(self_inner) -> sqlite3.Connection:
-                history._lock.acquire()
-                self_inner.nested = history._db.in_transaction
-                history._db.execute("SAVEPOINT write" if self_inner.nested else "BEGIN IMMEDIATE")
-                return history._db
-
-            def __exit__(self_inner, exc_type, exc, tb) -> None:
-                try:
-                    if self_inner.nested:
-                        if exc_type:
-                            history._db.execute("ROLLBACK TO write")
-                        history._db.execute("RELEASE write")
-                    else:
-                        history._db.execute("ROLLBACK" if exc_type else "COMMIT")
-                finally:
-                    history._lock.release()
-
-        return _Tx()
+        return _Tx(self._db, self._lock)
 
     def batch(self):
         """Group commit: the writes made inside `with history.batch():` are committed together,

@@ -12,21 +12,22 @@ import logging
 import os
 import signal
 import sys
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from studio.catalog import Catalog, load_catalog
 from studio.credentials.trust import TrustStore
-from studio.engine.executor import CAPABILITIES_SERVICE, RunResult
+from studio.engine.executor import RunResult
 from studio.engine.handlers import default_registry
+from studio.engine.plan import FlowPlan
 from studio.flow.capabilities import FlowCapabilities, analyse, needs_trust
 from studio.flow.errors import FlowLoadError
 from studio.flow.io import load_flow
 from studio.flow.models import Flow, Node
 from studio.history import RunHistory, open_store
 from studio.history.batched import BatchedHistory
+from studio.history.run_ids import new_run_id
 from studio.logs import setup_logging
 from studio.triggers.schedule import Clock, Schedule, run_schedule
 from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer, answer_with_run
@@ -46,8 +47,10 @@ class ServedFlow:
     flow: Flow
     path: str | None
     trigger: Node
-    # The flow's capability analysis, made once when serving starts (the flow does not change).
+    # The flow's capability analysis and run plan (engine/plan.py), made once when serving starts
+    # (the flow does not change) and shared by every run.
     capabilities: FlowCapabilities | None = None
+    plan: FlowPlan | None = None
 
 
 @dataclass
@@ -82,16 +85,17 @@ class Server:
             run_id = await self.dispatch(served, payload, trigger_kind)
             log.info("run %s of %r (%s): queued", run_id, served.flow.name, trigger_kind)
             return None
-        run_id = uuid.uuid4().hex
+        run_id = new_run_id()
         if self._writer is None and hasattr(self.history, "batch"):  # the SQLite history groups commits
             self._writer = BatchedHistory(self.history)
         active = start_run(served.flow, connect=self.connect, trigger=trigger_kind, payload=payload,
-                           flow_path=served.path, history=self._writer or self.history, run_id=run_id,
+                           flow_path=served.path, flow_path_resolved=served.plan is not None,  # by start()
+                           plan=served.plan,
+                           history=self._writer or self.history, run_id=run_id,
                            run_dir=(self.runs_root / run_id) if self.runs_root else None,
                            run_record="never", catalog=self.catalog, registry=self.registry,
                            trigger_node=served.trigger.id, max_concurrency=self.max_concurrency,
-                           trusted=self.trusted,
-                           services={CAPABILITIES_SERVICE: served.capabilities, **(extra_services or {})})
+                           trusted=self.trusted, services=extra_services)
         self._inflight[active.run_id] = active
         try:
             result = await active.result()
@@ -133,9 +137,13 @@ class Server:
         if self.registry is None:
             self.registry = default_registry()
         for served in self.flows:
+            if served.path:
+                served.path = str(Path(served.path).resolve())  # once, not per run
+            flow_dir = str(Path(served.path).parent) if served.path else None  # the runs' flow_dir service
             if served.capabilities is None:
-                flow_dir = Path(served.path).resolve().parent if served.path else None
                 served.capabilities = analyse(served.flow, self.catalog, flow_dir)
+            served.plan = FlowPlan.build(served.flow, self.catalog, capabilities=served.capabilities,
+                                         flow_dir=flow_dir)
         for served in self.flows:
             action = served.trigger.action
             if action == "trigger.webhook":

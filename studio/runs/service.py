@@ -9,16 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal
 
 from studio.engine.executor import NodeResult, RunHandle, RunResult, start_run as start_executor
+from studio.engine.plan import FlowPlan
 from studio.engine.steps import forget as forget_steps
 from studio.engine.steps import log_for
 from studio.flow.models import Flow
 from studio.history import RunStore
+from studio.history.run_ids import new_run_id
 
 from .prepare import prepare_file
 from .records import (
@@ -152,7 +153,8 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
               start_at: str | None = None, only: str | None = None, pinned: dict[str, Any] | None = None,
               trigger_node: str | None = None, resume: Resume | None = None, max_concurrency: int = 8,
               keep_events: bool = False, trusted: bool = False, warn: Warn = _log_warning,
-              services: dict[str, Any] | None = None) -> ActiveRun:
+              services: dict[str, Any] | None = None, plan: FlowPlan | None = None,
+              flow_path_resolved: bool = False) -> ActiveRun:
     """Start `flow` on the running event loop and return at once.
 
     `trigger` labels the run in the history ("cli", "editor", "chat", "webhook", "schedule");
@@ -162,8 +164,10 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
     are reused instead of running those nodes; `resume` continues a waiting run. `trusted`: the
     caller checked the flow's capabilities with the user (studio/runs/prepare.py, the editor's
     trust dialog). `services` are handed to handlers as they are (a webhook's reply channel).
+    A caller that runs the same flow often (`studio serve`) passes its `plan` (engine/plan.py) and
+    `flow_path` resolved once (`flow_path_resolved`), so no run redoes either.
     Raises ValueError at once for a bad `start_at`, `only` or `trigger_node`."""
-    path = Path(flow_path).resolve() if flow_path is not None else None
+    path = None if flow_path is None else Path(flow_path) if flow_path_resolved else Path(flow_path).resolve()
     where: dict[str, Any] = {}
     if path is not None:
         where = {"flow_path": str(path), "flow_dir": str(path.parent)}
@@ -175,7 +179,7 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
 
         services[RESUME_SERVICE] = {resume.node_id: {"state": resume.state, "decisions": resume.decisions}}
         start_at, run_id = resume.node_id, resume.run_id
-    run_id = run_id or uuid.uuid4().hex
+    run_id = run_id or new_run_id()
     folder = run_dir_for(run_id) if run_dir == "default" else run_dir
     if resume is not None:  # this part's steps only: the history holds the earlier parts'
         forget_steps(run_id)
@@ -190,7 +194,7 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
         flow, catalog=catalog, registry=registry, trigger_payload=payload, connect=connect, run_dir=folder,
         max_concurrency=max_concurrency, on_event=observe, services=services, start_at=start_at, only=only,
         pinned_outputs=pinned or None, run_id=run_id, trigger_node=trigger_node, keep_events=keep_events,
-        trusted=trusted,
+        trusted=trusted, plan=plan,
     )
     if history is not None and resume is None:
         try:

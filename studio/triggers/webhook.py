@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 import h11
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -144,7 +144,10 @@ class WebhookServer:
         return f"http://{self.host}:{self.port}"
 
     async def _dispatch(self, request: Request) -> Response:
-        key = (request.method.upper(), self.normalise_path(request.url.path))
+        path = request.scope["path"]
+        if any(c in path for c in "?#\\"):  # as the URL shows them (escaped): rebuild it, rare
+            path = request.url.path
+        key = (request.method.upper(), self.normalise_path(path))
         route = self._routes.get(key)
         if route is None:
             allowed = sorted(m for (m, p) in self._routes if p == key[1])
@@ -184,40 +187,41 @@ class WebhookServer:
     async def _read_body(self, request: Request) -> bytes | Response:
         """The request body, read piece by piece: never more than `max_body_bytes` is held, a
         declared length over the limit is refused before reading, and a slow body gets 408."""
-        too_large = JSONResponse({"error": f"request body too large (limit {self.max_body_bytes} bytes)"}, 413,
-                                 headers=_CLOSE)
         declared = request.headers.get("content-length")
         if declared is not None:
             try:
                 if int(declared) > self.max_body_bytes:
-                    return too_large
+                    return self._too_large()
             except ValueError:
                 return JSONResponse({"error": "bad Content-Length header"}, 400, headers=_CLOSE)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.body_timeout
-        stream = request.stream()
+        receive = request.receive  # the ASGI messages themselves: one timer per piece, no generator
         chunks, size = [], 0
         try:
-            while True:
-                wait = min(self.body_chunk_timeout, deadline - loop.time())
-                try:
-                    if wait <= 0:
-                        raise asyncio.TimeoutError
-                    async with asyncio.timeout(wait):  # a timer, not a task per chunk as wait_for made
-                        chunk = await stream.__anext__()
-                except StopAsyncIteration:
-                    break
-                except asyncio.TimeoutError:
-                    return JSONResponse({"error": "request body not received in time"}, 408, headers=_CLOSE)
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    return too_large
-                chunks.append(chunk)
-        except ClientDisconnect:
-            return Response(status_code=400, headers=_CLOSE)  # nobody is left to read it
-        finally:
-            await stream.aclose()
+            # One timer, moved on after each piece: the next one is due within the chunk timeout,
+            # the whole body within the body timeout.
+            async with asyncio.timeout_at(min(loop.time() + self.body_chunk_timeout, deadline)) as limit:
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return Response(status_code=400, headers=_CLOSE)  # nobody is left to read it
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        return self._too_large()
+                    if chunk:
+                        chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+                    limit.reschedule(min(loop.time() + self.body_chunk_timeout, deadline))
+        except TimeoutError:
+            return JSONResponse({"error": "request body not received in time"}, 408, headers=_CLOSE)
         return b"".join(chunks)
+
+    def _too_large(self) -> Response:
+        return JSONResponse({"error": f"request body too large (limit {self.max_body_bytes} bytes)"}, 413,
+                            headers=_CLOSE)
 
     async def start(self) -> None:
         app = Starlette(routes=[Route("/{path:path}", self._dispatch,

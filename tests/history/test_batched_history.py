@@ -82,3 +82,45 @@ def test_writes_outside_a_batch_still_commit_one_by_one(tmp_path):
         assert _other_connection_sees(history.path, "c") is None  # not committed inside the batch
     assert _other_connection_sees(history.path, "c") == "running"
     assert _other_connection_sees(history.path, "d") is None
+
+
+async def test_the_loop_goes_on_while_a_batch_is_committed_and_later_writes_make_the_next_batch(tmp_path):
+    import threading
+    import time
+
+    history = RunHistory(tmp_path / "h.sqlite3")
+    batched = BatchedHistory(history)
+    slow = threading.Event()
+    real = history.record_started
+
+    def slow_start(run_id, **fields):
+        if run_id == "slow":
+            slow.wait(5)  # a disk that keeps the writer waiting
+        real(run_id, **fields)
+
+    history.record_started = slow_start
+    _started(batched, "slow")
+    first = asyncio.ensure_future(batched.flushed())
+    await asyncio.sleep(0.05)  # the loop is free while the writer waits
+    assert not first.done()
+    _started(batched, "later")  # queued while the first batch is being written
+    second = asyncio.ensure_future(batched.flushed())
+    await asyncio.sleep(0.05)
+    assert not first.done() and not second.done()
+    slow.set()
+    await asyncio.wait_for(first, 5)
+    await asyncio.wait_for(second, 5)
+    assert _other_connection_sees(history.path, "slow") == "running"
+    assert _other_connection_sees(history.path, "later") == "running"
+
+
+async def test_flush_writes_what_is_queued_and_what_the_writer_is_on(tmp_path):
+    history = RunHistory(tmp_path / "h.sqlite3")
+    batched = BatchedHistory(history)
+    _started(batched, "a")
+    await asyncio.sleep(0)  # the writer thread takes "a"
+    _started(batched, "b")  # still queued
+    batched.flush()  # when serving stops
+    assert _other_connection_sees(history.path, "a") == "running"
+    assert _other_connection_sees(history.path, "b") == "running"
+    await asyncio.wait_for(batched.flushed(), 5)

@@ -105,3 +105,17 @@ def test_pinned_outputs_are_kept_per_flow_and_node(tmp_path):
     history.unpin_output("flow-1", "n1")
     assert history.pinned_outputs("flow-1") == {}
     assert history.pinned_outputs("flow-2") == {"n1": "other flow"}
+
+
+def test_run_ids_are_unique_uuid_shaped_and_ordered_by_time():
+    import time
+    import uuid
+
+    from studio.history.run_ids import new_run_id
+
+    first = [new_run_id() for _ in range(2000)]
+    time.sleep(0.002)
+    later = new_run_id()
+    assert len(set(first)) == len(first)
+    assert all(len(i) == 32 and uuid.UUID(i).version == 7 for i in first)
+    assert later > max(first)  # a later millisecond sorts after every id of an earlier one

@@ -141,3 +141,31 @@ async def test_the_secret_header_is_checked(tmp_path, monkeypatch):
         await server.stop()
     assert refused.status_code in (401, 403) and accepted.status_code == 200
     assert [r.payload["body"] for r in history.list_runs()] == [{"a": 2}]
+
+
+async def test_every_call_of_a_served_flow_shares_its_plan_and_analysis(tmp_path, monkeypatch):
+    import studio.engine.plan as plan_module
+    import studio.flow.capabilities as capabilities
+
+    flow_file = tmp_path / "flows" / "demo.flow.json"
+    flow_file.parent.mkdir()
+    served = _webhook_flow("node")
+    served.path = str(flow_file)
+    server, history = _server(tmp_path, [served])
+    analysed, plans, grants = [], [], []
+    monkeypatch.setattr("studio.runs.serve.analyse", lambda *a: analysed.append(a[2]) or capabilities.analyse(*a))
+    monkeypatch.setattr(plan_module, "analyse", lambda *a: analysed.append(a[2]) or capabilities.analyse(*a))
+    original = plan_module.FlowPlan.grant
+    monkeypatch.setattr(plan_module.FlowPlan, "grant",
+                        lambda self, **kw: plans.append(self) or grants.append(original(self, **kw)) or grants[-1])
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+            answers = [await http.post("/hooks/demo", json={"order": i}) for i in range(3)]
+    finally:
+        await server.stop()
+    assert [a.json() for a in answers] == [{"order": i} for i in range(3)]
+    assert analysed == [str(flow_file.parent)]  # once, when serving started, for the flow's folder
+    assert len(plans) == 3 and all(p is served.plan for p in plans)
+    assert all(flow_file.parent in g.roots for g in grants)  # each run may read its flow's folder
+    assert {r.flow_path for r in history.list_runs()} == {str(flow_file)}

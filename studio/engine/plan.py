@@ -1,0 +1,89 @@
+"""A flow's run plan: what every run of one flow works out the same way (nodes and wires by id,
+each node's catalog action, flow order, names to ids, and what the run may do on this machine),
+built once and shared by every run of that flow.
+
+A run builds its own plan when given none (the editor, `studio run`: each run may be of an edited
+flow). A caller that runs the same unchanged flow again and again (`studio serve`: one run per
+webhook call) builds one with `FlowPlan.build` and hands it to every run, so none of them redoes
+the work. A plan is never changed once built: its maps are read-only views, its link lists tuples;
+a run keeps its own state (results, ports, pending nodes) elsewhere."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
+
+from studio.flow.capabilities import FlowCapabilities, Grant, analyse
+from studio.paths import data_dir
+
+from .planning import SOURCE, TARGET, Link, group_links
+
+if TYPE_CHECKING:  # pragma: no cover
+    from studio.catalog.catalog import Catalog
+    from studio.catalog.models import Action
+    from studio.flow.models import Flow, Node
+
+
+def _absolute(path: Any) -> Path:
+    if isinstance(path, Path) and path.is_absolute() and ".." not in path.parts:
+        return path  # already what abspath would make of it (a Path has no "." parts)
+    return Path(os.path.abspath(path))
+
+
+@dataclass(frozen=True, eq=False)
+class FlowPlan:
+    flow: "Flow"
+    catalog: "Catalog"
+    nodes: Mapping[str, "Node"]
+    # The wires whose both ends are nodes of the flow, as (source, source port, target, target
+    # port) links grouped by the node they go into / come out of (engine/planning.py).
+    incoming: Mapping[str, tuple[Link, ...]]
+    outgoing: Mapping[str, tuple[Link, ...]]
+    actions: Mapping[str, "Action | None"]  # None: not in the catalog (the node fails when it runs)
+    order: Mapping[str, int]  # a node's place in the flow (runs start ready nodes in that order)
+    ids_by_name: Mapping[str, str]
+    # Set when the caller analysed the flow (studio/flow/capabilities.py) for a given folder: every
+    # run from that folder gets its grant from these without analysing again.
+    capabilities: FlowCapabilities | None = None
+    flow_dir: str | None = None
+    # Folders every run of `flow_dir` may read, made absolute once: the flow's (if any) and the
+    # runs folder as it was named when the plan was built.
+    _folder_root: tuple[Path, ...] = ()
+    _runs_root: Path | None = None
+
+    @classmethod
+    def build(cls, flow: "Flow", catalog: "Catalog", *, capabilities: FlowCapabilities | None = None,
+              flow_dir: str | None = None) -> "FlowPlan":
+        """The plan of `flow`. `capabilities`: `analyse(flow, catalog, flow_dir)` made by the caller,
+        for runs whose `flow_dir` service is `flow_dir` (other runs analyse for themselves)."""
+        nodes = {n.id: n for n in flow.nodes}
+        links = [(w.source.node, w.source.port, w.target.node, w.target.port) for w in flow.wires
+                 if w.source.node in nodes and w.target.node in nodes]
+        found: dict[str, Action | None] = {}  # each action looked up in the catalog once
+        for action_id in {n.action for n in flow.nodes}:
+            found[action_id] = catalog.get(action_id) if action_id in catalog else None
+        return cls(
+            flow=flow, catalog=catalog, nodes=MappingProxyType(nodes),
+            incoming=MappingProxyType(group_links(links, TARGET)),
+            outgoing=MappingProxyType(group_links(links, SOURCE)),
+            actions=MappingProxyType({n.id: found[n.action] for n in flow.nodes}),
+            order=MappingProxyType({n.id: i for i, n in enumerate(flow.nodes)}),
+            ids_by_name=MappingProxyType({n.name: n.id for n in flow.nodes}),
+            capabilities=capabilities, flow_dir=flow_dir, _folder_root=(_absolute(flow_dir),) if flow_dir else (),
+            _runs_root=_absolute(data_dir(make=False) / "runs"),
+        )
+
+    def grant(self, *, flow_dir: Any, run_dir: Path, trusted: bool,
+              capabilities: FlowCapabilities | None = None) -> Grant:
+        """What one run may do: reading in the flow's folder, the run's own folder and the runs
+        folder, and, when `trusted`, what the analysis lists (`capabilities`, else the plan's when
+        the run is from the folder the plan was analysed for, else analysed now)."""
+        if flow_dir == self.flow_dir:
+            known = capabilities if capabilities is not None else self.capabilities
+            return Grant(known if known is not None else analyse(self.flow, self.catalog, flow_dir), trusted,
+                         (*self._folder_root, _absolute(run_dir), self._runs_root))
+        return Grant.for_flow(self.flow, self.catalog, flow_dir=flow_dir, trusted=trusted,
+                              roots=(run_dir, data_dir(make=False) / "runs"), capabilities=capabilities)
