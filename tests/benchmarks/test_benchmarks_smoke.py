@@ -91,7 +91,8 @@ def test_webhook_figures_at_a_tiny_size():
     if sys.platform.startswith("linux"):  # the servers' own CPU per request, from /proc
         cpu = _sane(figures, ["webhook + Set, studio serve: server CPU per execution"])[
             "webhook + Set, studio serve: server CPU per execution"]
-        assert cpu.value > 0 and cpu.baseline > 0
+        # /proc counts CPU in clock ticks (10 ms): 20 requests may cost a server less than one.
+        assert cpu.value >= 0 and cpu.baseline >= 0 and cpu.value + cpu.baseline > 0
 
 
 async def test_the_webhook_flow_sets_the_fields_it_answers(tmp_path):
