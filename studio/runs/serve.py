@@ -144,6 +144,8 @@ class Server:
                 served.capabilities = analyse(served.flow, self.catalog, flow_dir)
             served.plan = FlowPlan.build(served.flow, self.catalog, capabilities=served.capabilities,
                                          flow_dir=flow_dir)
+            for node in served.flow.nodes:  # handlers imported on first use (agents) load now
+                _ = node.action in self.registry
         for served in self.flows:
             action = served.trigger.action
             if action == "trigger.webhook":

@@ -84,3 +84,32 @@ async def test_other_triggers_output_their_payload():
     assert await builtin.chat(_ctx({}, "hello")) == {"chatInput": "hello"}
     assert await builtin.tool_flow(_ctx({"fields": {"limit": 5}}, {"q": "x"})) == {"limit": 5, "q": "x"}
     assert "fired_at" in await builtin.schedule(_ctx({}, None))
+
+
+def test_agent_handlers_load_only_when_asked_for():
+    """The Agents SDK is most of a `studio run` process's start: a flow without agent nodes never
+    imports it; the first look-up of an agent action (or listing the registry) does. Checked in a
+    fresh interpreter, since this one may have imported it already."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+import sys
+from studio.engine.handlers import default_registry
+registry = default_registry()
+early = registry.copy()  # a copy made before the agents loaded still finds them
+assert "chat.create_completion" in registry
+assert "agents" not in sys.modules and "studio.connectors.openai.agents" not in sys.modules, "loaded early"
+assert "no.such_action" not in registry and "agents" not in sys.modules
+handler = registry.get("agent.run")
+assert "agents" in sys.modules and handler.__module__.startswith("studio.connectors.openai.agents")
+assert early.get("agent.run") is handler and "agent.create" in early
+assert len(registry) == len(list(registry)) == len(early) and "agent.classify_and_branch" in list(registry)
+print("ok")
+"""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
