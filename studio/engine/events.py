@@ -71,30 +71,47 @@ EventCallback = Callable[[RunEvent], Any]
 
 
 class EventBus:
-    """A list of callbacks called in order, synchronously, for every event.
+    """A list of callbacks called in order, synchronously, for every event (or, for a callback
+    subscribed with `types`, for the events of those types only).
 
     A failing callback is logged and skipped: a broken display must not break the run."""
 
     def __init__(self, *callbacks: EventCallback | None) -> None:
-        self._callbacks: list[EventCallback] = [cb for cb in callbacks if cb is not None]
+        self._callbacks: list[tuple[EventCallback, frozenset[str] | None]] = [
+            (cb, None) for cb in callbacks if cb is not None]
+        self._update()
 
-    def subscribe(self, callback: EventCallback) -> Callable[[], None]:
-        """Add `callback`; returns a function that removes it again."""
-        self._callbacks.append(callback)
+    def _update(self) -> None:
+        self._everything = any(types is None for _, types in self._callbacks)
+        self._types: frozenset[str] = frozenset().union(*(types for _, types in self._callbacks if types))
+
+    def subscribe(self, callback: EventCallback, types: frozenset[str] | None = None) -> Callable[[], None]:
+        """Add `callback` (for every event, or those whose type is in `types`); returns a
+        function that removes it again."""
+        entry = (callback, None if types is None else frozenset(types))
+        self._callbacks.append(entry)
+        self._update()
 
         def unsubscribe() -> None:
-            if callback in self._callbacks:
-                self._callbacks.remove(callback)
+            if entry in self._callbacks:
+                self._callbacks.remove(entry)
+                self._update()
 
         return unsubscribe
 
     @property
     def listening(self) -> bool:
-        """Whether any callback would see an event (if not, a run builds none)."""
+        """Whether any callback would see some event."""
         return bool(self._callbacks)
 
+    def wants(self, event_type: str) -> bool:
+        """Whether any callback would see an event of `event_type` (if not, a run builds none)."""
+        return self._everything or event_type in self._types
+
     def emit(self, event: RunEvent) -> None:
-        for callback in list(self._callbacks):
+        for callback, types in list(self._callbacks):
+            if types is not None and event.type not in types:
+                continue
             try:
                 callback(event)
             except Exception:  # a listener's bug is logged, never allowed to stop the run

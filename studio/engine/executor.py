@@ -118,6 +118,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         keep_events: bool,
         trusted: bool = False,
         plan: FlowPlan | None = None,
+        on_event_types: frozenset[str] | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -141,7 +142,9 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.run_dir = Path(run_dir) if run_dir is not None else Path(tempfile.gettempdir(), "flow-studio-runs", self.run_id)
         self.max_concurrency = max_concurrency
         self.events: list[RunEvent] = []
-        self.bus = EventBus(self.events.append if keep_events else None, on_event)
+        self.bus = EventBus(self.events.append if keep_events else None)
+        if on_event is not None:  # `on_event_types`: the only events it wants (a run builds no others for it)
+            self.bus.subscribe(on_event, on_event_types)
         self.services = {"catalog": catalog, "registry": registry, **(services or {}), "trigger_payload": trigger_payload}
         # What every run of this flow works out the same way (engine/plan.py): given by a caller
         # that runs the same flow often, else built for this run.
@@ -416,14 +419,17 @@ def start_run(
     keep_events: bool = True,
     trusted: bool = False,
     plan: FlowPlan | None = None,
+    on_event_types: frozenset[str] | None = None,
 ) -> RunHandle:
     """Start running `flow` as a task on the running loop and return its handle at once.
-    Arguments as for `run_flow`; raises ValueError at once for a bad start_at/only/trigger_node."""
+    Arguments as for `run_flow`; `on_event_types`, when given, are the only event types `on_event`
+    is called for. Raises ValueError at once for a bad start_at/only/trigger_node."""
     run = _make_run(
         flow, catalog=catalog, registry=registry, trigger_payload=trigger_payload, connect=connect,
         run_dir=run_dir, max_concurrency=max_concurrency, on_event=on_event, services=services,
         start_at=start_at, only=only, pinned_outputs=pinned_outputs, run_id=run_id,
         trigger_node=trigger_node, keep_events=keep_events, trusted=trusted, plan=plan,
+        on_event_types=on_event_types,
     )
     task = asyncio.get_running_loop().create_task(run.execute(), name=f"run {run.run_id}")
     return RunHandle(run, task)

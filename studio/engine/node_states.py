@@ -73,8 +73,8 @@ class NodeStates:
         self.has_output.add(nid)
         if nid == self.chosen_trigger:
             self.trigger_value = output
-        if not self.bus.listening:
-            return
+        if not self.bus.wants("node_succeeded"):
+            return  # nobody sees this event: no output preview either
         data: dict[str, Any] = {"duration_ms": result.duration_ms, "attempts": result.attempts,
                                 "usage": dict(result.usage), "output_preview": preview(output)}
         if isinstance(value, Routed):
@@ -143,7 +143,7 @@ class NodeStates:
     # --- events ---------------------------------------------------------------------------------
 
     def _emit(self, event_type: str, nid: str | None, /, **data: Any) -> None:
-        if not self.bus.listening:
+        if not self.bus.wants(event_type):
             return  # nobody keeps or watches events (keep_events=False, no on_event): build none
         node = self.nodes.get(nid) if nid else None
         self.bus.emit(RunEvent(type=event_type, run_id=self.run_id, node_id=nid,

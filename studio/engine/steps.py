@@ -13,6 +13,7 @@ import json
 from collections import OrderedDict
 from typing import Any
 
+from studio.engine.events import HANDLER_EVENT_TYPES
 from studio.logs import redact_text
 
 TEXT_LIMIT = 200  # characters of a printed value (arguments, a tool's output)
@@ -37,6 +38,11 @@ def _redacted(value: Any) -> Any:
     if isinstance(value, list):
         return [_redacted(v) for v in value]
     return value
+
+
+STEP_EVENT_TYPES: frozenset[str] = HANDLER_EVENT_TYPES | {"node_waiting", "run_started"}
+"""The events a step can come from (and `run_started`, which sets the time steps count from): a
+run with no other listener builds only these."""
 
 
 class StepLog:

@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable, Literal
 from studio.engine.executor import NodeResult, RunHandle, RunResult, start_run as start_executor
 from studio.engine.plan import FlowPlan
 from studio.engine.steps import forget as forget_steps
-from studio.engine.steps import log_for
+from studio.engine.steps import STEP_EVENT_TYPES, log_for
 from studio.flow.models import Flow
 from studio.history import RunStore
 from studio.history.run_ids import new_run_id
@@ -187,14 +187,16 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
 
     def observe(event: Any) -> None:
         steps.add(event)
-        if on_event is not None:
-            on_event(event)
+        on_event(event)
 
+    # With no caller listening, only the events steps come from are built (no node start/end
+    # events, no output previews): most runs of `studio serve` have no agent steps at all.
+    listener, listened = (observe, None) if on_event is not None else (steps.add, STEP_EVENT_TYPES)
     handle = start_executor(
         flow, catalog=catalog, registry=registry, trigger_payload=payload, connect=connect, run_dir=folder,
-        max_concurrency=max_concurrency, on_event=observe, services=services, start_at=start_at, only=only,
+        max_concurrency=max_concurrency, on_event=listener, services=services, start_at=start_at, only=only,
         pinned_outputs=pinned or None, run_id=run_id, trigger_node=trigger_node, keep_events=keep_events,
-        trusted=trusted, plan=plan,
+        trusted=trusted, plan=plan, on_event_types=listened,
     )
     if history is not None and resume is None:
         try:

@@ -166,6 +166,33 @@ async def test_without_listeners_no_events_are_kept_and_a_late_subscriber_still_
     assert late[0].data["output_preview"] == "done"
 
 
+async def test_a_listener_of_some_event_types_gets_only_those_and_the_run_builds_no_others(monkeypatch):
+    from studio.engine import node_states
+
+    registry = make_registry(Probe())
+
+    @registry.register("test.wait")
+    async def talk(ctx: NodeContext) -> Any:
+        ctx.emit("progress", note="half")
+        return {"said": "hi"}
+
+    previews: list[Any] = []
+    monkeypatch.setattr(node_states, "preview", lambda value: previews.append(value) or "p")
+    g = Graph().add("Start", "trigger.manual").add("Talk", "test.wait").chain("Start", "Talk")
+    seen: list[Any] = []
+    handle = start_run(g.flow(), catalog=CATALOG, registry=registry, keep_events=False, on_event=seen.append,
+                       on_event_types=frozenset({"run_started", "progress"}))
+    result = await handle.result()
+    assert result.status == "succeeded" and result.output("Talk") == {"said": "hi"}
+    assert [(e.type, e.node_name) for e in seen] == [("run_started", None), ("progress", "Talk")]
+    assert seen[1].data == {"note": "half"}
+    assert previews == []  # no node_succeeded event was built, so no output preview either
+    everything: list[Any] = []
+    handle = start_run(g.flow(), catalog=CATALOG, registry=registry, keep_events=False, on_event=everything.append)
+    await handle.result()
+    assert [e.type for e in everything].count("node_succeeded") == 2 and len(previews) == 2
+
+
 async def test_a_bug_in_the_scheduler_is_raised_by_the_run_not_left_hanging(monkeypatch):
     decide = executor._Run._decide
 
