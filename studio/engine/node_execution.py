@@ -90,7 +90,8 @@ class NodeExecution:
         action_id = self.nodes[nid].action
         plan = self.action_plans.get(action_id)
         if plan is None:
-            plan = self.action_plans[action_id] = _ActionPlan(action_id, self.actions[nid], self.registry)
+            plan = self.action_plans[action_id] = _ActionPlan(action_id, self.actions[nid], self.registry,
+                                                              self.plan.input_shapes.get(action_id))
         return plan
 
     def _prepare(self, nid: str) -> "tuple[Callable, NodeContext, float | None, Any] | None":
@@ -211,10 +212,11 @@ class _ActionPlan:
 
     __slots__ = ("handler", "has_timeout", "inputs")
 
-    def __init__(self, action_id: str, action: "Action | None", registry: "HandlerRegistry") -> None:
+    def __init__(self, action_id: str, action: "Action | None", registry: "HandlerRegistry",
+                 inputs: InputShape | None = None) -> None:
         self.handler = registry.get(action_id) if action_id in registry else None
-        self.has_timeout = action is not None and any(i.key == "timeout_ms" for i in action.inputs)
-        self.inputs = InputShape(action)
+        self.inputs = inputs if inputs is not None else InputShape(action)  # the run plan's, when it has one
+        self.has_timeout = "timeout_ms" in self.inputs.specs
 
 
 class _NodeScope(Scope):

@@ -11,7 +11,7 @@ a run keeps its own state (results, ports, pending nodes) elsewhere."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping
@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 from studio.flow.capabilities import FlowCapabilities, Grant, analyse
 from studio.paths import data_dir
 
-from .planning import SOURCE, TARGET, Link, group_links
+from .inputs import InputShape
+from .planning import SOURCE, TARGET, Link, cycle_in, group_links
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.catalog import Catalog
@@ -45,6 +46,10 @@ class FlowPlan:
     actions: Mapping[str, "Action | None"]  # None: not in the catalog (the node fails when it runs)
     order: Mapping[str, int]  # a node's place in the flow (runs start ready nodes in that order)
     ids_by_name: Mapping[str, str]
+    # The names of the nodes on a cycle of the whole flow (None: no cycle), and each action's
+    # input shape (engine/inputs.py), by action id: worked out once, not per run.
+    cycle: tuple[str, ...] | None = None
+    input_shapes: Mapping[str, InputShape] = field(default_factory=lambda: MappingProxyType({}))
     # Set when the caller analysed the flow (studio/flow/capabilities.py) for a given folder: every
     # run from that folder gets its grant from these without analysing again.
     capabilities: FlowCapabilities | None = None
@@ -65,10 +70,13 @@ class FlowPlan:
         found: dict[str, Action | None] = {}  # each action looked up in the catalog once
         for action_id in {n.action for n in flow.nodes}:
             found[action_id] = catalog.get(action_id) if action_id in catalog else None
+        incoming, outgoing = group_links(links, TARGET), group_links(links, SOURCE)
+        cycle = cycle_in(set(nodes), nodes, incoming, outgoing)
         return cls(
             flow=flow, catalog=catalog, nodes=MappingProxyType(nodes),
-            incoming=MappingProxyType(group_links(links, TARGET)),
-            outgoing=MappingProxyType(group_links(links, SOURCE)),
+            incoming=MappingProxyType(incoming), outgoing=MappingProxyType(outgoing),
+            cycle=tuple(cycle) if cycle else None,
+            input_shapes=MappingProxyType({a: InputShape(action) for a, action in found.items()}),
             actions=MappingProxyType({n.id: found[n.action] for n in flow.nodes}),
             order=MappingProxyType({n.id: i for i, n in enumerate(flow.nodes)}),
             ids_by_name=MappingProxyType({n.name: n.id for n in flow.nodes}),

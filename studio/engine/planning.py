@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from itertools import groupby
 from operator import itemgetter
+from typing import Any, Mapping
 
 from .results import NodeResult, jsonable
 
@@ -15,6 +16,37 @@ from .results import NodeResult, jsonable
 # and walk. SOURCE and TARGET are the positions of the two nodes.
 Link = tuple[str, str, str, str]
 SOURCE, TARGET = 0, 2
+
+
+def cycle_in(scope: set[str], nodes: Mapping[str, Any], incoming: Mapping[str, tuple[Link, ...]],
+         outgoing: Mapping[str, tuple[Link, ...]]) -> list[str] | None:
+    """Names of nodes on a cycle among `scope`, or None (Kahn's algorithm)."""
+    if len(scope) == len(nodes):  # the whole flow: every wire counts
+        indegree = {nid: len(incoming[nid]) for nid in scope}
+    else:
+        indegree = {nid: sum(link[SOURCE] in scope for link in incoming[nid]) for nid in scope}
+    ready = [nid for nid, d in indegree.items() if d == 0]
+    left = len(indegree)
+    while ready:
+        left -= 1
+        for _, _, target, _ in outgoing[ready.pop()]:
+            if target in indegree:
+                indegree[target] -= 1
+                if indegree[target] == 0:
+                    ready.append(target)
+    if not left:
+        return None
+    stuck = {nid for nid, d in indegree.items() if d > 0}
+    # What remains is the cycles plus whatever hangs below them; peel off the nodes that feed
+    # nothing that remains, so the message names only the nodes on a loop.
+    changed = True
+    while changed:
+        changed = False
+        for nid in list(stuck):
+            if not any(link[TARGET] in stuck for link in outgoing[nid]):
+                stuck.discard(nid)
+                changed = True
+    return [nodes[nid].name for nid in nodes if nid in stuck] or None
 
 
 class Links(dict):
@@ -97,33 +129,10 @@ class RunPlanning:
         return enabled[0].id if enabled else None
 
     def _cycle(self, scope: set[str]) -> list[str] | None:
-        """Names of nodes on a cycle among `scope`, or None (Kahn's algorithm)."""
-        if len(scope) == len(self.nodes):  # the whole flow: every wire counts
-            indegree = {nid: len(self.incoming[nid]) for nid in scope}
-        else:
-            indegree = {nid: sum(link[SOURCE] in scope for link in self.incoming[nid]) for nid in scope}
-        ready = [nid for nid, d in indegree.items() if d == 0]
-        left = len(indegree)
-        while ready:
-            left -= 1
-            for _, _, target, _ in self.outgoing[ready.pop()]:
-                if target in indegree:
-                    indegree[target] -= 1
-                    if indegree[target] == 0:
-                        ready.append(target)
-        if not left:
-            return None
-        stuck = {nid for nid, d in indegree.items() if d > 0}
-        # What remains is the cycles plus whatever hangs below them; peel off the nodes that feed
-        # nothing that remains, so the message names only the nodes on a loop.
-        changed = True
-        while changed:
-            changed = False
-            for nid in list(stuck):
-                if not any(link[TARGET] in stuck for link in self.outgoing[nid]):
-                    stuck.discard(nid)
-                    changed = True
-        return [self.nodes[nid].name for nid in self.nodes if nid in stuck] or None
+        """Names of nodes on a cycle among `scope`, or None; for the whole flow, the plan's."""
+        if len(scope) == len(self.nodes):
+            return list(self.plan.cycle) if self.plan.cycle else None
+        return cycle_in(scope, self.nodes, self.incoming, self.outgoing)
 
     def _plan(self) -> None:
         if self.loop_of is not None:  # a loop body's run (engine/loops.py)

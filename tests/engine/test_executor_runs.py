@@ -321,6 +321,23 @@ async def test_cycle_fails_the_run_before_anything_runs(probe):
     assert_all_final(result)
 
 
+async def test_runs_sharing_a_plan_each_find_its_cycle_and_a_partial_run_checks_its_own_scope(probe):
+    from studio.engine.plan import FlowPlan
+
+    g = Graph().add("Start", "trigger.manual").add("A").add("B").add("C").chain("Start", "A", "B").wire("B", "A")
+    g.chain("Start", "C")
+    flow = g.flow()
+    plan = FlowPlan.build(flow, CATALOG)
+    first = await run_flow(flow, catalog=CATALOG, registry=make_registry(probe), plan=plan)
+    first.error["details"]["nodes"].append("changed by a caller")
+    second = await run_flow(flow, catalog=CATALOG, registry=make_registry(probe), plan=plan)
+    assert first.status == second.status == "failed"
+    assert second.error["details"] == {"nodes": ["A", "B"]}
+    alone = await run_flow(flow, catalog=CATALOG, registry=make_registry(probe), plan=plan,
+                           start_at=flow.nodes[3].id)  # C only: no cycle among what it runs
+    assert alone.status == "succeeded"
+
+
 # --- events, usage -------------------------------------------------------------------------------
 
 
