@@ -23,12 +23,17 @@ _SECRET_PATTERNS = [
     (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "sk-[REDACTED]"),
 ]
 
+# Each pattern above needs one of these words (with the same case rules): text without any is left as it is.
+_SECRET_WORD = re.compile(r"(?i:authorization|api-key|bearer)|sk-")
+
 
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
     """Remove API keys from free text: known header shapes, `sk-` keys, and any given secret."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[REDACTED]")
+    if _SECRET_WORD.search(text) is None:  # most text (a log line per run): one scan, no rewrite
+        return text
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

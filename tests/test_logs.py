@@ -122,3 +122,18 @@ async def test_lines_waiting_for_the_loop_turn_are_written_when_logging_is_set_u
     setup_logging(log_file=tmp_path / "logs" / "studio.log")  # closes the handlers holding it
     assert "the last line before set-up again" in log_file.read_text()
     assert "the last line before set-up again" in capsys.readouterr().err
+
+
+def test_redact_text_skips_only_text_no_pattern_could_match():
+    from studio.logs import _SECRET_PATTERNS
+
+    def every_pattern(text: str) -> str:
+        for pattern, replacement in _SECRET_PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+    samples = ["run 0123 of 'bench' (webhook): succeeded in 3 ms", "AUTHORIZATION=abcdefgh", "Authorızation: abcdefgh",
+               "x-API-KEY: 'k1234567'", "BeArEr abcdefgh12", "key sk-abcdefgh12", "SK-abcdefgh12 stays", ""]
+    for text in samples:
+        assert redact_text(text) == every_pattern(text), text
+    assert "abcdefgh" not in redact_text("Authorızation: abcdefgh")  # a dotless i matches as the patterns do

@@ -81,6 +81,17 @@ log = logging.getLogger(__name__)
 CANCEL_GRACE_S = 2.0
 
 
+_TEMP_RUNS: list[tuple[str, Path]] = []  # (the temp folder, its runs folder), made once per temp folder
+
+
+def _temp_runs_dir() -> Path:
+    """Where runs without a folder of their own keep artifacts: one Path, not one per run."""
+    base = tempfile.gettempdir()
+    if not _TEMP_RUNS or _TEMP_RUNS[0][0] != base:
+        _TEMP_RUNS[:] = [(base, Path(base, "flow-studio-runs"))]
+    return _TEMP_RUNS[0][1]
+
+
 async def _no_connect(name: str | None) -> Any:
     raise NodeError(
         "this run has no way to open OpenAI connections" + (f" (asked for {name!r})" if name else ""),
@@ -139,7 +150,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.trigger_value = trigger_payload
         self.connect = connect or _no_connect
         self.run_id = run_id or uuid.uuid4().hex
-        self.run_dir = Path(run_dir) if run_dir is not None else Path(tempfile.gettempdir(), "flow-studio-runs", self.run_id)
+        self.run_dir = Path(run_dir) if run_dir is not None else _temp_runs_dir() / self.run_id
         self.max_concurrency = max_concurrency
         self.events: list[RunEvent] = []
         self.bus = EventBus(self.events.append if keep_events else None)
