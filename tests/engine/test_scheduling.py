@@ -166,29 +166,27 @@ async def test_without_listeners_no_events_are_kept_and_a_late_subscriber_still_
     assert late[0].data["output_preview"] == "done"
 
 
-async def test_a_bug_in_the_scheduler_is_raised_by_the_run_not_left_hanging(monkeypatch):
-    decide = executor._Run._decide
+def _break_for(monkeypatch, method: str, node_id: str, error: Exception) -> None:
+    """Make the run's `method` raise `error` for one node (an engine bug), as it is for the rest."""
+    original = getattr(executor._Run, method)
 
     def broken(self, nid):
-        if nid == "B":
-            raise RuntimeError("scheduler bug")
-        return decide(self, nid)
+        if nid == node_id:
+            raise error
+        return original(self, nid)
 
-    monkeypatch.setattr(executor._Run, "_decide", broken)
+    monkeypatch.setattr(executor._Run, method, broken)
+
+
+async def test_a_bug_in_the_scheduler_is_raised_by_the_run_not_left_hanging(monkeypatch):
+    _break_for(monkeypatch, "_decide", "B", RuntimeError("scheduler bug"))
     g = Graph().add("Start", "trigger.manual").add("A").add("B").chain("Start", "A", "B")
     with pytest.raises(RuntimeError, match="scheduler bug"):
         await asyncio.wait_for(run_flow(g.flow(), catalog=CATALOG, registry=make_registry(Probe())), 5)
 
 
 async def test_a_crash_inside_a_nodes_task_fails_that_node_and_the_run_goes_on(monkeypatch, caplog):
-    prepare = executor._Run._prepare
-
-    def broken(self, nid):
-        if nid == "A":
-            raise KeyError("engine bug")
-        return prepare(self, nid)
-
-    monkeypatch.setattr(executor._Run, "_prepare", broken)
+    _break_for(monkeypatch, "_prepare", "A", KeyError("engine bug"))
     g = Graph().add("Start", "trigger.manual").add("A", on_error="continue").add("B").add("Other")
     g.chain("Start", "A", "B").chain("Start", "Other")
     result = await run_flow(g.flow(), catalog=CATALOG, registry=make_registry(Probe()))
