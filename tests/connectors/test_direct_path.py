@@ -55,6 +55,7 @@ async def test_both_paths_send_the_same_request(fake_server, opened):
     differing = {name for name in direct.headers.keys() | sdk.headers.keys()
                  if direct.headers.get(name) != sdk.headers.get(name)}
     assert differing == {"idempotency-key"}  # a new key for each call, on both paths
+    assert list(direct.headers) == list(sdk.headers)  # and in the same order on the wire
     assert direct.headers["x-stainless-retry-count"] == "0"
     assert direct.headers["x-stainless-read-timeout"] == "600.0"
     same = [{k: v for k, v in answer.items() if k not in {"id", "created"}} for answer in answers.values()]

@@ -31,6 +31,7 @@ from studio.connectors.openai.retries import (
     status_reason,
     with_retries,
 )
+from studio.connectors.openai.sockets import use_probe_caching
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key", "proxy-authorization"})
@@ -342,9 +343,11 @@ def _new_http(transport: Any = None) -> httpx.AsyncClient:
 
 
 def _new_sdk_http(transport: Any = None) -> httpx2.AsyncClient:
-    return httpx2.AsyncClient(limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
-                              timeout=httpx2.Timeout(600.0, connect=5.0), follow_redirects=True, transport=transport,
-                              verify=tls_context())
+    client = httpx2.AsyncClient(limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
+                                timeout=httpx2.Timeout(600.0, connect=5.0), follow_redirects=True,
+                                transport=transport, verify=tls_context())
+    use_probe_caching(client)
+    return client
 
 
 class ClientPool:

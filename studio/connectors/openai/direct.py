@@ -27,47 +27,69 @@ _REQUEST_ERRORS = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
 
 
 class DirectJSON:
-    """The direct path of one SDK client. Headers common to every call are worked out once
-    (on the first call, after the SDK's own platform detection, off the event loop)."""
+    """The direct path of one SDK client. What is the same on every call is worked out once (on
+    the first call, after the SDK's own platform detection, off the event loop): the headers,
+    merged with the httpx2 client's own as its `build_request` merges them, each path's URL and
+    each timeout's request extension. A call then builds its request as `build_request` would,
+    with only the per-call headers (retry count, idempotency key, read timeout) added."""
 
     def __init__(self, sdk: Any) -> None:
         self.sdk = sdk
-        self._headers: dict[str, str] | None = None
-        self._urls: dict[str, str] = {}
+        self._headers: httpx2.Headers | None = None
+        self._urls: dict[str, httpx2.URL] = {}
+        self._timeouts: dict[Any, tuple[float | None, dict[str, Any]]] = {}
 
-    async def _common_headers(self) -> dict[str, str]:
+    async def _common_headers(self) -> httpx2.Headers:
         if self._headers is None:
             sdk = self.sdk
             if sdk._platform is None:  # the SDK does this once per client too, in a thread
                 sdk._platform = await asyncio.to_thread(get_platform)
-            self._headers = _merge_headers(sdk.auth_headers, sdk.default_headers)
+            headers = httpx2.Headers(sdk._client.headers)  # as httpx2's build_request merges them
+            headers.update(_merge_headers(sdk.auth_headers, sdk.default_headers))
+            self._headers = headers
         return self._headers
 
-    def _url(self, path: str) -> str:
+    def _url(self, path: str) -> httpx2.URL:
         url = self._urls.get(path)
         if url is None:
-            url = self._urls[path] = str(self.sdk._prepare_url(path))
+            url = self._urls[path] = httpx2.URL(str(self.sdk._prepare_url(path)))
         return url
+
+    def _timeout(self, timeout_s: float | None) -> tuple[float | None, dict[str, Any]]:
+        """(the read timeout the SDK announces, the request's timeout extension) for a node's
+        timeout, or the client's own for 0 or None."""
+        known = self._timeouts.get(timeout_s)
+        if known is None:
+            timeout = timeout_s if timeout_s else self.sdk.timeout
+            read = timeout.read if isinstance(timeout, httpx2.Timeout) else timeout
+            known = self._timeouts[timeout_s] = (read, httpx2.Timeout(timeout).as_dict())
+        return known
 
     async def post(self, path: str, body: Any, *, timeout_s: float | None = None) -> Any:
         """POST `body` as JSON to `path` under the base URL; the decoded JSON answer (the text
         when the server says it is not JSON), or the SDK's error for a failure."""
         sdk = self.sdk
-        headers = dict(await self._common_headers())
+        call_headers = {}
         idempotency_header = sdk._idempotency_header
         if idempotency_header:
-            headers[idempotency_header] = sdk._idempotency_key()  # the same key on every try
-        timeout = timeout_s if timeout_s else sdk.timeout  # 0 or None: the client's own
-        read = timeout.read if isinstance(timeout, httpx2.Timeout) else timeout
+            call_headers[idempotency_header] = sdk._idempotency_key()  # the same key on every try
+        read, timeout_extension = self._timeout(timeout_s)
         if read is not None:
-            headers["x-stainless-read-timeout"] = str(read)
+            call_headers["x-stainless-read-timeout"] = str(read)
+        common = await self._common_headers()
         content = openapi_dumps(body)
         url = self._url(path)
         http: httpx2.AsyncClient = sdk._client
 
         async def try_once(retries_taken: int) -> Any:
-            headers["x-stainless-retry-count"] = str(retries_taken)
-            request = http.build_request("POST", url, headers=headers, content=content, timeout=timeout)
+            one = httpx2.Headers(common)  # the per-call headers in the SDK's order
+            one.update({"x-stainless-retry-count": str(retries_taken), **call_headers})
+            if http.params:  # none on the SDK's client; kept exact if one is ever set
+                request = http.build_request("POST", url, headers=one, content=content,
+                                             extensions={"timeout": timeout_extension})
+            else:
+                request = httpx2.Request("POST", url, headers=one, content=content, cookies=http.cookies,
+                                         extensions={"timeout": timeout_extension})
             try:
                 response = await http.send(request)
             except _TIMEOUT_ERRORS as err:
