@@ -23,6 +23,10 @@ from .context import Artifact, NodeError
 from .expressions import ExpressionError, Scope, SizeBudget, ValueTooLarge, render_value, to_text
 
 
+# Values of exactly these types hold no expression: they go to coercion as they are.
+_AS_WRITTEN = frozenset({int, float, bool, type(None)})
+
+
 class ExpressionOutput:
     """How many characters a run's expressions have produced so far (one per run)."""
 
@@ -36,12 +40,14 @@ class InputShape:
     """What `resolve_inputs` needs of an action, worked out once per action (a run keeps one per
     action it runs): its defaults, its inputs by key and those filled in per item."""
 
-    __slots__ = ("defaults", "specs", "per_item")
+    __slots__ = ("defaults", "specs", "per_item", "empty")
 
     def __init__(self, action: Action | None) -> None:
         self.defaults: dict[str, Any] = action.defaults() if action is not None else {}
         self.specs: dict[str, Input] = {item.key: item for item in action.inputs} if action is not None else {}
         self.per_item: frozenset[str] = frozenset(key for key, item in self.specs.items() if item.per_item)
+        # No inputs at all (a Manual trigger, a Merge): a node of it with no values resolves to {}.
+        self.empty = not self.defaults and not self.specs
 
 
 def _label(action: Action | None, key: str) -> str:
@@ -75,8 +81,9 @@ def resolve_inputs(
     for key, value in merged.items():
         if key in wired:
             continue
-        if key in per_item:
-            resolved[key] = value
+        kind = type(value)
+        if key in per_item or kind in _AS_WRITTEN or (kind is str and "{{" not in value):
+            resolved[key] = value  # nothing to fill in (most values: numbers, plain text, empty)
             continue
         run_left = None if output is None else expression_limits.MAX_RUN_EXPRESSION_OUTPUT - output.used
         budget = SizeBudget(run_left=run_left)
@@ -102,8 +109,11 @@ def resolve_inputs(
         spec = specs.get(key)
         resolved[key] = list(items) if spec is not None and spec.multiple else (items[0] if items else None)
     for key, spec in specs.items():
-        if key in resolved and key not in per_item:
-            resolved[key] = coerce(resolved[key], spec, node_name)
+        if key in per_item:
+            continue
+        value = resolved.get(key)
+        if value is not None:  # None stays None whatever the type (an empty field)
+            resolved[key] = coerce(value, spec, node_name)
     return resolved
 
 
