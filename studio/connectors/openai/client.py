@@ -360,6 +360,7 @@ class ClientPool:
         self._transports = transports
         self._direct = direct
         self._clients: dict[tuple[str, str, str, str], OpenAIClient] = {}
+        self._last: tuple[ConnectionSettings, OpenAIClient] | None = None
         self._lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
         self._sdk_http: httpx2.AsyncClient | None = None
@@ -371,9 +372,13 @@ class ClientPool:
         return self._http
 
     async def get(self, settings: ConnectionSettings) -> OpenAIClient:
+        last = self._last
+        if last is not None and last[0] is settings:  # the same settings object as the call before
+            return last[1]  # (a Connector hands out one per connection): no key digest per node
         key = settings.pool_key()
         client = self._clients.get(key)
         if client is not None:
+            self._last = (settings, client)
             return client
         async with self._lock:
             client = self._clients.get(key)
@@ -384,10 +389,12 @@ class ClientPool:
                 client = OpenAIClient(settings, sdk_http=self._sdk_http, raw_http=self._shared_http,
                                       direct=self._direct)
                 self._clients[key] = client
+            self._last = (settings, client)
             return client
 
     async def aclose(self) -> None:
         self._clients.clear()
+        self._last = None
         http, sdk_http = self._http, self._sdk_http
         self._http = self._sdk_http = None
         if http is not None:
