@@ -209,35 +209,37 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
     def _launch_ready(self) -> None:
         """Queue or skip every candidate whose inputs are settled (skipping may settle more), then
         start queued nodes while slots are free."""
-        while self.candidates and not self.stop.is_set():
-            if len(self.candidates) == 1:
-                batch = [self.candidates.pop()]
+        candidates, pending, stop, queued = self.candidates, self.pending, self.stop, self.queued
+        while candidates and not stop.is_set():
+            if len(candidates) == 1:
+                batch: Any = (candidates.pop(),)
             else:
-                batch = sorted(self.candidates, key=self.order.__getitem__)
-                self.candidates.clear()
+                batch = sorted(candidates, key=self.order.__getitem__)
+                candidates.clear()
             for nid in batch:
-                if nid not in self.pending:
+                if nid not in pending:
                     continue
                 verdict, reason = self._decide(nid)
                 if verdict == "wait":
                     if reason == "trigger":
                         self.after_trigger.add(nid)
                     continue
-                del self.pending[nid]
+                del pending[nid]
                 if verdict == "skip":
                     self._skip(nid, reason or "upstream_skipped")
                 elif self.nodes[nid].disabled:
                     self._pass_through(nid)
                 else:
                     self.results[nid].status = "queued"
-                    self._emit("node_queued", nid)
-                    self.queued.append(nid)
+                    if self.bus.wants("node_queued"):
+                        self._emit("node_queued", nid)
+                    queued.append(nid)
         # A node gets its task only when a slot is free: a fan-out of 10,000 holds `max_concurrency`
         # tasks, not 10,000 waiting on a semaphore. The queue is first in, first out.
-        while self.queued and len(self.tasks) < self.max_concurrency and not self.stop.is_set():
-            nid = self.queued.popleft()
-            self.tasks[nid] = self.loop.create_task(self._node_task(nid), name=f"node {self.nodes[nid].name}",
-                                                    context=self.task_context.copy())
+        tasks, create_task, context = self.tasks, self.loop.create_task, self.task_context
+        while queued and len(tasks) < self.max_concurrency and not stop.is_set():
+            nid = queued.popleft()
+            tasks[nid] = create_task(self._node_task(nid), name=f"node {self.nodes[nid].name}", context=context.copy())
 
     def _node_ended(self, nid: str) -> None:
         """A node's task is ending: start what its end made ready, and wake `execute` when the

@@ -8,6 +8,7 @@ import inspect
 import logging
 import time
 from collections.abc import Mapping
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import expression_limits
@@ -40,7 +41,8 @@ class NodeExecution:
             started = True
             result.status = "running"
             result.started_at = time.time()
-            self._emit("node_started", nid)
+            if self.bus.wants("node_started"):
+                self._emit("node_started", nid)
             await self._execute(nid)
         except asyncio.CancelledError:
             self._cancelled(nid, started=started)
@@ -105,8 +107,11 @@ class NodeExecution:
             if plan.handler is None:
                 raise NodeError(f"{node.name}: no handler is installed for action {node.action!r}", retryable=False)
             upstream, wired = self._upstream(nid)
-            inputs = resolve_inputs(node.name, action, node.values, self.expression_scope(upstream), wired,
-                                    self.expression_output, plan.inputs)
+            if plan.inputs.empty and not wired and not node.values:
+                inputs: dict[str, Any] = {}  # nothing to resolve (nor to redact)
+            else:
+                inputs = resolve_inputs(node.name, action, node.values, self.expression_scope(upstream), wired,
+                                        self.expression_output, plan.inputs)
         except Exception as exc:  # bad inputs, a size limit, even MemoryError: the node fails, not the run
             self._fail(nid, exc)
             return None
@@ -114,21 +119,9 @@ class NodeExecution:
         timeout_ms = inputs.get("timeout_ms") if plan.has_timeout else None
         timeout_s = timeout_ms / 1000 if isinstance(timeout_ms, (int, float)) and timeout_ms > 0 else None
         hooks = _NodeHooks(self, nid)
-        context = NodeContext(
-            run_id=self.run_id,
-            flow=self.flow,
-            node=node,
-            action=action,
-            run_dir=self.run_dir,
-            inputs=inputs,
-            upstream=upstream,
-            emit=hooks.emit,
-            connect=self.connect,
-            timeout_s=timeout_s,
-            services=self.services,
-            render=self._render_item,
-            run_body=hooks.run_body,
-        )
+        # In NodeContext's field order (positional: a node's context is made for every node).
+        context = NodeContext(self.run_id, self.flow, node, action, self.run_dir, inputs, upstream, hooks.emit,
+                              self.connect, timeout_s, self.services, self._render_item, hooks.run_body)
         self.contexts[nid] = context
         return plan.handler, context, timeout_s, timeout_ms
 
@@ -145,7 +138,7 @@ class NodeExecution:
             try:
                 if timeout_s is None:  # the handler is awaited here: no coroutine in between
                     value = handler(context)
-                    if inspect.isawaitable(value):
+                    if type(value) is CoroutineType or inspect.isawaitable(value):  # most handlers are `async def`
                         value = await value
                 else:
                     value = await self._call(handler, context, timeout_s, timeout_ms)

@@ -8,8 +8,10 @@ import time
 from typing import Any
 
 from .context import NodeError, Routed, Routes, WaitingForApproval
-from .events import HANDLER_EVENT_TYPES, RunEvent
+from .events import HANDLER_EVENT_TYPES, NODE_FINAL_STATES, RunEvent
 from .results import NodeResult, add_usage, error_object, jsonable, preview
+
+_FINAL = frozenset(NODE_FINAL_STATES)
 
 log = logging.getLogger("studio.engine.executor")
 
@@ -32,15 +34,20 @@ class NodeStates:
 
     def _activate(self, nid: str, value: Any, *, only_port: str | None = None) -> None:
         """Make `nid`'s output ports active (all normal ones, or just `only_port`)."""
-        action = self.actions[nid]
-        several = action is not None and (len(action.outputs) > 1 or bool(action.dynamic_outputs_from))
+        several: bool | None = None  # whether the action has several outputs: looked up only when it matters
         ports: dict[str, Any] = {}
         for _, port, _, _ in self.outgoing[nid]:
             if only_port is not None:
                 if port == only_port:
                     ports[port] = value
             elif port != "error":
-                ports[port] = value[port] if several and isinstance(value, dict) and port in value else value
+                if isinstance(value, dict) and port in value:
+                    if several is None:
+                        action = self.actions[nid]
+                        several = action is not None and (len(action.outputs) > 1 or bool(action.dynamic_outputs_from))
+                    ports[port] = value[port] if several else value
+                else:
+                    ports[port] = value
         self.ports[nid] = ports
 
     def _check_port(self, nid: str, port: str) -> None:
@@ -57,7 +64,7 @@ class NodeStates:
             )
 
     def _succeed(self, nid: str, value: Any) -> None:
-        if self.results[nid].final:
+        if self.results[nid].status in _FINAL:
             return  # the run already gave up on this node (it ignored cancellation)
         if isinstance(value, Routed):
             output = jsonable(value.value)

@@ -20,7 +20,7 @@ from studio.flow.capabilities import FlowCapabilities, Grant, analyse
 from studio.paths import data_dir
 
 from .inputs import InputShape
-from .planning import SOURCE, TARGET, Link, cycle_in, group_links
+from .planning import SOURCE, TARGET, Link, cycle_in, group_links, runs_forward
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.catalog import Catalog
@@ -46,6 +46,7 @@ class FlowPlan:
     actions: Mapping[str, "Action | None"]  # None: not in the catalog (the node fails when it runs)
     order: Mapping[str, int]  # a node's place in the flow (runs start ready nodes in that order)
     ids_by_name: Mapping[str, str]
+    trigger_ids: frozenset[str] = frozenset()  # the trigger nodes (their action's kind, else a "trigger." id)
     # The names of the nodes on a cycle of the whole flow (None: no cycle), and each action's
     # input shape (engine/inputs.py), by action id: worked out once, not per run.
     cycle: tuple[str, ...] | None = None
@@ -64,22 +65,39 @@ class FlowPlan:
               flow_dir: str | None = None) -> "FlowPlan":
         """The plan of `flow`. `capabilities`: `analyse(flow, catalog, flow_dir)` made by the caller,
         for runs whose `flow_dir` service is `flow_dir` (other runs analyse for themselves)."""
-        nodes = {n.id: n for n in flow.nodes}
-        links = [(w.source.node, w.source.port, w.target.node, w.target.port) for w in flow.wires
-                 if w.source.node in nodes and w.target.node in nodes]
+        # One pass over the nodes and one over the wires (a model's attributes cost more to read
+        # than a dict's items, and a flow may have 10,000 nodes).
+        nodes: dict[str, Node] = {}
+        order: dict[str, int] = {}
+        ids_by_name: dict[str, str] = {}
+        action_of: dict[str, str] = {}
+        for index, node in enumerate(flow.nodes):
+            nid = node.id
+            nodes[nid] = node
+            order[nid] = index
+            ids_by_name[node.name] = nid
+            action_of[nid] = node.action
+        links: list[Link] = []
+        for wire in flow.wires:
+            source, target = wire.source, wire.target
+            if source.node in nodes and target.node in nodes:
+                links.append((source.node, source.port, target.node, target.port))
         found: dict[str, Action | None] = {}  # each action looked up in the catalog once
-        for action_id in {n.action for n in flow.nodes}:
+        for action_id in set(action_of.values()):
             found[action_id] = catalog.get(action_id) if action_id in catalog else None
+        triggers = {a for a, action in found.items()
+                    if (action.kind == "trigger" if action is not None else a.startswith("trigger."))}
         incoming, outgoing = group_links(links, TARGET), group_links(links, SOURCE)
-        cycle = cycle_in(set(nodes), nodes, incoming, outgoing)
+        cycle = None if runs_forward(links, order) else cycle_in(set(nodes), nodes, incoming, outgoing)
         return cls(
             flow=flow, catalog=catalog, nodes=MappingProxyType(nodes),
             incoming=MappingProxyType(incoming), outgoing=MappingProxyType(outgoing),
             cycle=tuple(cycle) if cycle else None,
             input_shapes=MappingProxyType({a: InputShape(action) for a, action in found.items()}),
-            actions=MappingProxyType({n.id: found[n.action] for n in flow.nodes}),
-            order=MappingProxyType({n.id: i for i, n in enumerate(flow.nodes)}),
-            ids_by_name=MappingProxyType({n.name: n.id for n in flow.nodes}),
+            actions=MappingProxyType({nid: found[action_id] for nid, action_id in action_of.items()}),
+            order=MappingProxyType(order),
+            ids_by_name=MappingProxyType(ids_by_name),
+            trigger_ids=frozenset(nid for nid, action_id in action_of.items() if action_id in triggers),
             capabilities=capabilities, flow_dir=flow_dir, _folder_root=(_absolute(flow_dir),) if flow_dir else (),
             _runs_root=_absolute(data_dir(make=False) / "runs"),
         )
