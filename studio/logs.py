@@ -9,6 +9,7 @@ import logging.handlers
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,19 @@ class RedactingFilter(logging.Filter):
 class _FormatOnce(logging.Formatter):
     """A formatter that formats each record once, however many handlers ask (the log file and
     stderr): `studio serve` logs a line per run."""
+
+    _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """As logging's, with the date and time text made once per second, not per line."""
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        cached = self._second
+        if cached[0] != second:
+            cached = (second, time.strftime(self.default_time_format, self.converter(record.created)))
+            self._second = cached  # one assignment: handlers on other threads see either value
+        return self.default_msec_format % (cached[1], record.msecs)
 
     def format(self, record: logging.LogRecord) -> str:
         cached = record.__dict__.get("_formatted")
@@ -197,6 +211,11 @@ def setup_logging(level: int = logging.INFO, *, log_file: Path | None = None, to
         if getattr(handler, "_studio", False):
             logger.removeHandler(handler)
             handler.close()
+    # The lines show none of the calling frame, thread or process: a record need not look them
+    # up (logging's documented optimisation; `studio serve` logs a line per run).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     formatter = _FormatOnce("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [
         _LogFile(log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_COUNT,
