@@ -73,8 +73,13 @@ MIGRATIONS = (
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
 
 
+_HOST: list[str] = []  # this machine's name, asked once per process (a row per run records it)
+
+
 def _host() -> str:
-    return socket.gethostname()
+    if not _HOST:
+        _HOST.append(socket.gethostname())
+    return _HOST[0]
 
 
 def pid_alive(pid: int) -> bool:
