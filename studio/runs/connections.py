@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from studio.catalog import load_catalog
-from studio.connectors.openai.client import ClientPool, tls_context
+from studio.connectors.openai.client import ClientPool, load_http_stack
 from studio.credentials import ConnectionSettings, resolve
 from studio.engine.context import NodeError
 
@@ -86,7 +86,7 @@ class Connector:
         for name in sorted(names, key=lambda n: n or ""):
             self.settings(name or self.fallback)
         if names:
-            tls_context()  # the CA bundle is loaded with the rest of the set-up, not by the first node
+            load_http_stack()  # the CA bundle and the I/O backend load with the set-up, not in the first node
 
     def _placeholder(self, name: str | None, error: Exception | None, settings: Any = None) -> Any:
         """A server on this machine gets a placeholder key; anything else needs a real one."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import importlib
 import logging
 import random
 import ssl
@@ -335,6 +336,17 @@ def tls_context() -> ssl.SSLContext:
     the process, as httpx2 would build it for each (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured).
     The editor's pool, closed after a minute idle, no longer pays it again in one callback."""
     return httpx2.create_ssl_context()
+
+
+def load_http_stack() -> None:
+    """Load what the first request would otherwise load while a run waits on it: the TLS context
+    and the async I/O backend the HTTP connections run on (anyio's asyncio backend, imported on
+    its first use: about 13 ms, paid by the first node of a run)."""
+    tls_context()
+    try:
+        importlib.import_module("anyio._backends._asyncio")
+    except ImportError:  # pragma: no cover - another anyio layout: its first request loads it
+        pass
 
 
 def _new_http(transport: Any = None) -> httpx.AsyncClient:
