@@ -62,8 +62,8 @@ class StepLog:
             return self._by_seq[seq]
         if self.started is None:
             self.started = event.ts
-        if event.node_name is None:
-            return None
+        if event.node_name is None or event.type not in STEP_EVENT_TYPES:
+            return None  # a node's start or end, a queue entry: never a step
         step = self._step(event.node_name, event.type, dict(event.data or {}))
         if step is None:
             return None

@@ -16,6 +16,7 @@ from studio.credentials import SIMULATED
 from studio.engine.steps import log_for, step_line
 from studio.flow.io import FlowLoadError
 from studio.flow.models import Flow
+from studio.history.run_ids import new_run_id
 
 from .connections import Connector, UsageError
 from .interrupt import EXIT_INTERRUPTED, InterruptGuard
@@ -52,17 +53,39 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
 
 
 class ProgressPrinter:
-    """One stderr line per node state change: `[+1.234s] Summarize: succeeded (812 ms)`."""
+    """One stderr line per node state change: `[+1.234s] Summarize: succeeded (812 ms)`. Lines
+    printed while an event loop runs are written together when the loop's current turn ends (one
+    write and flush for a turn's lines instead of one per line: three lines per node were a
+    visible share of a chain of fast nodes); anywhere else, at once. `flush()` writes what waits."""
 
     WATCHED = {"queued", "started", "succeeded", "failed", "skipped", "cancelled", "waiting", "retrying"}
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.started = time.monotonic()
+        self._waiting: list[str] = []
+        self._flush_on: asyncio.AbstractEventLoop | None = None
 
     def line(self, text: str) -> None:
         elapsed = time.monotonic() - self.started
-        print(f"[+{elapsed:7.3f}s] {text}", file=self.stream, flush=True)
+        self._waiting.append(f"[+{elapsed:7.3f}s] {text}\n")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            self.flush()
+        elif self._flush_on is not loop:
+            self._flush_on = loop
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_on = None
+        if self._waiting:
+            text = "".join(self._waiting)
+            self._waiting.clear()
+            self.stream.write(text)
+            self.stream.flush()
 
     def node(self, name: str, status: str, *, duration_ms: float | None = None, error: str | None = None,
              detail: str | None = None) -> None:
@@ -186,8 +209,6 @@ def run_in_terminal(flow_file: str, *, inputs: list[str] = (), base_url: str | N
                     connection: str | None = None, simulated: bool = False) -> int:
     """`studio run FLOW.json [--input KEY=VALUE ...] [--base-url URL] [--connection NAME | --simulated]
     [--json] [--trust] [--concurrency N] [--use-pinned]`; returns the exit code."""
-    import uuid
-
     printer = ProgressPrinter()
     try:
         flow, data = load_flow_file(flow_file)
@@ -205,7 +226,7 @@ def run_in_terminal(flow_file: str, *, inputs: list[str] = (), base_url: str | N
         print(f"studio run: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    run_id = uuid.uuid4().hex
+    run_id = new_run_id()
     printer.line(f"run {run_id}: {flow.name} ({len(flow.nodes)} nodes)")
     history = open_history(printer.line)
     pinned = history.pinned_outputs(flow.id) if history is not None and use_pinned else {}
@@ -216,6 +237,7 @@ def run_in_terminal(flow_file: str, *, inputs: list[str] = (), base_url: str | N
             flow, flow_path=prepared.path, payload=payload, connector=prepared.connector, concurrency=concurrency,
             printer=printer, run_id=run_id, pinned=pinned, history=history))
     finally:
+        printer.flush()  # lines of the loop's last turn
         if history is not None:
             history.close()
     _finish(flow, result, run_dir, printer, as_json, result_document(result, run_dir=run_dir))
@@ -249,6 +271,7 @@ def resume_in_terminal(run_id: str, *, approve: list[str] = (), reject: list[str
     try:
         active, result, interrupted = asyncio.run(go())
     finally:
+        printer.flush()  # lines of the loop's last turn
         if history is not None:
             history.close()
     if active.untouched:
