@@ -4,10 +4,10 @@ run id and sends the run's job to the queue instead of running it."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 from studio.flow.io import flow_to_dict
+from studio.history.run_ids import new_run_id
 
 from .app import make_app
 from .jobs import QUEUE_NAME, TASK_NAME, RunJob
@@ -22,7 +22,7 @@ class Enqueuer:
 
     def job(self, served: Any, payload: Any, trigger: str) -> RunJob:
         flow = self._flows.setdefault(id(served.flow), flow_to_dict(served.flow))
-        return RunJob(run_id=uuid.uuid4().hex, flow=flow, flow_path=served.path, trigger_node=served.trigger.id,
+        return RunJob(run_id=new_run_id(), flow=flow, flow_path=served.path, trigger_node=served.trigger.id,
                       trigger=trigger, payload=payload)
 
     def send(self, job: RunJob) -> str:

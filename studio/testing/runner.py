@@ -12,7 +12,6 @@ import fnmatch
 import io
 import shutil
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -210,7 +209,7 @@ async def _run(item: FlowFile, test: FlowTest, outcome: TestOutcome, base_url: s
             settings = connector.settings(name)  # a missing key is reported before anything runs
             if cassette is not None:
                 cassette.base_path = urlparse(settings.base_url).path.rstrip("/") or ""
-    run_id = uuid.uuid4().hex
+    run_id = seam.new_run_id()
     printer = seam.ProgressPrinter(io.StringIO())
     result, run_dir, _interrupted = await seam.execute(
         _run_flow(flow, test), flow_path=item.path, payload=test.payload, connector=connector, concurrency=8,

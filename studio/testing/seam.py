@@ -7,4 +7,4 @@ from __future__ import annotations
 from studio.runs.connections import Connector, UsageError, connection_names  # noqa: F401 - re-exported
 from studio.runs.prepare import load_flow_file, trust_problem  # noqa: F401 - re-exported
 from studio.runs.records import result_document  # noqa: F401 - re-exported
-from studio.runs.terminal import ProgressPrinter, execute  # noqa: F401 - re-exported
+from studio.runs.terminal import ProgressPrinter, execute, new_run_id  # noqa: F401 - re-exported
