@@ -176,7 +176,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.actions = plan.actions
         self.results: dict[str, NodeResult] = {n.id: NodeResult(n.id, n.name, n.action) for n in flow.nodes}
         self.has_output: set[str] = set()
-        self.action_plans: dict[str, Any] = {}  # action id -> what running its nodes needs (node_execution)
+        self.action_plans: dict[str, Any] = plan.handler_plans(self.registry)  # action id -> what running its nodes needs (node_execution)
         self.ports: dict[str, dict[str, Any]] = {}  # node id -> active output port -> value
         # Pins may name nodes by id or name; pins of nodes no longer in the flow are ignored.
         names = self.ids_by_name = plan.ids_by_name  # every expression scope uses it

@@ -451,6 +451,9 @@ def _size_of_rest(size: int, rest: tuple[str | Expression, ...], scope: Scope) -
 def render_value(value: Any, scope: Scope, budget: SizeBudget | None = None) -> Any:
     """`render` applied to every string inside a value (dict values, list items), all counted in
     one `budget` (see `render`)."""
+    kind = type(value)
+    if kind is str and "{{" not in value:  # most strings inside objects and lists: nothing to fill in
+        return value
     budget = budget if budget is not None else SizeBudget()
     if isinstance(value, str):
         return render(value, scope, budget)

@@ -40,7 +40,7 @@ class InputShape:
     """What `resolve_inputs` needs of an action, worked out once per action (a run keeps one per
     action it runs): its defaults, its inputs by key and those filled in per item."""
 
-    __slots__ = ("defaults", "specs", "per_item", "empty")
+    __slots__ = ("defaults", "specs", "per_item", "empty", "coercions")
 
     def __init__(self, action: Action | None) -> None:
         self.defaults: dict[str, Any] = action.defaults() if action is not None else {}
@@ -48,6 +48,11 @@ class InputShape:
         self.per_item: frozenset[str] = frozenset(key for key, item in self.specs.items() if item.per_item)
         # No inputs at all (a Manual trigger, a Merge): a node of it with no values resolves to {}.
         self.empty = not self.defaults and not self.specs
+        # (key, spec, how its values are coerced) of every input coerced, in declaration order:
+        # text inputs (most of them) keep text as it is without going through `coerce`.
+        self.coercions: tuple[tuple[str, Input, Any], ...] = tuple(
+            (key, spec, _keep_text if spec.type in _TEXT_TYPES else coerce)
+            for key, spec in self.specs.items() if key not in self.per_item)
 
 
 def _label(action: Action | None, key: str) -> str:
@@ -108,13 +113,16 @@ def resolve_inputs(
     for key, items in wired.items():
         spec = specs.get(key)
         resolved[key] = list(items) if spec is not None and spec.multiple else (items[0] if items else None)
-    for key, spec in specs.items():
-        if key in per_item:
-            continue
+    for key, spec, convert in shape.coercions:
         value = resolved.get(key)
         if value is not None:  # None stays None whatever the type (an empty field)
-            resolved[key] = coerce(value, spec, node_name)
+            resolved[key] = convert(value, spec, node_name)
     return resolved
+
+
+def _keep_text(value: Any, spec: Input, node_name: str) -> Any:
+    """`coerce` for a text input: text stays as it is."""
+    return value if type(value) is str else coerce(value, spec, node_name)
 
 
 def coerce(value: Any, spec: Input, node_name: str) -> Any:
@@ -149,13 +157,16 @@ class _Mismatch(Exception):
         self.expected = expected
 
 
+_TEXT_TYPES = frozenset({ValueType.STRING, ValueType.TEXT, ValueType.CONNECTION, ValueType.MODEL})
+
+
 def _coerce(value: Any, spec: Input) -> Any:
     kind = spec.type
     if isinstance(value, Artifact):
         value = value.to_json()
     if value is None:
         return None
-    if kind in (ValueType.STRING, ValueType.TEXT, ValueType.CONNECTION, ValueType.MODEL):
+    if kind in _TEXT_TYPES:
         return value if isinstance(value, str) else to_text(value)
     if kind is ValueType.NUMBER:
         return _number(value, integer=False)

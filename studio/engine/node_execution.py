@@ -88,7 +88,7 @@ class NodeExecution:
             self.expression_output.used += budget.used
 
     def _action_plan(self, nid: str) -> "_ActionPlan":
-        """What running a node of this action needs besides its values, worked out once a run."""
+        """What running a node of this action needs besides its values, worked out once per plan."""
         action_id = self.nodes[nid].action
         plan = self.action_plans.get(action_id)
         if plan is None:
@@ -200,8 +200,8 @@ class _NodeHooks:
 
 
 class _ActionPlan:
-    """Per action, once a run: its handler (None: not installed), whether it takes a timeout, the
-    shape of its inputs."""
+    """Per action, once for a flow's plan and handler registry (the runs of a served flow share
+    it): its handler (None: not installed), whether it takes a timeout, the shape of its inputs."""
 
     __slots__ = ("handler", "has_timeout", "inputs")
 

@@ -59,6 +59,18 @@ class FlowPlan:
     # runs folder as it was named when the plan was built.
     _folder_root: tuple[Path, ...] = ()
     _runs_root: Path | None = None
+    # What running a node of each action needs (its handler, ...; engine/node_execution.py), by
+    # action id, for the registry they were looked up in: shared by the runs that use it.
+    _handler_plans: dict[int, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
+
+    def handler_plans(self, registry: Any) -> dict[str, Any]:
+        """The action plans of runs with `registry` (filled in by the first runs that need them)."""
+        kept = self._handler_plans.get(id(registry))
+        if kept is None or kept[0] is not registry:  # kept: the registry itself, so its id stays its own
+            if len(self._handler_plans) >= 4:  # registries come and go only in tests
+                self._handler_plans.clear()
+            kept = self._handler_plans[id(registry)] = (registry, {})
+        return kept[1]
 
     @classmethod
     def build(cls, flow: "Flow", catalog: "Catalog", *, capabilities: FlowCapabilities | None = None,
