@@ -7,6 +7,7 @@ connections (`Connector`), observes events (`on_event`) and may cancel (`ActiveR
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -145,6 +146,14 @@ class ActiveRun:
             keep_run_record(self.flow, self.flow_path, result, self.run_dir)
 
 
+@functools.lru_cache(maxsize=64)
+def _resolved_place(flow_path: str) -> tuple[Path, dict[str, str]]:
+    """(the path, its `flow_path`/`flow_dir` services) of a flow file already resolved: a served
+    flow's runs all have the same (the dict is copied into each run's services, never changed)."""
+    path = Path(flow_path)
+    return path, {"flow_path": flow_path, "flow_dir": str(path.parent)}
+
+
 def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None,
               flow_path: str | Path | None = None, flow_dir: str | Path | None = None,
               history: RunStore | None = None, run_id: str | None = None,
@@ -167,12 +176,15 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
     A caller that runs the same flow often (`studio serve`) passes its `plan` (engine/plan.py) and
     `flow_path` resolved once (`flow_path_resolved`), so no run redoes either.
     Raises ValueError at once for a bad `start_at`, `only` or `trigger_node`."""
-    path = None if flow_path is None else Path(flow_path) if flow_path_resolved else Path(flow_path).resolve()
-    where: dict[str, Any] = {}
-    if path is not None:
-        where = {"flow_path": str(path), "flow_dir": str(path.parent)}
-    elif flow_dir is not None:  # an unsaved flow opened from somewhere (an example)
-        where = {"flow_dir": str(Path(flow_dir).resolve())}
+    if flow_path is not None and flow_path_resolved:
+        path, where = _resolved_place(str(flow_path))
+    else:
+        path = None if flow_path is None else Path(flow_path).resolve()
+        where = {}
+        if path is not None:
+            where = {"flow_path": str(path), "flow_dir": str(path.parent)}
+        elif flow_dir is not None:  # an unsaved flow opened from somewhere (an example)
+            where = {"flow_dir": str(Path(flow_dir).resolve())}
     services = {**where, **(services or {})}
     if resume is not None:
         from studio.connectors.openai.agents.run import RESUME_SERVICE  # agents load on demand: slow import
