@@ -23,7 +23,7 @@ import httpx2
 import openai
 from pydantic import BaseModel, ConfigDict, Field
 
-from studio.connectors.openai.direct import DirectJSON
+from studio.connectors.openai.direct import DirectJSON, sdk_platform
 from studio.connectors.openai.retries import (
     MAX_RETRY_AFTER_S,
     CallPolicy,
@@ -339,10 +339,11 @@ def tls_context() -> ssl.SSLContext:
 
 
 def load_http_stack() -> None:
-    """Load what the first request would otherwise load while a run waits on it: the TLS context
-    and the async I/O backend the HTTP connections run on (anyio's asyncio backend, imported on
+    """Load what the first request would otherwise load while a run waits on it: the TLS context,
+    the SDK's platform detection and the async I/O backend the HTTP connections run on (anyio's asyncio backend, imported on
     its first use: about 13 ms, paid by the first node of a run)."""
     tls_context()
+    sdk_platform()  # the SDK's X-Stainless-OS header: detected once, not in a thread in the first call
     try:
         importlib.import_module("anyio._backends._asyncio")
     except ImportError:  # pragma: no cover - another anyio layout: its first request loads it

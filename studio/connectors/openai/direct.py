@@ -26,6 +26,18 @@ _TIMEOUT_ERRORS = (httpx2.TimeoutException,)
 _REQUEST_ERRORS = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
 
 
+_PLATFORM: list[Any] = []  # what `sdk_platform` found, once per process
+
+
+def sdk_platform() -> Any:
+    """The SDK's platform detection (blocking: it may read the Python binary to find the C
+    library's version), done once per process instead of once per client, in a thread, inside
+    the first call of every run."""
+    if not _PLATFORM:
+        _PLATFORM.append(get_platform())
+    return _PLATFORM[0]
+
+
 class DirectJSON:
     """The direct path of one SDK client. What is the same on every call is worked out once (on
     the first call, after the SDK's own platform detection, off the event loop): the headers,
@@ -43,7 +55,7 @@ class DirectJSON:
         if self._headers is None:
             sdk = self.sdk
             if sdk._platform is None:  # the SDK does this once per client too, in a thread
-                sdk._platform = await asyncio.to_thread(get_platform)
+                sdk._platform = _PLATFORM[0] if _PLATFORM else await asyncio.to_thread(sdk_platform)
             headers = httpx2.Headers(sdk._client.headers)  # as httpx2's build_request merges them
             headers.update(_merge_headers(sdk.auth_headers, sdk.default_headers))
             self._headers = headers
