@@ -99,12 +99,6 @@ async def _no_connect(name: str | None) -> Any:
     )
 
 
-
-
-CAPABILITIES_SERVICE = "flow_capabilities"
-"""A service a caller may pass: `analyse(flow, ...)` of this very flow, so the run does not redo it."""
-
-
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -165,10 +159,10 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
             raise ValueError("the plan given is of another flow")
         self.plan = plan
         # What this run may do on this machine (start, read, contact): handlers ask it, never the file.
-        known = self.services.pop(CAPABILITIES_SERVICE, None)  # analysed once by a caller that runs it often
+        # (A caller that runs the same flow often passes a plan that holds the flow's analysis.)
         if "grant" not in self.services:
             self.services["grant"] = plan.grant(flow_dir=self.services.get("flow_dir"), run_dir=self.run_dir,
-                                                trusted=trusted, capabilities=known)
+                                                trusted=trusted)
         self.pinned = dict(pinned_outputs or {})
 
         self.nodes = plan.nodes

@@ -2,7 +2,7 @@
 
 The engine never imports connectors at import time (layering): `default_registry()` imports the
 handler modules the first time a run needs them, and those modules register themselves. The agent
-handlers import the OpenAI Agents SDK and MCP (about 1.5 s, most of `studio run`'s start), so
+handlers import the OpenAI Agents SDK and MCP (seconds: most of `studio run`'s start), so
 their module is imported only when a handler of theirs is first asked for (`LAZY_HANDLER_MODULES`):
 a flow without agent nodes never loads them."""
 
