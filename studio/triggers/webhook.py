@@ -19,7 +19,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -112,6 +112,19 @@ class _GuardedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()
         super().connection_lost(exc)
+
+
+class _EveryPath(Route):
+    """A route for every path (the server looks webhooks up by path itself): no path pattern to
+    match nor path parameters to convert for each request, as a `/{path:path}` route has."""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]], *, methods: list[str]) -> None:
+        super().__init__("/{path:path}", endpoint, methods=methods)
+
+    def matches(self, scope: Any) -> tuple[Match, dict[str, Any]]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        return (Match.FULL if scope["method"] in self.methods else Match.PARTIAL), {"endpoint": self.endpoint}
 
 
 class WebhookServer:
@@ -224,8 +237,7 @@ class WebhookServer:
                             headers=_CLOSE)
 
     async def start(self) -> None:
-        app = Starlette(routes=[Route("/{path:path}", self._dispatch,
-                                      methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
+        app = Starlette(routes=[_EveryPath(self._dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off",
                                 http=functools.partial(_GuardedH11Protocol, webhook=self))
         self._server = uvicorn.Server(config)
