@@ -23,6 +23,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass
+from collections.abc import Mapping as _Mapping  # isinstance checks: not typing's alias (slower)
 from typing import Any, Callable, Mapping
 
 from . import expression_limits
@@ -76,7 +77,16 @@ class Scope:
     run: Mapping[str, Any] | None = None
 
     def root(self, name: str) -> Any:
-        return {"trigger": self.trigger, "nodes": self.nodes or {}, "input": self.input, "run": self.run or {}}[name]
+        """One root by name (only that one is read: `nodes` and `run` may be built on demand)."""
+        if name == "input":
+            return self.input
+        if name == "trigger":
+            return self.trigger
+        if name == "nodes":
+            return self.nodes or {}
+        if name == "run":
+            return self.run or {}
+        raise KeyError(name)
 
 
 def _path_text(root: str, keys: list[Any]) -> str:
@@ -163,12 +173,14 @@ class _Evaluator:
             key = step.key if step.expr is None else self.eval(step.expr)
             value = self.step(node.root, walked, value, key)
             walked.append(key)
-        if isinstance(value, Mapping) and not isinstance(value, dict):
+        if not isinstance(value, dict) and isinstance(value, _Mapping):
             value = {k: value[k] for k in value}  # a lazy view (`nodes`) read whole
         return value
 
     def step(self, root: str, walked: list[Any], value: Any, key: Any) -> Any:
-        where = _path_text(root, walked)
+        if type(value) is dict and type(key) is str and key in value and (root != "nodes" or walked):
+            return value[key]  # the usual step: a key of plain data
+        where = _path_text(root, walked)  # for the messages below
         if isinstance(key, bool) or not isinstance(key, (str, int)):
             raise self.error(f"a key must be text or a whole number, got {_type_name(key)} in {where}")
         if root == "nodes" and not walked:
@@ -179,7 +191,7 @@ class _Evaluator:
             if key == "output":
                 raise self.missing(f"nodes.{value.name} has no output yet")
             raise self.missing(f"nodes.{value.name} has no {key!r} (use output, status or error)")
-        if isinstance(value, Mapping):
+        if isinstance(value, _Mapping):
             if isinstance(key, int) and key not in value and str(key) in value:
                 key = str(key)
             if key not in value:
