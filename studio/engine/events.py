@@ -82,8 +82,14 @@ class EventBus:
         self._update()
 
     def _update(self) -> None:
-        self._everything = any(types is None for _, types in self._callbacks)
-        self._types: frozenset[str] = frozenset().union(*(types for _, types in self._callbacks if types))
+        everything, wanted = False, frozenset()
+        for _, types in self._callbacks:  # (a run has one or two callbacks: no generators per run)
+            if types is None:
+                everything = True
+            elif types:
+                wanted = types if not wanted else wanted | types
+        self._everything = everything
+        self._types: frozenset[str] = wanted
 
     def subscribe(self, callback: EventCallback, types: frozenset[str] | None = None) -> Callable[[], None]:
         """Add `callback` (for every event, or those whose type is in `types`); returns a

@@ -144,7 +144,10 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.trigger_value = trigger_payload
         self.connect = connect or _no_connect
         self.run_id = run_id or uuid.uuid4().hex
-        self.run_dir = Path(run_dir) if run_dir is not None else _temp_runs_dir() / self.run_id
+        if run_dir is None:
+            run_dir = _temp_runs_dir() / self.run_id
+        # (Path() of a Path parses all its parts again: most callers pass a Path already.)
+        self.run_dir = run_dir if isinstance(run_dir, Path) else Path(run_dir)
         self.max_concurrency = max_concurrency
         self.events: list[RunEvent] = []
         self.bus = EventBus(self.events.append if keep_events else None)
