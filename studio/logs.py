@@ -88,6 +88,18 @@ class _FormatOnce(logging.Formatter):
         return text
 
 
+def at_end_of_turn(scheduled_on: asyncio.AbstractEventLoop | None, callback: Any) -> asyncio.AbstractEventLoop | None:
+    """Call `callback` once the running event loop's current turn ends (unless it is already
+    scheduled on that loop, `scheduled_on`); returns the loop, or None when no loop runs here."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    if scheduled_on is not loop:
+        loop.call_soon(callback)
+    return loop
+
+
 class _WrittenPerLoopTurn:
     """A stream handler's lines, written together: records emitted on a running event loop are
     written (and flushed) once that loop's current turn ends, one write for all of them; records
@@ -101,15 +113,9 @@ class _WrittenPerLoopTurn:
     def _write(self, text: str) -> None:
         """Called with the handler's lock held."""
         self._lines.append(text)
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None:
+        self._flush_on = at_end_of_turn(self._flush_on, self._loop_turn_ended)
+        if self._flush_on is None:
             self._write_lines()
-        elif self._flush_on is not loop:
-            self._flush_on = loop
-            loop.call_soon(self._loop_turn_ended)
 
     def _loop_turn_ended(self) -> None:
         self.acquire()

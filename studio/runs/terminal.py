@@ -17,6 +17,7 @@ from studio.engine.steps import log_for, step_line
 from studio.flow.io import FlowLoadError
 from studio.flow.models import Flow
 from studio.history.run_ids import new_run_id
+from studio.logs import at_end_of_turn
 
 from .connections import Connector, UsageError
 from .interrupt import EXIT_INTERRUPTED, InterruptGuard
@@ -69,15 +70,9 @@ class ProgressPrinter:
     def line(self, text: str) -> None:
         elapsed = time.monotonic() - self.started
         self._waiting.append(f"[+{elapsed:7.3f}s] {text}\n")
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None:
+        self._flush_on = at_end_of_turn(self._flush_on, self.flush)
+        if self._flush_on is None:
             self.flush()
-        elif self._flush_on is not loop:
-            self._flush_on = loop
-            loop.call_soon(self.flush)
 
     def flush(self) -> None:
         self._flush_on = None
