@@ -39,7 +39,7 @@ EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
 HANDLER_EVENT_TYPES: frozenset[str] = frozenset({"progress", "delta", "usage", "tool_call", "tool_result", "handoff"})
 
 # Final node states; every node of a finished run is in one of these.
-NODE_FINAL_STATES = ("succeeded", "failed", "skipped", "cancelled", "waiting")
+NODE_FINAL_STATES = frozenset({"succeeded", "failed", "skipped", "cancelled", "waiting"})
 
 _sequence = itertools.count(1)
 

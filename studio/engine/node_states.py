@@ -11,8 +11,6 @@ from .context import NodeError, Routed, Routes, WaitingForApproval
 from .events import HANDLER_EVENT_TYPES, NODE_FINAL_STATES, RunEvent
 from .results import NodeResult, add_usage, error_object, jsonable, preview
 
-_FINAL = frozenset(NODE_FINAL_STATES)
-
 log = logging.getLogger("studio.engine.executor")
 
 
@@ -64,7 +62,7 @@ class NodeStates:
             )
 
     def _succeed(self, nid: str, value: Any) -> None:
-        if self.results[nid].status in _FINAL:
+        if self.results[nid].status in NODE_FINAL_STATES:
             return  # the run already gave up on this node (it ignored cancellation)
         if isinstance(value, Routed):
             output = jsonable(value.value)

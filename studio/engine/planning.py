@@ -9,8 +9,6 @@ from typing import Any, Mapping
 from .events import NODE_FINAL_STATES
 from .results import NodeResult, jsonable
 
-_FINAL = frozenset(NODE_FINAL_STATES)
-
 # A wire as a run uses it: (source node, source port, target node, target port), a plain tuple of
 # text. A run holds one per wire for its whole length, and the cycle collector stops tracking such
 # tuples (and tuples of them), so a 10,000-node run does not add 10,000 objects for it to promote
@@ -109,10 +107,6 @@ class RunPlanning:
                 return node.id
         raise ValueError(f"no node {name_or_id!r} in flow {self.flow.name!r}")
 
-    def is_trigger(self, node_id: str) -> bool:
-        action = self.actions[node_id]
-        return action.kind == "trigger" if action is not None else self.nodes[node_id].action.startswith("trigger.")
-
     def _descendants(self, node_id: str) -> set[str]:
         seen = {node_id}
         stack = [node_id]
@@ -130,11 +124,7 @@ class RunPlanning:
             return {self.target}
         return self._descendants(self.target)
 
-    def _trigger_ids(self) -> frozenset[str]:
-        """Ids of the flow's trigger nodes (the plan's)."""
-        return self.plan.trigger_ids
-
-    def _choose_trigger(self, scope: set[str], trigger_ids: set[str]) -> str | None:
+    def _choose_trigger(self, scope: set[str], trigger_ids: frozenset[str]) -> str | None:
         if self.trigger_node is not None:
             return self.trigger_node
         if self.target is not None and self.target in trigger_ids:
@@ -160,7 +150,7 @@ class RunPlanning:
         # A pinned node does not run (n8n's pinned data): its pinned value is its output, unless
         # it is the very node the user asked to run.
         scope = self._scope_nodes() - {nid for nid in self.pinned if nid != self.target}
-        trigger_ids = self._trigger_ids()
+        trigger_ids = self.plan.trigger_ids
         chosen = self._choose_trigger(scope, trigger_ids)
         self.chosen_trigger = chosen
         ids = self.order  # every node id, in flow order
@@ -211,7 +201,7 @@ class RunPlanning:
         if nid == chosen or nid == self.target:
             return "run", None
         results = self.results
-        if chosen and results[chosen].status not in _FINAL:
+        if chosen and results[chosen].status not in NODE_FINAL_STATES:
             return "wait", "trigger"
         links = self.incoming[nid]
         if not links:
@@ -219,7 +209,7 @@ class RunPlanning:
         ports = self.ports
         active = False
         for source, port, _, _ in links:
-            if results[source].status not in _FINAL:
+            if results[source].status not in NODE_FINAL_STATES:
                 return "wait", None
             if not active and port in ports.get(source, ()):
                 active = True

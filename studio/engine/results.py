@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # pragma: no cover
 RUN_STATUSES = ("succeeded", "failed", "cancelled", "waiting")
 PREVIEW_CHARS = 300
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
-_FINAL = frozenset(NODE_FINAL_STATES)
 _PLAIN = frozenset({str, int, float, bool, type(None)})  # exactly these types (not subclasses) are JSON as they are
 
 # --- results -----------------------------------------------------------------------------------
@@ -41,7 +40,7 @@ class NodeResult:
 
     @property
     def final(self) -> bool:
-        return self.status in _FINAL
+        return self.status in NODE_FINAL_STATES
 
     def to_json(self) -> dict[str, Any]:
         return {
