@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import tempfile
 import time
@@ -81,15 +82,14 @@ log = logging.getLogger(__name__)
 CANCEL_GRACE_S = 2.0
 
 
-_TEMP_RUNS: list[tuple[str, Path]] = []  # (the temp folder, its runs folder), made once per temp folder
-
-
 def _temp_runs_dir() -> Path:
     """Where runs without a folder of their own keep artifacts: one Path, not one per run."""
-    base = tempfile.gettempdir()
-    if not _TEMP_RUNS or _TEMP_RUNS[0][0] != base:
-        _TEMP_RUNS[:] = [(base, Path(base, "flow-studio-runs"))]
-    return _TEMP_RUNS[0][1]
+    return _runs_under(tempfile.gettempdir())
+
+
+@functools.lru_cache(maxsize=4)
+def _runs_under(temp: str) -> Path:
+    return Path(temp, "flow-studio-runs")
 
 
 async def _no_connect(name: str | None) -> Any:

@@ -22,9 +22,9 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Mapping  # (isinstance checks against typing's alias are slower)
 from dataclasses import dataclass
-from collections.abc import Mapping as _Mapping  # isinstance checks: not typing's alias (slower)
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from . import expression_limits
 from .expression_limits import (  # noqa: F401 - the limits and errors are part of this module's API
@@ -173,7 +173,7 @@ class _Evaluator:
             key = step.key if step.expr is None else self.eval(step.expr)
             value = self.step(node.root, walked, value, key)
             walked.append(key)
-        if not isinstance(value, dict) and isinstance(value, _Mapping):
+        if not isinstance(value, dict) and isinstance(value, Mapping):
             value = {k: value[k] for k in value}  # a lazy view (`nodes`) read whole
         return value
 
@@ -191,7 +191,7 @@ class _Evaluator:
             if key == "output":
                 raise self.missing(f"nodes.{value.name} has no output yet")
             raise self.missing(f"nodes.{value.name} has no {key!r} (use output, status or error)")
-        if isinstance(value, _Mapping):
+        if isinstance(value, Mapping):
             if isinstance(key, int) and key not in value and str(key) in value:
                 key = str(key)
             if key not in value:

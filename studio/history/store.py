@@ -6,6 +6,7 @@ referenced by path (the files stay in the run's folder)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -73,13 +74,10 @@ MIGRATIONS = (
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
 
 
-_HOST: list[str] = []  # this machine's name, asked once per process (a row per run records it)
-
-
+@functools.lru_cache(maxsize=1)
 def _host() -> str:
-    if not _HOST:
-        _HOST.append(socket.gethostname())
-    return _HOST[0]
+    """This machine's name, asked once per process (a row per run records it)."""
+    return socket.gethostname()
 
 
 def pid_alive(pid: int) -> bool:

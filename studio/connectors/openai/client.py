@@ -340,8 +340,8 @@ def tls_context() -> ssl.SSLContext:
 
 def load_http_stack() -> None:
     """Load what the first request would otherwise load while a run waits on it: the TLS context,
-    the SDK's platform detection and the async I/O backend the HTTP connections run on (anyio's asyncio backend, imported on
-    its first use: about 13 ms, paid by the first node of a run)."""
+    the SDK's platform detection and the async I/O backend the HTTP connections run on (anyio's
+    asyncio backend, imported on its first use: about 13 ms, paid by the first node of a run)."""
     tls_context()
     sdk_platform()  # the SDK's X-Stainless-OS header: detected once, not in a thread in the first call
     try:
