@@ -67,7 +67,7 @@ from .node_states import NodeStates
 from .plan import FlowPlan
 from .planning import RunPlanning
 from .results import (  # noqa: F401 - the executor's public names, imported from here by callers
-    RUN_STATUSES, NodeResult, RunResult, add_usage, error_object, jsonable,
+    NOTHING, RUN_STATUSES, NodeResult, RunResult, add_usage, error_object, jsonable,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -171,10 +171,15 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.nodes = plan.nodes
         self.incoming, self.outgoing = plan.incoming, plan.outgoing  # node id -> its links
         self.actions = plan.actions
-        self.results: dict[str, NodeResult] = {n.id: NodeResult(n.id, n.name, n.action) for n in flow.nodes}
+        # Usage is the shared empty dict until a node reports some (node_states._handler_event).
+        self.results: dict[str, NodeResult] = {n.id: NodeResult(n.id, n.name, n.action, usage=NOTHING)
+                                               for n in flow.nodes}
+        # Nodes with an output although they did not succeed (pinned, disabled, failed with
+        # on_error continue or route, loop bodies); a succeeded node always has one, so the set
+        # stays small in a big run.
         self.has_output: set[str] = set()
         self.action_plans: dict[str, Any] = plan.handler_plans(self.registry)  # action id -> what running its nodes needs (node_execution)
-        self.ports: dict[str, dict[str, Any]] = {}  # node id -> active output port -> value
+        self.ports: dict[str, Any] = {}  # node id -> {active output port: value}, or OUTPUT_ON_EVERY_PORT
         # Pins may name nodes by id or name; pins of nodes no longer in the flow are ignored.
         names = self.ids_by_name = plan.ids_by_name  # every expression scope uses it
         self.pinned = {names.get(key, key): value for key, value in self.pinned.items() if key in self.nodes or key in names}
@@ -346,7 +351,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
             status=status,
             started_at=self.started_at,
             finished_at=finished,
-            nodes=dict(self.results),
+            nodes=self.results,  # the run is over: its results are the result's, not copied (10,000 nodes, 10,000 entries)
             usage=usage,
             error=self.stop_error,
             pending=pending,

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from .events import HANDLER_EVENT_TYPES
+from .planning import OUTPUT_ON_EVERY_PORT
 from .results import preview
 
 LOOP_PORT = "loop"
@@ -107,7 +108,8 @@ class LoopBodies:
             mine.output, mine.error, mine.reason = theirs.output, theirs.error, theirs.reason
             if nid in outer.has_output:
                 self.has_output.add(nid)
-            self.ports[nid] = dict(outer.ports.get(nid, {})) if theirs.final else {}
+            theirs_ports = outer.ports.get(nid, {}) if theirs.final else {}
+            self.ports[nid] = theirs_ports if theirs_ports is OUTPUT_ON_EVERY_PORT else dict(theirs_ports)
         loop = self.results[loop_nid]
         loop.status, loop.output = "succeeded", batch
         self.has_output.add(loop_nid)

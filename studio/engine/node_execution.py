@@ -15,8 +15,9 @@ from . import expression_limits
 from .context import NodeContext, NodeError, Routed, Routes, WaitingForApproval
 from .expressions import ExpressionError, NodeEntry, Scope, SizeBudget, render_value
 from .inputs import InputShape, resolve_inputs
+from .planning import OUTPUT_ON_EVERY_PORT
 from .redaction import recorded_inputs
-from .results import error_object
+from .results import NOTHING, error_object
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.models import Action
@@ -64,13 +65,12 @@ class NodeExecution:
         ports_of = self.ports
         for source, port, _, target_port in self.incoming[nid]:
             ports = ports_of.get(source)
-            if target_port == "in":
-                if ports and port in ports:
-                    main.append(ports[port])
-            else:
-                values = wired.setdefault(target_port, [])
-                if ports and port in ports:
-                    values.append(ports[port])
+            values = main if target_port == "in" else wired.setdefault(target_port, [])
+            if ports is OUTPUT_ON_EVERY_PORT:
+                if port != "error":
+                    values.append(self.results[source].output)
+            elif ports and port in ports:
+                values.append(ports[port])
         if wired:
             wired = {key: values for key, values in wired.items() if values}
         upstream = main[0] if len(main) == 1 else (main if main else None)
@@ -108,7 +108,7 @@ class NodeExecution:
                 raise NodeError(f"{node.name}: no handler is installed for action {node.action!r}", retryable=False)
             upstream, wired = self._upstream(nid)
             if plan.inputs.empty and not wired and not node.values:
-                inputs: dict[str, Any] = {}  # nothing to resolve (nor to redact)
+                inputs: dict[str, Any] = NOTHING  # nothing to resolve (nor to redact); shared, read-only
             else:
                 inputs = resolve_inputs(node.name, action, node.values, self.expression_scope(upstream), wired,
                                         self.expression_output, plan.inputs)
@@ -242,7 +242,7 @@ class _NodesView(Mapping):
         nid = self._ids[name]
         result = self._run.results[nid]
         entry: dict[str, Any] = {"status": result.status, "error": result.error}
-        if nid in self._run.has_output:
+        if result.status == "succeeded" or nid in self._run.has_output:
             entry["output"] = result.output
         return NodeEntry(name, entry)
 

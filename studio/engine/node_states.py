@@ -9,7 +9,8 @@ from typing import Any
 
 from .context import NodeError, Routed, Routes, WaitingForApproval
 from .events import HANDLER_EVENT_TYPES, NODE_FINAL_STATES, RunEvent
-from .results import NodeResult, add_usage, error_object, jsonable, preview
+from .planning import OUTPUT_ON_EVERY_PORT
+from .results import NOTHING, NodeResult, add_usage, error_object, jsonable, preview
 
 log = logging.getLogger("studio.engine.executor")
 
@@ -31,22 +32,21 @@ class NodeStates:
         return result
 
     def _activate(self, nid: str, value: Any, *, only_port: str | None = None) -> None:
-        """Make `nid`'s output ports active (all normal ones, or just `only_port`)."""
-        several: bool | None = None  # whether the action has several outputs: looked up only when it matters
-        ports: dict[str, Any] = {}
-        for _, port, _, _ in self.outgoing[nid]:
-            if only_port is not None:
-                if port == only_port:
-                    ports[port] = value
-            elif port != "error":
-                if isinstance(value, dict) and port in value:
-                    if several is None:
-                        action = self.actions[nid]
-                        several = action is not None and (len(action.outputs) > 1 or bool(action.dynamic_outputs_from))
-                    ports[port] = value[port] if several else value
-                else:
-                    ports[port] = value
-        self.ports[nid] = ports
+        """Make `nid`'s output ports active (all normal ones, or just `only_port`). `value` is the
+        node's output (`results[nid].output`, set by the caller): when every normal port carries it
+        as it is, the ports are the shared OUTPUT_ON_EVERY_PORT marker instead of a dict."""
+        if only_port is not None:
+            self.ports[nid] = {port: value for _, port, _, _ in self.outgoing[nid] if port == only_port}
+            return
+        if isinstance(value, dict):
+            action = self.actions[nid]
+            several = action is not None and (len(action.outputs) > 1 or bool(action.dynamic_outputs_from))
+            if several and any(port in value for _, port, _, _ in self.outgoing[nid] if port != "error"):
+                # An action with several outputs returned {port: value}: each port its own value.
+                self.ports[nid] = {port: value[port] if port in value else value
+                                   for _, port, _, _ in self.outgoing[nid] if port != "error"}
+                return
+        self.ports[nid] = OUTPUT_ON_EVERY_PORT
 
     def _check_port(self, nid: str, port: str) -> None:
         """A routed result must name one of the node's output ports (a handler bug otherwise)."""
@@ -75,7 +75,6 @@ class NodeStates:
             self._activate(nid, output)
         result = self._finish(nid, "succeeded")
         result.output = output
-        self.has_output.add(nid)
         if nid == self.chosen_trigger:
             self.trigger_value = output
         if not self.bus.wants("node_succeeded"):
@@ -160,7 +159,10 @@ class NodeStates:
             if self.results[nid].final:
                 return  # a late emit from a handler that already ended
             if kind == "usage":
-                add_usage(self.results[nid].usage, data.get("usage"))
+                result = self.results[nid]
+                if result.usage is NOTHING:  # the first usage this node reports
+                    result.usage = {}
+                add_usage(result.usage, data.get("usage"))
             data = jsonable(data)
             if kind not in HANDLER_EVENT_TYPES:
                 data = {"kind": kind, **data}

@@ -89,11 +89,11 @@ class FlowPlan:
             order[nid] = index
             ids_by_name[node.name] = nid
             action_of[nid] = node.action
-        links: list[Link] = []
+        links: list[tuple[Link]] = []  # each wire's link in a 1-tuple, shared by both its groups
         for wire in flow.wires:
             source, target = wire.source, wire.target
             if source.node in nodes and target.node in nodes:
-                links.append((source.node, source.port, target.node, target.port))
+                links.append(((source.node, source.port, target.node, target.port),))
         found: dict[str, Action | None] = {}  # each action looked up in the catalog once
         for action_id in set(action_of.values()):
             found[action_id] = catalog.get(action_id) if action_id in catalog else None

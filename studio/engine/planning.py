@@ -17,6 +17,20 @@ Link = tuple[str, str, str, str]
 SOURCE, TARGET = 0, 2
 
 
+class _OutputOnEveryPort:
+    """A run's `ports[nid]` (active output port -> value) for the usual node, whose every normal
+    output port (all but `error`) carries the node's output as it is: this one marker instead of
+    a dict per node (64 bytes each); the value is the node's `results[nid].output`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OUTPUT_ON_EVERY_PORT"
+
+
+OUTPUT_ON_EVERY_PORT: Any = _OutputOnEveryPort()
+
+
 def cycle_in(scope: set[str], nodes: Mapping[str, Any], incoming: Mapping[str, tuple[Link, ...]],
          outgoing: Mapping[str, tuple[Link, ...]]) -> list[str] | None:
     """Names of nodes on a cycle among `scope`, or None (Kahn's algorithm)."""
@@ -56,18 +70,20 @@ class Links(dict):
         return ()
 
 
-def group_links(links: list[Link], end: int) -> Links:
-    """`links` grouped by the node at position `end` (SOURCE or TARGET), each group a tuple in flow
-    order (no list per node is kept: those would be tracked until the run ends). Most nodes have
-    one link at each end, so a group starts as a 1-tuple and only a node with more gets a list
-    while grouping."""
+def group_links(links: list[tuple[Link]], end: int) -> Links:
+    """`links` (each a 1-tuple of one link) grouped by the node at position `end` (SOURCE or
+    TARGET), each group a tuple in flow order (no list per node is kept: those would be tracked
+    until the run ends). Most nodes have one link at each end, so a group starts as the link's
+    1-tuple, the same object for both ends (one 48-byte tuple less per wire), and only a node with
+    more gets a list while grouping."""
     groups: dict[str, tuple[Link, ...]] = {}
     more: dict[str, list[Link]] = {}
-    for link in links:
+    for single in links:
+        link = single[0]
         nid = link[end]
         group = groups.get(nid)
         if group is None:
-            groups[nid] = (link,)
+            groups[nid] = single
         elif nid in more:
             more[nid].append(link)
         else:
@@ -77,11 +93,12 @@ def group_links(links: list[Link], end: int) -> Links:
     return Links(groups)
 
 
-def runs_forward(links: list[Link], order: Mapping[str, int]) -> bool:
-    """Whether every link goes from a node to one later in `order` (then the flow has no cycle:
-    a flow made in the editor or by a script is mostly laid out that way). One pass, far cheaper
-    than `cycle_in`, which is needed only when this says no."""
-    return all(order[source] < order[target] for source, _, target, _ in links)
+def runs_forward(links: list[tuple[Link]], order: Mapping[str, int]) -> bool:
+    """Whether every link (each a 1-tuple, as `group_links` takes them) goes from a node to one
+    later in `order` (then the flow has no cycle: a flow made in the editor or by a script is
+    mostly laid out that way). One pass, far cheaper than `cycle_in`, which is needed only when
+    this says no."""
+    return all(order[source] < order[target] for ((source, _, target, _),) in links)
 
 
 # Skip reasons passed on to nodes downstream, most telling first.
@@ -211,8 +228,9 @@ class RunPlanning:
         for source, port, _, _ in links:
             if results[source].status not in NODE_FINAL_STATES:
                 return "wait", None
-            if not active and port in ports.get(source, ()):
-                active = True
+            if not active:
+                theirs = ports.get(source, ())
+                active = port != "error" if theirs is OUTPUT_ON_EVERY_PORT else port in theirs
         if active:
             return "run", None
         reasons = {self._reason_from(results[source]) for source, _, _, _ in links}

@@ -21,6 +21,22 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})  # exactly these types (
 # --- results -----------------------------------------------------------------------------------
 
 
+class _SharedEmpty(dict):
+    """An empty dict that refuses changes: the many nodes of a run with no inputs or no token
+    usage share one instead of each keeping its own (64 bytes a node, each), and it is still a
+    plain dict to JSON, `dict(...)`, `**` and every reader."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("this empty dict is shared by many node results and cannot change")
+
+    __setitem__ = __delitem__ = __ior__ = update = setdefault = pop = popitem = clear = _read_only
+
+
+NOTHING: dict[str, Any] = _SharedEmpty()  # the inputs or usage of a node that has none
+
+
 @dataclass(slots=True)  # one per node of every run: no per-instance dict
 class NodeResult:
     node_id: str

@@ -105,6 +105,46 @@ async def test_actions_with_several_outputs_send_each_port_its_key(probe):
     assert (result.output("GetL"), result.output("GetR")) == (1, 2)
 
 
+async def test_a_one_output_action_passes_a_dict_whole_even_if_its_keys_name_ports(probe):
+    # The usual node's ports are one shared marker meaning "every normal port carries the output":
+    # a dict output must reach the next node whole, not split by key as a several-output action's.
+    g = Graph().add("Start", "trigger.manual").add("A", values={"value": {"output": 1, "yes": 2}}).add("B")
+    g.chain("Start", "A", "B")
+    result = await run(g, probe)
+    assert result.output("B") == {"output": 1, "yes": 2}
+
+
+async def test_a_several_output_action_sends_its_whole_output_on_ports_it_has_no_key_for(probe):
+    registry = make_registry(probe)
+    registry.register("test.split", lambda ctx: _value({"left": 1, "other": 3}))
+    g = Graph().add("Start", "trigger.manual").add("Split", "test.split").add("L").add("R")
+    g.chain("Start", "Split").wire("Split", "L", "left").wire("Split", "R", "right")
+    result = await run_flow(g.flow(), catalog=CATALOG, registry=registry)
+    assert result.output("L") == 1
+    assert result.output("R") == {"left": 1, "other": 3}
+
+
+async def _value(value):
+    return value
+
+
+async def test_nodes_without_inputs_or_usage_share_one_read_only_empty_dict(probe):
+    from studio.engine.results import NOTHING
+
+    g = Graph().add("Start", "trigger.manual").add("U", "test.usage").add("Split", "test.split")
+    g.chain("Start", "U", "Split")
+    result = await run(g, probe)
+    split = result.node("Split")
+    assert split.inputs == {} and split.inputs is NOTHING and split.usage is NOTHING
+    assert json.dumps(split.to_json()["inputs"]) == "{}"
+    assert result.node("U").usage["total_tokens"] == 11  # the first usage report gets the node its own dict
+    with pytest.raises(TypeError, match="shared"):
+        split.inputs["x"] = 1
+    with pytest.raises(TypeError, match="shared"):
+        split.usage.update(total_tokens=1)
+    assert NOTHING == {}
+
+
 async def test_artifacts_become_their_json_description(probe, tmp_path):
     g = Graph().add("Start", "trigger.manual").add("Art", "test.artifact").chain("Start", "Art")
     result = await run(g, probe, run_dir=tmp_path)
