@@ -56,17 +56,25 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Errors fail the file (exit 2); warnings (an empty required field, a broken stored test)
+    are listed, and the file is still ok: it loads and runs."""
+    from studio.catalog import load_catalog
     from studio.flow.io import FlowLoadError, load_flow
+    from studio.flow.validate import flow_warnings
 
     status = EXIT_OK
+    catalog = load_catalog()
     for path in args.files:
         try:
-            load_flow(path)
+            flow = load_flow(path, catalog=catalog)
         except FlowLoadError as exc:
             print(str(exc), file=sys.stderr)
             status = EXIT_USAGE
-        else:
-            print(f"{path}: ok")
+            continue
+        warnings = flow_warnings(flow, catalog)
+        for warning in warnings:
+            print(f"{path}: warning: {warning}", file=sys.stderr)
+        print(f"{path}: ok" + (f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""))
     return status
 
 

@@ -10,10 +10,19 @@ from typing import Any
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a flow: `path` is a JSON path (`nodes[2].values.temperature`, or ""
-    for the whole document) and `message` says what is wrong and what was expected."""
+    for the whole document) and `message` says what is wrong and what was expected.
+
+    `severity` "error": the flow cannot be loaded or run as written. "warning": it loads and
+    runs, but something in it is unfinished (an empty required field: that node will fail; a
+    stored test that names a node no longer there: `studio test` fails that test)."""
 
     path: str
     message: str
+    severity: str = "error"  # "error" | "warning"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message

@@ -226,8 +226,32 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
 # --- the rules ---------------------------------------------------------------------------------
 
 
+def check_flow(flow: Flow, catalog: Catalog) -> list[Problem]:
+    """What the Problems list shows: `validate_flow`'s errors, then `flow_warnings`."""
+    return validate_flow(flow, catalog) + flow_warnings(flow, catalog)
+
+
+def flow_warnings(flow: Flow, catalog: Catalog) -> list[Problem]:
+    """What is unfinished in `flow` without stopping it from loading or running, in document
+    order, each with severity "warning": an empty required field (that node fails when it
+    runs) and a broken stored test (`studio test` fails that test; a node renamed since must not
+    stop the flow itself)."""
+    wired_ports: dict[str, set[str]] = {}  # node id -> its input ports with a wire into them
+    for wire in flow.wires:
+        wired_ports.setdefault(wire.target.node, set()).add(wire.target.port)
+    warnings: list[Problem] = []
+    for i, node in enumerate(flow.nodes):
+        if node.action in catalog and not node.disabled:  # a disabled node's fields are not used
+            warnings.extend(_missing_required(node, catalog.get(node.action), f"nodes[{i}]",
+                                              wired_ports.get(node.id, set())))
+    # Stored tests name nodes and assertion kinds: a typo there is caught here, not at `studio test`.
+    warnings.extend(Problem(p.path, p.message, "warning") for p in stored_test_problems(flow, catalog))
+    return warnings
+
+
 def validate_flow(flow: Flow, catalog: Catalog) -> list[Problem]:
-    """Every problem that would stop `flow` from running as written, in document order."""
+    """Every problem that would stop `flow` from running as written, in document order (the
+    errors; `flow_warnings` has the rest)."""
     problems: list[Problem] = []
     actions: dict[str, Action] = {}
     action_ids = [a.id for a in catalog.actions]
@@ -277,8 +301,6 @@ def validate_flow(flow: Flow, catalog: Catalog) -> list[Problem]:
 
     # What the flow may never do on this machine (a program from data, a host from an expression).
     problems.extend(analyse(flow, catalog).problems)
-    # Stored tests name nodes and assertion kinds: a typo there is caught here, not at `studio test`.
-    problems.extend(stored_test_problems(flow, catalog))
 
     for key in ("name", "description"):
         if _secret_text(getattr(flow, key)):
@@ -320,6 +342,18 @@ def _node_value_problems(node: Node, action: Action, here: str) -> list[Problem]
         if _secret_text(getattr(node, key)):
             problems.append(Problem(f"{here}.{key}", SECRET_MESSAGE))
     return problems
+
+
+def _missing_required(node: Node, action: Action, here: str, wired: set[str]) -> list[Problem]:
+    """The required inputs of `node` with nothing to run with: no value, no default, no wire into
+    them (the node would fail with "'Label' is required"). The property panel marks each field
+    through this warning."""
+    return [Problem(_sub(f"{here}.values", spec.key),
+                    f"{node.name}: '{spec.label}' is required; expected a value, an expression or a wire into it",
+                    "warning")
+            for spec in action.inputs
+            if spec.required and spec.default is None and node.values.get(spec.key) in (None, "", [], {})
+            and spec.key not in wired]
 
 
 def _wire_problems(flow: Flow, actions: dict[str, Action], first_of: dict[str, int]) -> list[Problem]:

@@ -69,14 +69,14 @@ class FlowDocument(QObject):
         self.changed.emit()
 
     def problems(self, catalog: Any) -> list[Any]:
-        """`validate_flow(flow, catalog)`, computed once per state of the document: selecting a
-        node in a 1000-node flow used to re-check the whole flow (66 ms) each time. Raises what
-        the validator raises."""
+        """`check_flow(flow, catalog)` (errors, then warnings), computed once per state of the
+        document: selecting a node in a 1000-node flow used to re-check the whole flow (66 ms)
+        each time. Raises what the validator raises."""
         key = (id(catalog), id(self._flow), self._flow.name, repr(self._flow.settings))
         if self._problems is None or self._problems_key != key:
-            from studio.flow.validate import validate_flow
+            from studio.flow.validate import check_flow
 
-            self._problems = validate_flow(self._flow, catalog)
+            self._problems = check_flow(self._flow, catalog)
             self._problems_key = key
         return list(self._problems)
 

@@ -1,6 +1,7 @@
-"""The problems list: what `validate_flow` finds in the document (no trigger yet, a loop, a bad
-value), shown instead of refusing to open the file, so a half-built flow can be reopened or
-restored after a crash and fixed. Double-clicking a problem selects its node on the canvas."""
+"""The problems list: what `check_flow` finds in the document, errors (no trigger yet, a loop, a
+bad value) and warnings (an empty required field, a broken stored test), shown instead of refusing
+to open the file, so a half-built flow can be reopened or restored after a crash and fixed.
+Double-clicking a problem selects its node on the canvas."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from typing import Any
 
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from studio.flow.errors import Problem
 from studio.flow.models import Flow
@@ -35,6 +36,20 @@ def node_of(flow: Flow, path: str) -> str | None:
     return None
 
 
+def summary(errors: int, warnings: int) -> str:
+    """The line above the list: errors stop a run, warnings do not."""
+    if not errors and not warnings:
+        return "No problems."
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}: the flow will not run until "
+                     f"{'they are' if errors != 1 else 'it is'} fixed")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}: the flow runs, "
+                     f"but {'these need' if warnings != 1 else 'this needs'} fixing")
+    return "; ".join(parts) + "."
+
+
 class ProblemsList(QWidget):
     node_selected = Signal(str)  # node id
     count_changed = Signal(int)
@@ -58,10 +73,10 @@ class ProblemsList(QWidget):
     def validate(self, flow: Flow, catalog: Any, document: Any = None) -> list[Problem]:
         """Check `flow` against the catalog and list what is wrong; never raises. With the
         `document` showing `flow`, its cached problems are used."""
-        from studio.flow.validate import validate_flow
+        from studio.flow.validate import check_flow
 
         try:
-            problems = document.problems(catalog) if document is not None else validate_flow(flow, catalog)
+            problems = document.problems(catalog) if document is not None else check_flow(flow, catalog)
         except Exception as exc:  # noqa: BLE001 - a validator bug must not take the editor down
             log.exception("validating the flow failed")
             problems = [Problem("", f"the flow could not be checked ({type(exc).__name__}: {exc})")]
@@ -76,11 +91,17 @@ class ProblemsList(QWidget):
             node = next((n for n in flow.nodes if n.id == nid), None) if flow is not None and nid else None
             where = f"{node.name} ({problem.path})" if node is not None else (problem.path or "flow")
             item = QTreeWidgetItem([where, problem.message])
+            warning = getattr(problem, "severity", "error") == "warning"
+            item.setIcon(0, self.style().standardIcon(
+                QStyle.StandardPixmap.SP_MessageBoxWarning if warning else QStyle.StandardPixmap.SP_MessageBoxCritical))
+            item.setToolTip(0, "Warning: the flow runs, but this needs fixing" if warning
+                            else "Error: the flow will not run until this is fixed")
             item.setToolTip(1, problem.message)
             item.setData(0, Qt.ItemDataRole.UserRole, nid)
             self.tree.addTopLevelItem(item)
         n = len(self.problems)
-        self.summary.setText("No problems." if n == 0 else f"{n} problem(s): the flow will not run until they are fixed.")
+        warnings = sum(getattr(p, "severity", "error") == "warning" for p in self.problems)
+        self.summary.setText(summary(n - warnings, warnings))
         self.count_changed.emit(n)
 
     def rows(self) -> list[tuple[str, str]]:

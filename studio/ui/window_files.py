@@ -78,10 +78,14 @@ class FilesMixin:
         if not example:
             self._add_recent(path)
         problems = self.refresh_side_panels()
+        errors = [p for p in problems if getattr(p, "severity", "error") != "warning"]
         if problems:
             self.problems_dock.show()
             self.problems_dock.raise_()
-            self.show_message(f"Opened {path} — {len(problems)} problem(s) to fix before it can run")
+            if errors:
+                self.show_message(f"Opened {path} — {len(errors)} problem(s) to fix before it can run")
+            else:
+                self.show_message(f"Opened {path} — {len(problems)} warning(s): it runs, but see Problems")
         else:
             self.show_message(f"Opened {path}")
         return True

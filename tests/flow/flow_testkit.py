@@ -20,6 +20,7 @@ from studio.flow.validate import looks_like_secret_key, output_ports
 HERE = Path(__file__).parent
 BROKEN = HERE / "broken"
 GOOD = HERE / "good"
+WARNED = HERE / "warned"  # files that load and run, with warnings (flow_warnings)
 CATALOG = load_catalog()
 
 NAME_START = string.ascii_letters + "_"

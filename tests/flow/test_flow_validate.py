@@ -7,7 +7,7 @@ import pytest
 from flow_testkit import CATALOG
 
 from studio.flow import Endpoint, Flow, Node, Wire, validate_flow
-from studio.flow.validate import SECRET_MESSAGE, looks_like_secret_key
+from studio.flow.validate import SECRET_MESSAGE, check_flow, flow_warnings, looks_like_secret_key
 
 
 def make(*nodes: Node, wires: list[tuple[str, str, str, str]] = (), **kw) -> Flow:
@@ -170,7 +170,9 @@ def test_stored_tests_are_validated_with_the_flow_naming_the_test_and_field():
         {"kind": "equals", "values": {"expected": 1}},
         {"kind": "equals", "node": "Chat", "path": "a..b", "values": {"expected": 1, "colour": "red"}}]})
     flow = make(chat(), wires=[("t", "output", "c", "in")], tests=[good, bad])
-    found = {p.path: p.message for p in validate_flow(flow, CATALOG)}
+    assert [p for p in validate_flow(flow, CATALOG) if p.path.startswith("tests")] == []  # they do not stop a run
+    found = {p.path: p.message for p in flow_warnings(flow, CATALOG)}
+    assert all(p.severity == "warning" for p in flow_warnings(flow, CATALOG))
     assert set(found) == {"tests[1].trigger", "tests[1].pinned.Chatt", "tests[1].assertions[0].kind",
                           "tests[1].assertions[1].node", "tests[1].assertions[2].values.expected",
                           "tests[1].assertions[3].node", "tests[1].assertions[4].path",
@@ -180,7 +182,7 @@ def test_stored_tests_are_validated_with_the_flow_naming_the_test_and_field():
     assert found["tests[1].assertions[1].node"].endswith("no node named 'Ghost' in the flow")
     assert found["tests[1].assertions[2].values.expected"].endswith("required by equals (Expected)")
     assert found["tests[1].assertions[3].node"].endswith("equals needs a node")
-    assert validate_flow(make(chat(), wires=[("t", "output", "c", "in")], tests=[good]), CATALOG) == []
+    assert check_flow(make(chat(), wires=[("t", "output", "c", "in")], tests=[good]), CATALOG) == []
 
 
 def test_two_stored_tests_sharing_a_cassette_file_are_a_problem():
@@ -188,7 +190,7 @@ def test_two_stored_tests_sharing_a_cassette_file_are_a_problem():
 
     flow = make(chat(), wires=[("t", "output", "c", "in")],
                 tests=[FlowTest(name="tide pools"), FlowTest(name="tide-pools")])
-    assert [str(p) for p in validate_flow(flow, CATALOG) if p.path.startswith("tests")] == [
+    assert [str(p) for p in flow_warnings(flow, CATALOG) if p.path.startswith("tests")] == [
         "tests[0].name: test 'tide pools': 'tide pools' would share its cassette with test 'tide-pools'; rename one",
         "tests[1].name: test 'tide-pools': 'tide-pools' would share its cassette with test 'tide pools'; rename one"]
 
@@ -199,3 +201,25 @@ def test_a_secret_in_a_group_title_is_refused():
     flow = make(Node(id="r", action="raw.request", name="Call", values={}))
     flow.groups.append(Group(title="sk-abcdef123456"))
     assert [p.path for p in validate_flow(flow, CATALOG) if p.message == SECRET_MESSAGE] == ["groups[0].title"]
+
+
+def test_an_empty_required_field_is_a_warning_naming_the_field_not_an_error():
+    moderate = Node(id="m", action="moderation.classify", name="Check", values={"input": ""})
+    flow = make(moderate, wires=[("t", "output", "m", "in")])
+    assert validate_flow(flow, CATALOG) == []  # it loads and runs (the node fails, saying why)
+    [warning] = flow_warnings(flow, CATALOG)
+    assert warning.path == "nodes[1].values.input" and warning.severity == "warning" and not warning.is_error
+    assert warning.message == "Check: 'Text Input' is required; expected a value, an expression or a wire into it"
+    assert check_flow(flow, CATALOG) == [warning]
+
+
+def test_a_value_an_expression_a_wire_or_disabling_the_node_clears_the_warning():
+    def warned(node: Node, *wires) -> list[str]:
+        return [p.path for p in flow_warnings(make(node, wires=[("t", "output", node.id, "in"), *wires]), CATALOG)]
+
+    assert warned(Node(id="m", action="moderation.classify", name="Check")) == ["nodes[1].values.input"]
+    assert warned(Node(id="m", action="moderation.classify", name="Check", values={"input": "hi"})) == []
+    assert warned(Node(id="m", action="moderation.classify", name="Check", values={"input": "{{ input }}"})) == []
+    assert warned(Node(id="m", action="moderation.classify", name="Check", disabled=True)) == []
+    assert warned(Node(id="a", action="agent.run", name="Run")) == ["nodes[1].values.agent"]
+    assert warned(Node(id="a", action="agent.run", name="Run"), ("t", "output", "a", "agent")) == []

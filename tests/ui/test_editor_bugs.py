@@ -184,6 +184,25 @@ def test_run_refuses_while_the_flow_has_problems(window, qtbot, monkeypatch, how
     assert len(started) == 1
 
 
+def test_warnings_in_problems_do_not_stop_a_run_and_the_field_shows_its_warning(window, qtbot, monkeypatch):
+    doc = window.document
+    _three_nodes(window)
+    check = window.canvas.add_action("moderation.classify", (900, 0))  # its required Text Input left empty
+    doc.set_node_field(check, "name", "Check")
+    started = []
+    monkeypatch.setattr(window.runs, "start", lambda *a, **k: started.append((a, k)) or True)
+    window.canvas.viewer.setFocus()
+    qtbot.keyClick(window.canvas.viewer, Qt.Key.Key_F5)
+    assert len(started) == 1  # a warning is not an error
+    [warning] = [p for p in window.problems.problems if p.severity == "warning"]
+    assert warning.message == "Check: 'Text Input' is required; expected a value, an expression or a wire into it"
+    assert "1 warning: the flow runs" in window.problems.summary.text()
+    window.canvas.select([check])
+    qtbot.waitUntil(lambda: window.panel.node_id == check)
+    window.panel.validate()
+    assert "'Text Input' is required" in (window.panel.fields["input"].error_text() or "")
+
+
 # -- 5. Bundled examples are never overwritten; Save As starts in the documents folder -------------
 
 

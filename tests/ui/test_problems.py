@@ -1,5 +1,5 @@
-"""The problems list shows validate_flow's findings with the node they belong to, and a
-double-click selects that node."""
+"""The problems list shows check_flow's findings (errors and warnings) with the node they belong
+to, and a double-click selects that node."""
 
 import pytest
 from qtpy.QtCore import Qt
@@ -56,7 +56,30 @@ def test_lists_problems_and_double_click_selects_the_node(problems, catalog, qtb
     # a whole-flow problem has no node to select
     whole = next(i for i, (_, m) in enumerate(rows) if "no trigger" in m)
     assert problems.node_at(whole) is None
-    assert "problem(s)" in problems.summary.text()
+    assert problems.summary.text().startswith(f"{len(found)} errors: the flow will not run until they are fixed")
+
+
+def test_warnings_are_listed_with_their_own_icon_and_summary(problems, catalog):
+    from studio.flow.cases import FlowTest
+
+    start = Node(action="trigger.manual", name="Start")
+    check = Node(action="moderation.classify", name="Check")
+    flow = Flow(name="unfinished", nodes=[start, check],
+                wires=[Wire(source=Endpoint(node=start.id, port="output"), target=Endpoint(node=check.id, port="in"))],
+                tests=[FlowTest.model_validate({"name": "t", "assertions": [{"kind": "status", "node": "Gone",
+                                                                                 "values": {"status": "succeeded"}}]})])
+    found = problems.validate(flow, catalog)
+    assert [p.severity for p in found] == ["warning", "warning"]
+    assert [where for where, _ in problems.rows()] == ["Check (nodes[1].values.input)", "tests[0].assertions[0].node"]
+    assert problems.summary.text() == "2 warnings: the flow runs, but these need fixing."
+    warning_icon = problems.style().standardIcon(problems.style().StandardPixmap.SP_MessageBoxWarning)
+    item = problems.tree.topLevelItem(0)
+    assert item.icon(0).pixmap(16).toImage() == warning_icon.pixmap(16).toImage()
+    assert item.toolTip(0).startswith("Warning: the flow runs")
+    problems.set_problems([Problem("nodes", "no trigger"), *found], flow)
+    assert problems.summary.text() == ("1 error: the flow will not run until it is fixed; "
+                                       "2 warnings: the flow runs, but these need fixing.")
+    assert problems.tree.topLevelItem(0).toolTip(0).startswith("Error:")
 
 
 def test_a_valid_flow_has_no_problems(problems, catalog):

@@ -437,14 +437,8 @@ class PropertyPanel(QScrollArea):
                 per_field.setdefault(key, []).append(p.message)
             else:
                 general.append(p.message)
-        node = self.document.node(self.node_id)
-        wired = {w.target.port for w in self.document.flow.incoming(self.node_id)}
-        for key, field in self.fields.items():
+        for key, field in self.fields.items():  # an empty required field too: the validator warns of it
             messages = per_field.get(key, [])
-            spec = field.spec
-            if spec.required and spec.default is None and node.values.get(key) in (None, "", [], {}) \
-                    and key not in wired and not messages:
-                messages.append(f"{spec.label} is required.")
             field.set_error("; ".join(messages) if messages else None)
         self.node_error.setText("\n".join(general))
         self.node_error.setVisible(bool(general))
