@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any
 
-from .store import FINAL_STATUSES, NodeRecord, RunRecord, _dump, _host, _load, pid_alive
+from .store import FINAL_STATUSES, QUEUE_OWNER, NodeRecord, RunRecord, _dump, _host, _load, pid_alive
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -79,14 +79,15 @@ class PostgresRunHistory:
             self._db.close()
 
     def record_started(self, run_id: str, *, flow_id: str, flow_name: str, flow_path: str | None,
-                       trigger: str, payload: Any, started_at: float | None = None) -> None:
-        """A run starts (again): a retried run id replaces its row and its nodes, as in SQLite."""
+                       trigger: str, payload: Any, started_at: float | None = None, queued: bool = False) -> None:
+        """A run starts (again): a retried run id replaces its row and its nodes, as in SQLite.
+        `queued`: a queue worker runs it, and its end is the queue's to record (QUEUE_OWNER)."""
         with self._tx() as cur:
             cur.execute("DELETE FROM runs WHERE run_id=%s", (run_id,))
             cur.execute(f"INSERT INTO runs ({RUN_COLUMNS}, owner_pid, owner_host) VALUES"
                         " (%s,%s,%s,%s,%s,%s,'running',%s,NULL,'{}',NULL,%s,%s)",
                         (run_id, flow_id, flow_name, flow_path, trigger, _dump(payload), started_at or time.time(),
-                         os.getpid(), _host()))
+                         os.getpid(), QUEUE_OWNER if queued else _host()))
 
     def record_node(self, run_id: str, node: NodeRecord) -> None:
         with self._tx() as cur:

@@ -74,6 +74,12 @@ MIGRATIONS = (
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
 
 
+QUEUE_OWNER = "queue"
+"""The owner host recorded for a run a queue worker runs: if that worker dies, the queue delivers
+the run again and the next worker runs it again or closes it (studio/queue/worker.py), so no
+process's start-up recovery (`mark_interrupted`) may close it first, even on the worker's machine."""
+
+
 @functools.lru_cache(maxsize=1)
 def _host() -> str:
     """This machine's name, asked once per process (a row per run records it)."""
@@ -271,13 +277,14 @@ class RunHistory:
     # -- writing ---------------------------------------------------------------------------
 
     def record_started(self, run_id: str, *, flow_id: str, flow_name: str, flow_path: str | None,
-                       trigger: str, payload: Any, started_at: float | None = None) -> None:
+                       trigger: str, payload: Any, started_at: float | None = None, queued: bool = False) -> None:
+        """`queued`: a queue worker runs it, and its end is the queue's to record (QUEUE_OWNER)."""
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO runs (run_id, flow_id, flow_name, flow_path, trigger, payload,"
                 " status, started_at, owner_pid, owner_host) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
                 (run_id, flow_id, flow_name, flow_path, trigger, _dump(payload), started_at or time.time(),
-                 os.getpid(), _host()),
+                 os.getpid(), QUEUE_OWNER if queued else _host()),
             )
 
     def record_node(self, run_id: str, node: NodeRecord) -> None:
@@ -303,8 +310,9 @@ class RunHistory:
         """Runs still 'running' whose process died are recorded as cancelled; returns how many.
 
         Only runs of this machine whose owner process is gone: a run another live process (another
-        terminal, the editor) is running stays 'running', and so does every run of this process.
-        Runs recorded before owners were (owner unknown) count as interrupted."""
+        terminal, the editor) is running stays 'running', and so does every run of this process
+        and every run of a queue worker (QUEUE_OWNER: the queue delivers it again). Runs recorded
+        before owners were (owner unknown) count as interrupted."""
         host, me = _host(), os.getpid()
         with self._tx() as db:
             dead = [

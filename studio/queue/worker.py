@@ -6,7 +6,9 @@ acknowledged it). So before running, the worker takes the run's lease in Redis: 
 another worker is running it now (retry later); then the history says whether it already
 ended (acknowledge, record nothing). A run found 'running' with no lease was lost with its
 worker: it runs again under the same id (its row is replaced, not added), up to `max_attempts`,
-after which it is recorded as cancelled with the reason."""
+after which it is recorded as cancelled with the reason. Its row is marked as the queue's, so no
+other process's start-up recovery closes it in between (which would make the next delivery find
+it ended and never run it again)."""
 
 from __future__ import annotations
 
@@ -64,6 +66,20 @@ class LeaseHeld(Exception):
     def __init__(self, retry_in: float) -> None:
         super().__init__(f"the run is held by another worker; retry in {retry_in:.0f} s")
         self.retry_in = retry_in
+
+
+class _QueuedRuns:
+    """The store as a worker records its runs: each start marked `queued`, so that if this worker
+    dies, no other process's start-up recovery closes the run before the queue delivers it again."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def record_started(self, run_id: str, **fields: Any) -> None:
+        self.store.record_started(run_id, queued=True, **fields)
 
 
 class Worker:
@@ -137,7 +153,7 @@ class Worker:
             if slots is not None:
                 names = await slots.take(names)
             active = start_run(flow, connect=self.connector.connect, trigger=job.trigger, payload=job.payload,
-                               flow_path=job.flow_path, history=self.store, run_id=job.run_id,
+                               flow_path=job.flow_path, history=_QueuedRuns(self.store), run_id=job.run_id,
                                run_record="waiting", catalog=self.catalog, trigger_node=job.trigger_node,
                                trusted=True)
             result = await active.result()

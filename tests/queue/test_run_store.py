@@ -67,3 +67,17 @@ def test_runs_of_a_dead_process_are_closed_as_cancelled(store, request):
     assert store.get_run("gone").status == "running"
     assert store.mark_interrupted() == 1
     assert store.get_run("gone").status == "cancelled" and store.get_run("mine").status == "running"
+
+
+def test_a_queue_workers_run_is_left_to_the_queue_when_its_process_dies(store, request):
+    url = request.node.callspec.params["store"]
+    url = store.url if url == "postgresql" else f"sqlite:///{store.path}"
+    # two processes of this machine die mid-run: one ran the flow itself, one was a queue worker
+    code = ("import sys; from studio.history import open_store; s = open_store(sys.argv[1]); "
+            "s.record_started('mine', flow_id='f', flow_name='Flow', flow_path=None, trigger='cli', payload=None); "
+            "s.record_started('queued', flow_id='f', flow_name='Flow', flow_path=None, trigger='webhook', "
+            "payload=None, queued=True)")
+    subprocess.run([sys.executable, "-c", code, url], check=True, timeout=60)
+    assert store.mark_interrupted() == 1
+    assert store.get_run("mine").status == "cancelled"
+    assert store.get_run("queued").status == "running"  # the queue delivers it again (test_worker_idempotence)

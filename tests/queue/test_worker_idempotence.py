@@ -120,3 +120,24 @@ def test_a_worker_without_trust_records_why_it_did_not_run_the_flow(redis_url, f
     run = RunHistory().get_run(job["run_id"])
     assert run.status == "failed" and "--trust" in run.error["message"] and "cannot run it" in run.error["message"]
     assert fake.requests_to("/chat/completions") == []
+
+
+def test_recovery_on_the_workers_machine_leaves_a_dead_workers_run_to_the_next_delivery(redis_url, fake, workers,
+                                                                                        tmp_path):
+    import subprocess
+    import sys
+
+    from studio.runs.records import recover_interrupted
+
+    job = message()
+    # a worker takes the run and dies mid-run (SIGKILL: nothing is recorded after the start)
+    code = ("import sys; from studio.history import RunHistory; from studio.queue.worker import _QueuedRuns; "
+            "_QueuedRuns(RunHistory()).record_started(sys.argv[1], flow_id='f', flow_name='Once', flow_path=None, "
+            "trigger='webhook', payload=None)")
+    subprocess.run([sys.executable, "-c", code, job["run_id"]], check=True, timeout=60)
+    # the editor or `studio serve` starts on the same machine before the message comes back
+    assert recover_interrupted(RunHistory()) == 0
+    assert RunHistory().get_run(job["run_id"]).status == "running"
+    w = workers(queue_url=redis_url, base_url=fake.base_url, trust=True)
+    assert w.execute(job) == "succeeded"  # delivered again: run again under its id, not taken as ended
+    assert len(fake.requests_to("/chat/completions")) == 1
