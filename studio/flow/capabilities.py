@@ -58,9 +58,13 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, str) and "{{" in value
 
 
-def needs_trust(flow: "Flow", catalog: "Catalog | None" = None, flow_dir: Any = None) -> list[str]:
-    """One sentence per thing the flow would do that needs the user's trust; empty if none."""
-    return analyse(flow, catalog, flow_dir).reasons()
+def needs_trust(flow: "Flow", catalog: "Catalog | None" = None, flow_dir: Any = None, *,
+                listens: bool = True) -> list[str]:
+    """One sentence per thing the flow would do that needs the user's trust; empty if none.
+    `listens=False`: for a runner that never opens the webhook's port (a queue worker runs the
+    payload `studio serve --queue` received, which holds the port with its own trust)."""
+    items = analyse(flow, catalog, flow_dir).items
+    return [item.sentence() for item in items if listens or item.kind != PORT]
 
 
 def _has_expression(value: Any) -> bool:

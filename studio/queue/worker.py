@@ -138,8 +138,9 @@ class Worker:
         source = job.flow_path or f"<queued run {job.run_id}>"
         try:
             flow = flow_from_dict(job.flow, source, self.catalog)
+            # What this worker would do itself: a webhook's port is the enqueuer's, not opened here.
             problem = trust_problem(flow, dump_flow(flow).encode("utf-8"), s.trust,
-                                    Path(job.flow_path).parent if job.flow_path else None)
+                                    Path(job.flow_path).parent if job.flow_path else None, listens=False)
             if problem:
                 raise UsageError(problem)
             self.connector.check(flow, self.catalog)  # a missing key is said before anything runs

@@ -27,9 +27,10 @@ def load_flow_file(path_text: str | Path) -> tuple[Flow, bytes]:
     return load_flow(path), data
 
 
-def trust_problem(flow: Flow, data: bytes, trusted_flag: bool, flow_dir: Any = None) -> str | None:
-    """Why this flow may not run here without --trust, or None."""
-    reasons = needs_trust(flow, load_catalog(), flow_dir)
+def trust_problem(flow: Flow, data: bytes, trusted_flag: bool, flow_dir: Any = None, *,
+                  listens: bool = True) -> str | None:
+    """Why this flow may not run here without --trust, or None (`listens`: as for needs_trust)."""
+    reasons = needs_trust(flow, load_catalog(), flow_dir, listens=listens)
     if not reasons or trusted_flag or TrustStore().is_trusted(data):
         return None
     lines = "\n".join(f"  - {reason}" for reason in reasons)

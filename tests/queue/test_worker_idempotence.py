@@ -116,10 +116,23 @@ def test_connection_slots_hold_across_holders_and_free_a_dead_holders_slot(redis
 def test_a_worker_without_trust_records_why_it_did_not_run_the_flow(redis_url, fake, workers):
     w = workers(queue_url=redis_url, base_url=fake.base_url, trust=False)
     job = message()
+    # the webhook flow also calls a host of its own: that needs this machine's trust
+    flow = job["flow"]
+    flow["nodes"].append({"id": "get", "name": "Fetch", "action": "http.request",
+                          "values": {"url": "https://example.com/data"}})
     assert w.execute(job) == "failed"
     run = RunHistory().get_run(job["run_id"])
     assert run.status == "failed" and "--trust" in run.error["message"] and "cannot run it" in run.error["message"]
+    assert "would connect to https://example.com" in run.error["message"]
+    assert "open a local port" not in run.error["message"]  # the port is the enqueuer's
     assert fake.requests_to("/chat/completions") == []
+
+
+def test_a_worker_without_trust_runs_a_webhook_flow_that_does_nothing_else_here(redis_url, fake, workers):
+    w = workers(queue_url=redis_url, base_url=fake.base_url, trust=False)
+    job = message()
+    assert w.execute(job) == "succeeded"  # `studio serve --queue` holds the port, with its own trust
+    assert len(fake.requests_to("/chat/completions")) == 1
 
 
 def test_recovery_on_the_workers_machine_leaves_a_dead_workers_run_to_the_next_delivery(redis_url, fake, workers,
