@@ -94,3 +94,16 @@ async def test_variation_of_one_image(fake_server, client, tmp_path):
     assert len(output["images"]) == 2
     with pytest.raises(NodeError, match="'Images' is required"):
         await run_action("image.variation", {"images": ""}, tmp_path, client)
+
+
+def test_image_edit_and_analyze_read_their_images_input_by_one_rule():
+    from studio.connectors.openai.actions._common import file_items
+
+    artifact = {"artifact": True, "path": "/x/a.png", "media_type": "image/png", "size": 3}
+    assert file_items(["a.png", artifact]) == ["a.png", artifact]
+    assert file_items("a.png, b.png\nc.png") == ["a.png", "b.png", "c.png"]
+    assert file_items('["a.png", "https://x/y.png"]') == ["a.png", "https://x/y.png"]
+    assert file_items({"images": [artifact], "revised_prompt": "x"}) == [artifact]  # an upstream image node's output
+    assert file_items({"artifacts": [artifact]}) == [artifact]
+    assert file_items(artifact) == [artifact]
+    assert file_items(None) == [] and file_items("") == [] and file_items(7) == []

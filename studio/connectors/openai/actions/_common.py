@@ -153,6 +153,18 @@ def string_list(value: Any) -> list[str]:
     return [str(value)]
 
 
+def file_items(value: Any) -> list[Any]:
+    """A files input (Images) as its items: a list as it is, text one per line or comma (or a
+    JSON list), an upstream output holding `images` or `artifacts` as those, any other object as
+    one item (an artifact). Each item is then a URL or what `load_file` reads."""
+    if isinstance(value, dict):
+        nested = value.get("images") or value.get("artifacts")
+        return list(nested) if isinstance(nested, list) else [value]
+    if isinstance(value, list):
+        return value
+    return string_list(value) if isinstance(value, str) else []
+
+
 def key_values(value: Any) -> dict[str, Any]:
     """A key/value input: a JSON object, a list of {key, value} pairs, or a JSON string of either."""
     if value is None or value == "":

@@ -8,7 +8,7 @@ from typing import Any
 
 from studio.engine.context import NodeContext
 
-from ._common import (InputError, api_call, connect, handles, load_file, present, required, string_list, timeout_kw,
+from ._common import (InputError, api_call, connect, file_items, handles, load_file, present, required, timeout_kw,
                       to_plain)
 from .images import save_images
 
@@ -16,14 +16,7 @@ GPT_IMAGE_ONLY = ("background", "output_format", "output_compression", "input_fi
 
 
 def _images(ctx: NodeContext) -> list[Any]:
-    raw = ctx.inputs.get("images")
-    if isinstance(raw, dict):
-        nested = raw.get("images") or raw.get("artifacts")
-        items = list(nested) if isinstance(nested, list) else [raw]
-    elif isinstance(raw, list):
-        items = raw
-    else:
-        items = string_list(raw)
+    items = file_items(ctx.inputs.get("images"))
     if not items:
         raise InputError(f"{ctx.node.name}: 'Images' is required (local files or upstream images)")
     return [load_file(ctx, "images", value=item).as_upload() for item in items]

@@ -19,12 +19,12 @@ from ._common import (
     InputError,
     api_call,
     connect,
+    file_items,
     handles,
     load_file,
     present,
     report_usage,
     required,
-    string_list,
     timeout_kw,
     to_plain,
 )
@@ -199,16 +199,7 @@ def image_sources(ctx: NodeContext) -> list[str]:
     raw = ctx.inputs.get("images")
     if raw is None or raw == "" or raw == []:
         raw = ctx.inputs.get("image_urls") or ctx.inputs.get("image")
-    items: list[Any]
-    if isinstance(raw, str):
-        items = string_list(raw)
-    elif isinstance(raw, dict):
-        nested = raw.get("images") or raw.get("artifacts")
-        items = list(nested) if isinstance(nested, list) else [raw]
-    elif isinstance(raw, list):
-        items = raw
-    else:
-        items = []
+    items = file_items(raw)
     if not items:
         raise InputError(f"{ctx.node.name}: 'Images' is required (URLs, local files or an upstream image)")
     urls = []
