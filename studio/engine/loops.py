@@ -71,6 +71,7 @@ class LoopBodies:
                     on_event=forward, services={k: v for k, v in self.services.items() if k != "trigger_payload"},
                     start_at=None, only=None, pinned_outputs=None, run_id=self.run_id, trigger_node=None,
                     keep_events=False, plan=self.plan,
+                    on_event_types=HANDLER_EVENT_TYPES,  # the body run builds no node start/end events
                 )
                 sub.loop_of = (self, nid, batch)
                 sub.body_nodes = body
