@@ -85,7 +85,7 @@ class LoopBodies:
                                          "type": "LoopBody", "node": self.nodes[nid].name}
                 return {"status": "failed", "output": None, "error": error}
             ran = {nid for nid in body if result.nodes[nid].status == "succeeded"}
-            ends = self._body_sinks(ran) or sinks
+            ends = sinks if len(ran) == len(body) else (self._body_sinks(ran) or sinks)  # all ran: the body's own
             outputs = {self.nodes[s].name: result.nodes[s].output for s in ends}
             output = next(iter(outputs.values())) if len(outputs) == 1 else outputs
             return {"status": "succeeded", "output": output, "error": None}
