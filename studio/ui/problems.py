@@ -91,7 +91,7 @@ class ProblemsList(QWidget):
             node = next((n for n in flow.nodes if n.id == nid), None) if flow is not None and nid else None
             where = f"{node.name} ({problem.path})" if node is not None else (problem.path or "flow")
             item = QTreeWidgetItem([where, problem.message])
-            warning = getattr(problem, "severity", "error") == "warning"
+            warning = not problem.is_error
             item.setIcon(0, self.style().standardIcon(
                 QStyle.StandardPixmap.SP_MessageBoxWarning if warning else QStyle.StandardPixmap.SP_MessageBoxCritical))
             item.setToolTip(0, "Warning: the flow runs, but this needs fixing" if warning
@@ -100,7 +100,7 @@ class ProblemsList(QWidget):
             item.setData(0, Qt.ItemDataRole.UserRole, nid)
             self.tree.addTopLevelItem(item)
         n = len(self.problems)
-        warnings = sum(getattr(p, "severity", "error") == "warning" for p in self.problems)
+        warnings = sum(not p.is_error for p in self.problems)
         self.summary.setText(summary(n - warnings, warnings))
         self.count_changed.emit(n)
 

@@ -78,7 +78,7 @@ class FilesMixin:
         if not example:
             self._add_recent(path)
         problems = self.refresh_side_panels()
-        errors = [p for p in problems if getattr(p, "severity", "error") != "warning"]
+        errors = [p for p in problems if p.is_error]
         if problems:
             self.problems_dock.show()
             self.problems_dock.raise_()

@@ -59,7 +59,7 @@ class RunsMixin:
     def _run_blocker(self) -> str | None:
         """Why the flow may not run now (the errors Problems lists), or None."""
         problems = self.problems.validate(self.document.flow, self.catalog, self.document)
-        errors = [p for p in problems if getattr(p, "severity", "error") != "warning"]
+        errors = [p for p in problems if p.is_error]
         if not errors:
             return None
         return f"Not run: {len(errors)} problem{'s' if len(errors) != 1 else ''} to fix first (see Problems): {errors[0]}"
