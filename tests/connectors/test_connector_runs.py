@@ -52,7 +52,8 @@ async def test_bad_key_fails_the_node_naming_it_and_is_not_retried(fake_server, 
     assert node.error["message"].startswith("Summarize: ") and "invalid API key" in node.error["message"]
     assert node.attempts == 1 and len(fake_server.requests) == 1
     assert "sk-invalid" not in str(result.to_json())
-    assert node.error["details"]["request_headers"]["authorization"] == "[REDACTED]"
+    # Redacted by us, or (openai >= 3.60) already left out of the request the SDK keeps with its error.
+    assert node.error["details"]["request_headers"].get("authorization", "[REDACTED]") == "[REDACTED]"
 
 
 async def test_429_with_retry_after_then_success(fake_server, pool, tmp_path):
