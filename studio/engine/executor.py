@@ -67,8 +67,9 @@ from .node_states import NodeStates
 from .plan import FlowPlan
 from .planning import RunPlanning
 from .results import (  # noqa: F401 - the executor's public names, imported from here by callers
-    NOTHING, RUN_STATUSES, NodeResult, RunResult, add_usage, error_object, jsonable,
+    RUN_STATUSES, NodeResult, RunResult, add_usage, error_object, jsonable,
 )
+from .results import NOTHING
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.catalog import Catalog

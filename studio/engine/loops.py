@@ -113,7 +113,6 @@ class LoopBodies:
             self.ports[nid] = theirs_ports if theirs_ports is OUTPUT_ON_EVERY_PORT else dict(theirs_ports)
         loop = self.results[loop_nid]
         loop.status, loop.output = "succeeded", batch
-        self.has_output.add(loop_nid)
         self.ports[loop_nid] = {LOOP_PORT: batch}
         self.candidates.update(self.pending)
 

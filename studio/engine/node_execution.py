@@ -15,7 +15,7 @@ from . import expression_limits
 from .context import NodeContext, NodeError, Routed, Routes, WaitingForApproval
 from .expressions import ExpressionError, NodeEntry, Scope, SizeBudget, render_value
 from .inputs import InputShape, resolve_inputs
-from .planning import OUTPUT_ON_EVERY_PORT
+from .planning import OUTPUT_ON_EVERY_PORT, port_active
 from .redaction import recorded_inputs
 from .results import NOTHING, error_object
 
@@ -64,13 +64,10 @@ class NodeExecution:
         wired: dict[str, list[Any]] = {}
         ports_of = self.ports
         for source, port, _, target_port in self.incoming[nid]:
-            ports = ports_of.get(source)
+            ports = ports_of.get(source, ())
             values = main if target_port == "in" else wired.setdefault(target_port, [])
-            if ports is OUTPUT_ON_EVERY_PORT:
-                if port != "error":
-                    values.append(self.results[source].output)
-            elif ports and port in ports:
-                values.append(ports[port])
+            if port_active(ports, port):
+                values.append(self.results[source].output if ports is OUTPUT_ON_EVERY_PORT else ports[port])
         if wired:
             wired = {key: values for key, values in wired.items() if values}
         upstream = main[0] if len(main) == 1 else (main if main else None)

@@ -31,6 +31,12 @@ class _OutputOnEveryPort:
 OUTPUT_ON_EVERY_PORT: Any = _OutputOnEveryPort()
 
 
+def port_active(ports: Any, port: str) -> bool:
+    """Whether output `port` of a finished node is active, given its `ports[nid]` (a dict of the
+    active ports, or OUTPUT_ON_EVERY_PORT: every port but `error`)."""
+    return port != "error" if ports is OUTPUT_ON_EVERY_PORT else port in ports
+
+
 def cycle_in(scope: set[str], nodes: Mapping[str, Any], incoming: Mapping[str, tuple[Link, ...]],
          outgoing: Mapping[str, tuple[Link, ...]]) -> list[str] | None:
     """Names of nodes on a cycle among `scope`, or None (Kahn's algorithm)."""
@@ -229,8 +235,7 @@ class RunPlanning:
             if results[source].status not in NODE_FINAL_STATES:
                 return "wait", None
             if not active:
-                theirs = ports.get(source, ())
-                active = port != "error" if theirs is OUTPUT_ON_EVERY_PORT else port in theirs
+                active = port_active(ports.get(source, ()), port)
         if active:
             return "run", None
         reasons = {self._reason_from(results[source]) for source, _, _, _ in links}
