@@ -66,10 +66,11 @@ from .node_execution import NodeExecution
 from .node_states import NodeStates
 from .plan import FlowPlan
 from .planning import RunPlanning
+from .events import NODE_FINAL_STATES
 from .results import (  # noqa: F401 - the executor's public names, imported from here by callers
     RUN_STATUSES, NodeResult, RunResult, add_usage, error_object, jsonable,
 )
-from .results import NOTHING
+from .results import NodeResults
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.catalog.catalog import Catalog
@@ -172,29 +173,32 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.nodes = plan.nodes
         self.incoming, self.outgoing = plan.incoming, plan.outgoing  # node id -> its links
         self.actions = plan.actions
-        # Usage is the shared empty dict until a node reports some (node_states._handler_event).
-        self.results: dict[str, NodeResult] = {n.id: NodeResult(n.id, n.name, n.action, usage=NOTHING)
-                                               for n in flow.nodes}
+        self.order = plan.order  # node id -> its place in the flow, where its results and ports are
+        # Every node's result, as columns by place (a node's status "pending": in the run, not yet
+        # started or skipped); `status` is read on every scheduling decision.
+        self.results = NodeResults(flow.nodes, plan.order)
+        self.status = self.results.status
         # Nodes with an output although they did not succeed (pinned, disabled, failed with
         # on_error continue or route, loop bodies); a succeeded node always has one, so the set
         # stays small in a big run.
         self.has_output: set[str] = set()
         self.action_plans: dict[str, Any] = plan.handler_plans(self.registry)  # action id -> what running its nodes needs (node_execution)
-        self.ports: dict[str, Any] = {}  # node id -> {active output port: value}, or OUTPUT_ON_EVERY_PORT
+        # By place: a finished node's {active output port: value}, OUTPUT_ON_EVERY_PORT, or () for
+        # none; None until it ends.
+        self.ports: list[Any] = [None] * len(flow.nodes)
         # Pins may name nodes by id or name; pins of nodes no longer in the flow are ignored.
-        names = self.ids_by_name = plan.ids_by_name  # every expression scope uses it
-        self.pinned = {names.get(key, key): value for key, value in self.pinned.items() if key in self.nodes or key in names}
+        if self.pinned:
+            names = plan.ids_by_name
+            self.pinned = {names.get(key, key): value for key, value in self.pinned.items()
+                           if key in self.nodes or key in names}
         self.target = self._node_id(start_at or only) if (start_at or only) else None
         self.only = bool(only)
         self.trigger_node = self._node_id(trigger_node) if trigger_node else None
         self.chosen_trigger: str | None = None
 
-        # Nodes of the run not yet started or skipped (a dict keeps flow order, removes in O(1)),
-        # and those whose readiness may have changed since they were last looked at.
-        self.pending: dict[str, None] = {}
+        # Nodes whose readiness may have changed since they were last looked at.
         self.candidates: set[str] = set()
         self.after_trigger: set[str] = set()  # candidates that found the trigger not yet ended
-        self.order = plan.order
         self.queued: deque[str] = deque()  # ready nodes waiting for one of the max_concurrency slots
         self.tasks: dict[str, asyncio.Task] = {}  # nodes in flight
         self.waiter: asyncio.Future | None = None  # what `execute` awaits; set when it should look again
@@ -207,12 +211,22 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.expression_output = ExpressionOutput()  # characters the run's expressions produced
         self.started_at = time.time()
 
+    @property
+    def ids_by_name(self) -> Any:
+        """Node name -> id (every expression scope reading `nodes` uses it): the plan's."""
+        return self.plan.ids_by_name
+
+    def pending_ids(self) -> list[str]:
+        """Nodes of the run not yet started or skipped, in flow order."""
+        status = self.status
+        return [nid for nid, at in self.order.items() if status[at] == "pending"]
+
     # --- scheduling -----------------------------------------------------------------------------
 
     def _launch_ready(self) -> None:
         """Queue or skip every candidate whose inputs are settled (skipping may settle more), then
         start queued nodes while slots are free."""
-        candidates, pending, stop, queued = self.candidates, self.pending, self.stop, self.queued
+        candidates, status, order, stop, queued = self.candidates, self.status, self.order, self.stop, self.queued
         while candidates and not stop.is_set():
             if len(candidates) == 1:
                 batch: Any = (candidates.pop(),)
@@ -220,20 +234,20 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
                 batch = sorted(candidates, key=self.order.__getitem__)
                 candidates.clear()
             for nid in batch:
-                if nid not in pending:
+                at = order[nid]
+                if status[at] != "pending":
                     continue
                 verdict, reason = self._decide(nid)
                 if verdict == "wait":
                     if reason == "trigger":
                         self.after_trigger.add(nid)
                     continue
-                del pending[nid]
                 if verdict == "skip":
                     self._skip(nid, reason or "upstream_skipped")
                 elif self.nodes[nid].disabled:
                     self._pass_through(nid)
                 else:
-                    self.results[nid].status = "queued"
+                    status[at] = "queued"
                     if self.bus.wants("node_queued"):
                         self._emit("node_queued", nid)
                     queued.append(nid)
@@ -317,22 +331,20 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
                 elif not self.results[nid].final:
                     self._cancelled(nid, started=self.results[nid].started_at is not None, reason=reason)
         self.tasks.clear()
-        for nid in list(self.pending):
+        for nid in self.pending_ids():
             self._skip(nid, reason)
-        self.pending.clear()
 
     def _finish_run(self) -> RunResult:
-        for nid, result in self.results.items():  # nothing may stay unfinished
-            if not result.final:
+        status, results = self.status, self.results
+        for nid, at in self.order.items():  # nothing may stay unfinished
+            if status[at] not in NODE_FINAL_STATES:
                 self._skip(nid, "run_cancelled" if self.cancel_requested else "unreachable")
         usage: dict[str, int] = {}
-        for result in self.results.values():
-            if result.usage:
-                add_usage(usage, result.usage)
+        for used in results.sparse["usage"].values():  # only the nodes that reported usage have any
+            add_usage(usage, used)
         pending = [
             {"node_id": r.node_id, "node_name": r.node_name, **(r.waiting or {})}
-            for r in self.results.values()
-            if r.status == "waiting"
+            for r in (results.at(at) for at, state in enumerate(status) if state == "waiting")
         ]
         if self.cancel_requested:
             status = "cancelled"
@@ -352,7 +364,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
             status=status,
             started_at=self.started_at,
             finished_at=finished,
-            nodes=self.results,  # the run is over: its results are the result's, not copied (10,000 nodes, 10,000 entries)
+            nodes=self.results,  # the run is over: its results are the result's, not copied
             usage=usage,
             error=self.stop_error,
             pending=pending,

@@ -14,8 +14,7 @@ import asyncio
 import time
 from typing import Any
 
-from .events import HANDLER_EVENT_TYPES
-from .planning import OUTPUT_ON_EVERY_PORT
+from .events import HANDLER_EVENT_TYPES, NODE_FINAL_STATES
 from .results import preview
 
 LOOP_PORT = "loop"
@@ -47,8 +46,9 @@ class LoopBodies:
         if not body:  # nothing wired to the loop port: each batch is its own result
             return [{"status": "succeeded", "output": batch, "error": None} for batch in batches]
         sinks = self._body_sinks(body)
+        status, order = self.status, self.order
         for node in self.flow.nodes:  # the body is running (shown live; it ends in _finish_body)
-            if node.id in body and node.id in self.pending and batches:
+            if node.id in body and status[order[node.id]] == "pending" and batches:
                 self.results[node.id].status = "running"
                 self.results[node.id].started_at = time.time()
                 self._emit("node_started", node.id, loop=self.nodes[nid].name)
@@ -99,38 +99,38 @@ class LoopBodies:
         """Set-up of a body run: the outer run's state, the loop node's output being the batch."""
         outer, loop_nid, batch = self.loop_of
         self.trigger_value = outer.trigger_value
-        for node in self.flow.nodes:
-            nid = node.id
-            if nid in self.body_nodes:
-                self.pending[nid] = None
-                continue
-            mine, theirs = self.results[nid], outer.results[nid]
-            mine.status = theirs.status if theirs.final else "skipped"
-            mine.output, mine.error, mine.reason = theirs.output, theirs.error, theirs.reason
-            if nid in outer.has_output:
-                self.has_output.add(nid)
-            theirs_ports = outer.ports.get(nid, {}) if theirs.final else {}
-            self.ports[nid] = theirs_ports if theirs_ports is OUTPUT_ON_EVERY_PORT else dict(theirs_ports)
+        body = self.body_nodes
+        # The body's nodes stay pending; every other node is as it is in the outer run (ended, or
+        # skipped when it has not), its ports too (a run never changes a ports entry in place).
+        others = [at for nid, at in self.order.items() if nid not in body]
+        self.results.copy_from(outer.results, others)
+        status, ports = self.status, self.ports
+        for at in others:
+            if status[at] in NODE_FINAL_STATES:
+                ports[at] = outer.ports[at]
+            else:
+                status[at], ports[at] = "skipped", ()
+        self.has_output.update(nid for nid in outer.has_output if nid not in body)
         loop = self.results[loop_nid]
         loop.status, loop.output = "succeeded", batch
-        self.ports[loop_nid] = {LOOP_PORT: batch}
-        self.candidates.update(self.pending)
+        ports[self.order[loop_nid]] = {LOOP_PORT: batch}
+        self.candidates.update(self.pending_ids())
 
     def _finish_body(self, body: set[str], runs: list[Any]) -> None:
         """Each body node of the outer run ends with its outputs per batch (none ran: skipped)."""
+        status, order = self.status, self.order
         for nid in (n.id for n in self.flow.nodes if n.id in body):
-            if nid not in self.pending:
+            if status[order[nid]] not in ("pending", "running"):  # (running: since _run_body began)
                 continue
-            del self.pending[nid]
             results = [run.nodes[nid] for run in runs]
             outputs = [r.output for r in results]
             failed = next((r for r in results if r.status == "failed"), None)
             ran = any(r.status == "succeeded" for r in results)
-            result = self._finish(nid, "failed" if failed else "succeeded" if ran else "skipped")
+            result = self.results.at(self._finish(nid, "failed" if failed else "succeeded" if ran else "skipped"))
             result.output = outputs
             result.attempts = max((r.attempts for r in results), default=0)  # the most tries one item took
             self.has_output.add(nid)
-            self.ports[nid] = {}  # what follows the loop reads its Done port, not the body
+            self.ports[order[nid]] = ()  # what follows the loop reads its Done port, not the body
             if failed is not None:
                 result.error = failed.error
                 self._emit("node_failed", nid, error=failed.error, duration_ms=result.duration_ms,

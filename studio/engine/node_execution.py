@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import expression_limits
 from .context import NodeContext, NodeError, Routed, Routes, WaitingForApproval
+from .events import NODE_FINAL_STATES
 from .expressions import ExpressionError, NodeEntry, Scope, SizeBudget, render_value
 from .inputs import InputShape, resolve_inputs
 from .planning import OUTPUT_ON_EVERY_PORT, port_active
@@ -33,15 +34,15 @@ class NodeExecution:
 
     async def _node_task(self, nid: str) -> None:
         """The node's whole life once it has a slot; when it ends it starts what became ready."""
-        result = self.results[nid]
+        at = self.order[nid]
         started = False
         try:
             if self.stop.is_set():  # the run stopped between this task's creation and its start
                 self._cancelled(nid, started=False)
                 return
             started = True
-            result.status = "running"
-            result.started_at = time.time()
+            self.status[at] = "running"
+            self.results.started[at] = time.time()
             if self.bus.wants("node_started"):
                 self._emit("node_started", nid)
             await self._execute(nid)
@@ -49,7 +50,7 @@ class NodeExecution:
             self._cancelled(nid, started=started)
             raise
         except Exception as exc:  # a bug in the engine itself: the node fails, the run goes on
-            if not result.final:
+            if self.status[at] not in NODE_FINAL_STATES:
                 log.error("node %s crashed the executor", self.nodes[nid].name, exc_info=exc)
                 self._fail(nid, exc)
         finally:
@@ -62,12 +63,13 @@ class NodeExecution:
         """(value on the `in` port, values of the active wires into other input ports)."""
         main: list[Any] = []
         wired: dict[str, list[Any]] = {}
-        ports_of = self.ports
+        ports_of, order, outputs = self.ports, self.order, self.results.output
         for source, port, _, target_port in self.incoming[nid]:
-            ports = ports_of.get(source, ())
+            at = order[source]
+            ports = ports_of[at]
             values = main if target_port == "in" else wired.setdefault(target_port, [])
             if port_active(ports, port):
-                values.append(self.results[source].output if ports is OUTPUT_ON_EVERY_PORT else ports[port])
+                values.append(outputs[at] if ports is OUTPUT_ON_EVERY_PORT else ports[port])
         if wired:
             wired = {key: values for key, values in wired.items() if values}
         upstream = main[0] if len(main) == 1 else (main if main else None)
@@ -112,7 +114,7 @@ class NodeExecution:
         except Exception as exc:  # bad inputs, a size limit, even MemoryError: the node fails, not the run
             self._fail(nid, exc)
             return None
-        self.results[nid].inputs = recorded_inputs(inputs)  # credential headers never reach the records
+        self.results.inputs[self.order[nid]] = recorded_inputs(inputs)  # credential headers never reach the records
         timeout_ms = inputs.get("timeout_ms") if plan.has_timeout else None
         timeout_s = timeout_ms / 1000 if isinstance(timeout_ms, (int, float)) and timeout_ms > 0 else None
         hooks = _NodeHooks(self, nid)
@@ -128,10 +130,10 @@ class NodeExecution:
             return
         handler, context, timeout_s, timeout_ms = prepared
         node = self.nodes[nid]
-        result = self.results[nid]
+        attempts, at = self.results.attempts, self.order[nid]
         tries = node.retry.max_tries
         for attempt in range(1, tries + 1):
-            result.attempts = attempt
+            attempts[at] = attempt
             try:
                 if timeout_s is None:  # the handler is awaited here: no coroutine in between
                     value = handler(context)

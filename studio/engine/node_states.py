@@ -10,7 +10,7 @@ from typing import Any
 from .context import NodeError, Routed, Routes, WaitingForApproval
 from .events import HANDLER_EVENT_TYPES, NODE_FINAL_STATES, RunEvent
 from .planning import OUTPUT_ON_EVERY_PORT
-from .results import NOTHING, NodeResult, add_usage, error_object, jsonable, preview
+from .results import add_usage, error_object, jsonable, preview
 
 log = logging.getLogger("studio.engine.executor")
 
@@ -18,35 +18,37 @@ log = logging.getLogger("studio.engine.executor")
 class NodeStates:
     """State changes of a run's nodes; `self` is the executor's run."""
 
-    def _finish(self, nid: str, status: str) -> NodeResult:
-        result = self.results[nid]
-        result.status = status
-        result.finished_at = time.time()
+    def _finish(self, nid: str, status: str) -> int:
+        """Mark the node ended with `status` (its duration follows from its start and end); returns
+        its place in the run's columns."""
+        at = self.order[nid]
+        results = self.results
+        results.status[at] = status
+        results.finished[at] = time.time()
         for _, _, target, _ in self.outgoing[nid]:
             self.candidates.add(target)
         if nid == self.chosen_trigger:  # the nodes that waited for the trigger may go now
             self.candidates.update(self.after_trigger)
             self.after_trigger.clear()
-        if result.started_at is not None:  # in ms to the microsecond (round(x, 3) costs 5x more)
-            result.duration_ms = round((result.finished_at - result.started_at) * 1_000_000) / 1000
-        return result
+        return at
 
     def _activate(self, nid: str, value: Any, *, only_port: str | None = None) -> None:
         """Make `nid`'s output ports active (all normal ones, or just `only_port`). `value` is the
         node's output (`results[nid].output`, set by the caller): when every normal port carries it
         as it is, the ports are the shared OUTPUT_ON_EVERY_PORT marker instead of a dict."""
+        at = self.order[nid]
         if only_port is not None:
-            self.ports[nid] = {port: value for _, port, _, _ in self.outgoing[nid] if port == only_port}
+            self.ports[at] = {port: value for _, port, _, _ in self.outgoing[nid] if port == only_port}
             return
         if isinstance(value, dict):
             action = self.actions[nid]
             several = action is not None and (len(action.outputs) > 1 or bool(action.dynamic_outputs_from))
             if several and any(port in value for _, port, _, _ in self.outgoing[nid] if port != "error"):
                 # An action with several outputs returned {port: value}: each port its own value.
-                self.ports[nid] = {port: value[port] if port in value else value
-                                   for _, port, _, _ in self.outgoing[nid] if port != "error"}
+                self.ports[at] = {port: value[port] if port in value else value
+                                  for _, port, _, _ in self.outgoing[nid] if port != "error"}
                 return
-        self.ports[nid] = OUTPUT_ON_EVERY_PORT
+        self.ports[at] = OUTPUT_ON_EVERY_PORT
 
     def _check_port(self, nid: str, port: str) -> None:
         """A routed result must name one of the node's output ports (a handler bug otherwise)."""
@@ -62,23 +64,24 @@ class NodeStates:
             )
 
     def _succeed(self, nid: str, value: Any) -> None:
-        if self.results[nid].status in NODE_FINAL_STATES:
+        if self.status[self.order[nid]] in NODE_FINAL_STATES:
             return  # the run already gave up on this node (it ignored cancellation)
         if isinstance(value, Routed):
             output = jsonable(value.value)
             self._activate(nid, output, only_port=value.port)
         elif isinstance(value, Routes):
             output = jsonable(value.values)
-            self.ports[nid] = {port: output[port] for _, port, _, _ in self.outgoing[nid] if port in output}
+            self.ports[self.order[nid]] = {port: output[port] for _, port, _, _ in self.outgoing[nid] if port in output}
         else:
             output = jsonable(value)
             self._activate(nid, output)
-        result = self._finish(nid, "succeeded")
-        result.output = output
+        at = self._finish(nid, "succeeded")
+        self.results.output[at] = output
         if nid == self.chosen_trigger:
             self.trigger_value = output
         if not self.bus.wants("node_succeeded"):
             return  # nobody sees this event: no output preview either
+        result = self.results.at(at)
         data: dict[str, Any] = {"duration_ms": result.duration_ms, "attempts": result.attempts,
                                 "usage": dict(result.usage), "output_preview": preview(output)}
         if isinstance(value, Routed):
@@ -92,7 +95,7 @@ class NodeStates:
             return
         node = self.nodes[nid]
         error = error_object(node, exc)
-        result = self._finish(nid, "failed")
+        result = self.results.at(self._finish(nid, "failed"))
         result.error = error
         if node.on_error == "continue":
             result.output = {"error": error}
@@ -103,7 +106,7 @@ class NodeStates:
             self.has_output.add(nid)
             self._activate(nid, error, only_port="error")
         else:
-            self.ports[nid] = {}
+            self.ports[self.order[nid]] = ()
             if self.stop_error is None:
                 self.stop_error = error
             self.stop_run()
@@ -113,18 +116,20 @@ class NodeStates:
     def _wait(self, nid: str, waiting: WaitingForApproval) -> None:
         if self.results[nid].final:
             return
-        result = self._finish(nid, "waiting")
+        result = self.results.at(self._finish(nid, "waiting"))
         result.waiting = {"requests": jsonable(waiting.requests), "state": jsonable(waiting.state)}
-        self.ports[nid] = {}
+        self.ports[self.order[nid]] = ()
         self._emit("node_waiting", nid, requests=result.waiting["requests"], duration_ms=result.duration_ms)
 
     def _skip(self, nid: str, reason: str, *, output: Any = None, has_output: bool = False) -> None:
-        result = self._finish(nid, "skipped")
-        result.reason = reason
-        result.output = output
+        at = self._finish(nid, "skipped")
+        results = self.results
+        results.sparse["reason"][at] = reason
+        results.output[at] = output
         if has_output:
             self.has_output.add(nid)
-        self.ports.setdefault(nid, {})
+        if self.ports[at] is None:  # (a disabled or pinned node's ports are set already)
+            self.ports[at] = ()
         self._emit("node_skipped", nid, reason=reason)
 
     def _pass_through(self, nid: str) -> None:
@@ -139,9 +144,9 @@ class NodeStates:
         if not started:
             self._skip(nid, reason or ("run_cancelled" if self.cancel_requested else "run_stopped"))
             return
-        result = self._finish(nid, "cancelled")
+        result = self.results.at(self._finish(nid, "cancelled"))
         result.reason = reason or ("run_cancelled" if self.cancel_requested else "run_stopped")
-        self.ports[nid] = {}
+        self.ports[self.order[nid]] = ()
         self._emit("node_cancelled", nid, reason=result.reason, duration_ms=result.duration_ms)
 
     # --- events ---------------------------------------------------------------------------------
@@ -156,13 +161,11 @@ class NodeStates:
     def _handler_event(self, nid: str, kind: str, data: dict[str, Any]) -> None:
         """`ctx.emit(kind, **data)`; never raises into the handler."""
         try:
-            if self.results[nid].final:
+            if self.status[self.order[nid]] in NODE_FINAL_STATES:
                 return  # a late emit from a handler that already ended
             if kind == "usage":
-                result = self.results[nid]
-                if result.usage is NOTHING:  # the first usage this node reports
-                    result.usage = {}
-                add_usage(result.usage, data.get("usage"))
+                used = self.results.sparse["usage"].setdefault(self.order[nid], {})  # the first usage it reports: a dict of its own
+                add_usage(used, data.get("usage"))
             data = jsonable(data)
             if kind not in HANDLER_EVENT_TYPES:
                 data = {"kind": kind, **data}

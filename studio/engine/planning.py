@@ -4,15 +4,16 @@ with the reason inherited from upstream). A mixin of the executor's run, which h
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from .events import NODE_FINAL_STATES
 from .results import NodeResult, jsonable
 
 # A wire as a run uses it: (source node, source port, target node, target port), a plain tuple of
-# text. A run holds one per wire for its whole length, and the cycle collector stops tracking such
-# tuples (and tuples of them), so a 10,000-node run does not add 10,000 objects for it to promote
-# and walk. SOURCE and TARGET are the positions of the two nodes.
+# text, made when a run asks for a node's links (engine/plan.py keeps none of them). SOURCE and
+# TARGET are the positions of the two nodes.
 Link = tuple[str, str, str, str]
 SOURCE, TARGET = 0, 2
 
@@ -32,9 +33,12 @@ OUTPUT_ON_EVERY_PORT: Any = _OutputOnEveryPort()
 
 
 def port_active(ports: Any, port: str) -> bool:
-    """Whether output `port` of a finished node is active, given its `ports[nid]` (a dict of the
-    active ports, or OUTPUT_ON_EVERY_PORT: every port but `error`)."""
-    return port != "error" if ports is OUTPUT_ON_EVERY_PORT else port in ports
+    """Whether output `port` of a finished node is active, given its entry of the run's `ports`
+    (a dict of the active ports, `()` for none, None before it ends, or OUTPUT_ON_EVERY_PORT:
+    every port but `error`)."""
+    if ports is OUTPUT_ON_EVERY_PORT:
+        return port != "error"
+    return ports is not None and port in ports
 
 
 def cycle_in(scope: set[str], nodes: Mapping[str, Any], incoming: Mapping[str, tuple[Link, ...]],
@@ -68,43 +72,70 @@ def cycle_in(scope: set[str], nodes: Mapping[str, Any], incoming: Mapping[str, t
     return [nodes[nid].name for nid in nodes if nid in stuck] or None
 
 
-class Links(dict):
-    """Node id -> its links in flow order; a node without any has `()` (looking it up adds nothing,
-    so `nid in incoming` says whether any wire leads into it)."""
-
-    def __missing__(self, key: str) -> tuple[()]:
-        return ()
+def _link(wire: Any) -> Link:
+    source, target = wire.source, wire.target
+    return (source.node, source.port, target.node, target.port)
 
 
-def group_links(links: list[tuple[Link]], end: int) -> Links:
-    """`links` (each a 1-tuple of one link) grouped by the node at position `end` (SOURCE or
-    TARGET), each group a tuple in flow order (no list per node is kept: those would be tracked
-    until the run ends). Most nodes have one link at each end, so a group starts as the link's
-    1-tuple, the same object for both ends (one 48-byte tuple less per wire), and only a node with
-    more gets a list while grouping."""
-    groups: dict[str, tuple[Link, ...]] = {}
-    more: dict[str, list[Link]] = {}
-    for single in links:
-        link = single[0]
-        nid = link[end]
-        group = groups.get(nid)
-        if group is None:
-            groups[nid] = single
-        elif nid in more:
-            more[nid].append(link)
-        else:
-            more[nid] = [group[0], link]
-    for nid, group in more.items():
-        groups[nid] = tuple(group)
-    return Links(groups)
+class LinkGroups(Mapping):
+    """Node id -> its links in flow order, each made when asked from the flow's own wires; a node
+    without any has `()` and is no key (`nid in incoming` says whether any wire leads into it).
 
+    What is kept is two integer columns: the wires in group order, and where each node's group
+    starts in it (by the node's place in the flow), 8 bytes a wire and 8 a node. A tuple per link
+    and a tuple and a dict entry per group cost about 160 bytes a wire for both groupings (a
+    10,000-node chain: 1.6 MB for the life of every run). Reading a group makes its tuples."""
 
-def runs_forward(links: list[tuple[Link]], order: Mapping[str, int]) -> bool:
-    """Whether every link (each a 1-tuple, as `group_links` takes them) goes from a node to one
-    later in `order` (then the flow has no cycle: a flow made in the editor or by a script is
-    mostly laid out that way). One pass, far cheaper than `cycle_in`, which is needed only when
-    this says no."""
-    return all(order[source] < order[target] for ((source, _, target, _),) in links)
+    __slots__ = ("_order", "_wires", "_start", "_members")
+
+    def __init__(self, order: Mapping[str, int], wires: Sequence[Any], ends: Sequence[int]) -> None:
+        """`wires`: the flow's wires whose both ends are nodes; `ends[k]`: the place in the flow of
+        the node this grouping is by, at wire k's end (its target for `incoming`)."""
+        # A counting sort straight into the two columns (no list of numbers on the way: a
+        # 10,000-node flow would hold 10,000 int objects for a while).
+        size = len(order)
+        start = array("q", bytes(8 * (size + 1)))
+        for at in ends:
+            start[at + 1] += 1
+        for at in range(size):
+            start[at + 1] += start[at]
+        members = array("q", bytes(8 * len(ends)))
+        free = array("q", start)  # the next free slot of each group: a group's wires stay in flow order
+        for wire, at in enumerate(ends):
+            members[free[at]] = wire
+            free[at] += 1
+        self._order = order
+        self._wires = wires
+        self._start = start
+        self._members = members
+
+    def __getitem__(self, nid: str) -> tuple[Link, ...]:
+        at = self._order.get(nid)
+        if at is None:
+            return ()
+        start = self._start
+        first, end = start[at], start[at + 1]
+        if end - first == 1:  # most nodes: one wire
+            return (_link(self._wires[self._members[first]]),)
+        wires = self._wires
+        return tuple([_link(wires[k]) for k in self._members[first:end]])
+
+    def __contains__(self, nid: object) -> bool:
+        at = self._order.get(nid)  # type: ignore[call-overload]
+        return at is not None and self._start[at + 1] > self._start[at]
+
+    def __iter__(self) -> Iterator[str]:
+        start = self._start
+        return (nid for nid, at in self._order.items() if start[at + 1] > start[at])
+
+    def __len__(self) -> int:
+        start = self._start
+        return sum(1 for at in range(len(start) - 1) if start[at + 1] > start[at])
+
+    def unlinked(self) -> list[str]:
+        """The nodes without any link, in flow order."""
+        start = self._start
+        return [nid for nid, at in self._order.items() if start[at + 1] == start[at]]
 
 
 # Skip reasons passed on to nodes downstream, most telling first.
@@ -172,7 +203,10 @@ class RunPlanning:
             return
         # A pinned node does not run (n8n's pinned data): its pinned value is its output, unless
         # it is the very node the user asked to run.
-        scope = self._scope_nodes() - {nid for nid in self.pinned if nid != self.target}
+        if self.target is None and not self.pinned:
+            scope: Any = self.order  # the whole flow (its ids' map: no set of 10,000 ids made for a run)
+        else:
+            scope = self._scope_nodes() - {nid for nid in self.pinned if nid != self.target}
         trigger_ids = self.plan.trigger_ids
         chosen = self._choose_trigger(scope, trigger_ids)
         self.chosen_trigger = chosen
@@ -198,23 +232,17 @@ class RunPlanning:
                 if nid in scope:
                     self._skip(nid, "cycle")
             return
-        not_fired = {nid for nid in trigger_ids if nid in scope and nid != chosen and nid != self.target}
-        pending = self.pending
-        if whole and not not_fired:
-            pending.update(dict.fromkeys(ids))
-        else:
-            for nid in ids:
-                if nid not in scope:
-                    continue
-                if nid in not_fired:
-                    self._skip(nid, "trigger_not_fired")
-                else:
-                    pending[nid] = None
+        # Every node of the run is pending from the start (its status); the triggers that do not
+        # fire are skipped, as the nodes outside a partial run were above.
+        for nid in ids if not whole else sorted(trigger_ids, key=ids.__getitem__):
+            if nid in trigger_ids and nid in scope and nid != chosen and nid != self.target:
+                self._skip(nid, "trigger_not_fired")
         # The first to look at: nodes without wires into them, the trigger and a partial run's
         # target. Any other node is looked at when one of its sources ends (those skipped above
         # already made it a candidate), so a run examines each node a few times, not N.
-        self.candidates.update(pending.keys() - self.incoming.keys())
-        self.candidates.update(nid for nid in (chosen, self.target) if nid in pending)
+        status = self.status
+        self.candidates.update(nid for nid in self.incoming.unlinked() if status[ids[nid]] == "pending")
+        self.candidates.update(nid for nid in (chosen, self.target) if nid is not None and status[ids[nid]] == "pending")
 
     # --- scheduling -----------------------------------------------------------------------------
 
@@ -223,8 +251,8 @@ class RunPlanning:
         chosen = self.chosen_trigger
         if nid == chosen or nid == self.target:
             return "run", None
-        results = self.results
-        if chosen and results[chosen].status not in NODE_FINAL_STATES:
+        status, order = self.status, self.order
+        if chosen and status[order[chosen]] not in NODE_FINAL_STATES:
             return "wait", "trigger"
         links = self.incoming[nid]
         if not links:
@@ -232,12 +260,14 @@ class RunPlanning:
         ports = self.ports
         active = False
         for source, port, _, _ in links:
-            if results[source].status not in NODE_FINAL_STATES:
+            at = order[source]
+            if status[at] not in NODE_FINAL_STATES:
                 return "wait", None
             if not active:
-                active = port_active(ports.get(source, ()), port)
+                active = port_active(ports[at], port)
         if active:
             return "run", None
+        results = self.results
         reasons = {self._reason_from(results[source]) for source, _, _, _ in links}
         for reason in _INHERITED_REASONS:
             if reason in reasons:

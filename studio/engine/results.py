@@ -3,6 +3,8 @@ helpers that turn handler values and exceptions into that data."""
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +39,11 @@ class _SharedEmpty(dict):
 NOTHING: dict[str, Any] = _SharedEmpty()  # the inputs or usage of a node that has none
 
 
-@dataclass(slots=True)  # one per node of every run: no per-instance dict
+@dataclass(slots=True)  # no per-instance dict
 class NodeResult:
+    """One node's result. A run keeps its nodes' results as columns (`NodeResults`) and hands
+    out each as a NodeResult whose fields are the columns'; one made here stands alone."""
+
     node_id: str
     node_name: str
     action: str
@@ -77,6 +82,140 @@ class NodeResult:
         }
 
 
+_NAN = float("nan")
+
+
+class NodeResults(Mapping):
+    """Every node's result of one run, by node id in flow order: a `Mapping[str, NodeResult]` kept
+    as columns (a list or array per field, by the node's place in the flow; fields most nodes leave
+    empty, such as an error, by place only when set), so a 10,000-node run keeps no object per
+    node. Each result read is a `NodeResult` made then whose fields read and write the columns: a
+    change through it (`result.nodes[x].status = "waiting"`) is the run's.
+
+    A result's node id, name and action are the run's flow's (the flow a run works on does not
+    change while it runs; the editor runs a copy)."""
+
+    __slots__ = ("nodes", "index", "status", "output", "started", "finished", "attempts", "inputs", "sparse")
+
+    def __init__(self, nodes: Sequence["Node"], index: Mapping[str, int]) -> None:
+        size = len(nodes)
+        self.nodes = nodes  # the flow's nodes, in flow order
+        self.index = index  # node id -> its place
+        self.status: list[str] = ["pending"] * size
+        self.output: list[Any] = [None] * size
+        self.started = array("d", [_NAN]) * size  # NaN: None (not started)
+        self.finished = array("d", [_NAN]) * size
+        self.attempts: list[int] = [0] * size
+        self.inputs: list[dict[str, Any] | None] = [None] * size
+        # Fields most nodes leave empty: field -> {place: value}, only for the places set.
+        self.sparse: dict[str, dict[int, Any]] = {"error": {}, "reason": {}, "usage": {}, "waiting": {}, "duration_ms": {}}
+
+    def copy_from(self, other: "NodeResults", places: Any) -> None:
+        """Take `other`'s status, output, error and reason at `places` (a loop body's run: what it
+        sees of the outer run's nodes; their usage stays the outer run's)."""
+        errors, reasons = other.sparse["error"], other.sparse["reason"]
+        my_errors, my_reasons = self.sparse["error"], self.sparse["reason"]
+        for place in places:
+            self.status[place] = other.status[place]
+            self.output[place] = other.output[place]
+            if place in errors:
+                my_errors[place] = errors[place]
+            if place in reasons:
+                my_reasons[place] = reasons[place]
+
+    def __getitem__(self, nid: str) -> "NodeResult":
+        return _NodeResultView(self, self.index[nid])
+
+    def at(self, place: int) -> "NodeResult":
+        return _NodeResultView(self, place)
+
+    def __contains__(self, nid: object) -> bool:
+        return nid in self.index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.index)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __repr__(self) -> str:
+        return f"NodeResults({len(self)} nodes)"
+
+
+def _column(name: str) -> property:
+    def get(view: "_NodeResultView") -> Any:
+        return getattr(view._of, name)[view._at]
+
+    def put(view: "_NodeResultView", value: Any) -> None:
+        getattr(view._of, name)[view._at] = value
+
+    return property(get, put)
+
+
+def _time_column(name: str) -> property:
+    def get(view: "_NodeResultView") -> float | None:
+        value = getattr(view._of, name)[view._at]
+        return None if value != value else value  # NaN: not set
+
+    def put(view: "_NodeResultView", value: float | None) -> None:
+        getattr(view._of, name)[view._at] = _NAN if value is None else value
+
+    return property(get, put)
+
+
+def _sparse(name: str, empty: Any = None) -> property:
+    def get(view: "_NodeResultView") -> Any:
+        return view._of.sparse[name].get(view._at, empty)
+
+    def put(view: "_NodeResultView", value: Any) -> None:
+        values = view._of.sparse[name]
+        if value is empty:
+            values.pop(view._at, None)
+        else:
+            values[view._at] = value
+
+    return property(get, put)
+
+
+def _duration(view: "_NodeResultView") -> float | None:
+    of, at = view._of, view._at
+    if at in of.sparse["duration_ms"]:
+        return of.sparse["duration_ms"][at]
+    started, finished = of.started[at], of.finished[at]
+    if started != started or finished != finished:  # NaN: not started or not finished
+        return None
+    return round((finished - started) * 1_000_000) / 1000  # in ms to the microsecond
+
+
+def _set_duration(view: "_NodeResultView", value: float | None) -> None:
+    view._of.sparse["duration_ms"][view._at] = value
+
+
+class _NodeResultView(NodeResult):
+    """One node's result in a `NodeResults`: each field reads and writes the columns."""
+
+    __slots__ = ("_of", "_at")
+
+    def __init__(self, of: NodeResults, at: int) -> None:  # noqa: D107 - not the dataclass's fields
+        self._of = of
+        self._at = at
+
+    node_id = property(lambda view: view._of.nodes[view._at].id)
+    node_name = property(lambda view: view._of.nodes[view._at].name)
+    action = property(lambda view: view._of.nodes[view._at].action)
+    status = _column("status")
+    output = _column("output")
+    attempts = _column("attempts")
+    inputs = _column("inputs")
+    started_at = _time_column("started")
+    finished_at = _time_column("finished")
+    duration_ms = property(_duration, _set_duration)
+    error = _sparse("error")
+    reason = _sparse("reason")
+    waiting = _sparse("waiting")
+    usage = _sparse("usage", NOTHING)
+
+
 @dataclass
 class RunResult:
     run_id: str
@@ -85,7 +224,7 @@ class RunResult:
     status: str  # succeeded | failed | cancelled | waiting
     started_at: float
     finished_at: float
-    nodes: dict[str, NodeResult]  # by node id, in flow order
+    nodes: Mapping[str, NodeResult]  # by node id, in flow order (a run's: NodeResults)
     usage: dict[str, int] = field(default_factory=dict)
     error: dict[str, Any] | None = None  # the failure that stopped the run
     pending: list[dict[str, Any]] = field(default_factory=list)  # approval requests when waiting
