@@ -215,6 +215,29 @@ class _NodeResultView(NodeResult):
     waiting = _sparse("waiting")
     usage = _sparse("usage", NOTHING)
 
+    def to_json(self) -> dict[str, Any]:
+        """As NodeResult's, read from the columns at once (a served run's history row and answer
+        read every node's)."""
+        of, at = self._of, self._at
+        node, sparse = of.nodes[at], of.sparse
+        started, finished = of.started[at], of.finished[at]
+        return {
+            "node_id": node.id,
+            "node_name": node.name,
+            "action": node.action,
+            "status": of.status[at],
+            "output": of.output[at],
+            "error": sparse["error"].get(at),
+            "reason": sparse["reason"].get(at),
+            "inputs": of.inputs[at],
+            "started_at": None if started != started else started,
+            "finished_at": None if finished != finished else finished,
+            "duration_ms": _duration(self),
+            "attempts": of.attempts[at],
+            "usage": dict(sparse["usage"].get(at, NOTHING)),
+            "waiting": sparse["waiting"].get(at),
+        }
+
 
 @dataclass
 class RunResult:

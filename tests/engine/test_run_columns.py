@@ -61,6 +61,8 @@ async def test_a_node_that_never_ran_has_no_times():
     assert (yes.status, yes.reason) == ("skipped", "branch_not_taken")
     assert yes.started_at is None and yes.duration_ms is None and yes.finished_at is not None
     assert yes.attempts == 0 and yes.inputs is None
+    plain = NodeResult(**{key: getattr(yes, key) for key in NodeResult.__dataclass_fields__})
+    assert yes.to_json() == plain.to_json() and yes.to_json()["started_at"] is None
 
 
 def test_link_groups_keep_flow_order_and_leave_out_unwired_nodes_and_dangling_wires():
