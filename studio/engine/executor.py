@@ -59,14 +59,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .context import NodeContext, NodeError
-from .events import EventBus, EventCallback, RunEvent
+from .events import NODE_FINAL_STATES, EventBus, EventCallback, RunEvent
 from .inputs import ExpressionOutput
 from .loops import LoopBodies
 from .node_execution import NodeExecution
 from .node_states import NodeStates
 from .plan import FlowPlan
 from .planning import RunPlanning
-from .events import NODE_FINAL_STATES
 from .results import (  # noqa: F401 - the executor's public names, imported from here by callers
     RUN_STATUSES, NodeResult, RunResult, add_usage, error_object, jsonable,
 )
@@ -335,16 +334,16 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
             self._skip(nid, reason)
 
     def _finish_run(self) -> RunResult:
-        status, results = self.status, self.results
+        states, results = self.status, self.results
         for nid, at in self.order.items():  # nothing may stay unfinished
-            if status[at] not in NODE_FINAL_STATES:
+            if states[at] not in NODE_FINAL_STATES:
                 self._skip(nid, "run_cancelled" if self.cancel_requested else "unreachable")
         usage: dict[str, int] = {}
         for used in results.sparse["usage"].values():  # only the nodes that reported usage have any
             add_usage(usage, used)
         pending = [
             {"node_id": r.node_id, "node_name": r.node_name, **(r.waiting or {})}
-            for r in (results.at(at) for at, state in enumerate(status) if state == "waiting")
+            for r in (results.at(at) for at, state in enumerate(states) if state == "waiting")
         ]
         if self.cancel_requested:
             status = "cancelled"
