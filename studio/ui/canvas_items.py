@@ -93,6 +93,7 @@ class PreviewLine(QGraphicsSimpleTextItem):
         self.setBrush(QColor(colour))
         self._text = ""  # what the item shows
         self._pending: tuple[str, int] | None = None  # (text, width) not elided yet
+        self._source: tuple[str, int] | None = None  # the (text, width) `_text` was elided from
         self.setVisible(False)
 
     @property
@@ -102,12 +103,16 @@ class PreviewLine(QGraphicsSimpleTextItem):
         return self._text
 
     def show_preview(self, text: str, width: int) -> None:
-        """`text` on one line, elided to `width` pixels."""
+        """`text` on one line, elided to `width` pixels (the line it shows already: nothing to do;
+        a run's end gives every node the preview its last event gave)."""
+        if self._pending is None and (text, width) == self._source:
+            return
         self._pending = (text, width)
         self._update(getattr(self.parentItem(), "_proxy_mode", False))
 
     def show_text(self, text: str) -> None:
         self._pending = None
+        self._source = None
         self._text = text
         self.setText(text)
         self._update(getattr(self.parentItem(), "_proxy_mode", False))
@@ -126,6 +131,7 @@ class PreviewLine(QGraphicsSimpleTextItem):
             return
         text, width = self._pending
         self._pending = None
+        self._source = (text, width)
         if PreviewLine._metrics is None:
             PreviewLine._metrics = QFontMetrics(self.font())
         self._text = elided_line(text, PreviewLine._metrics, width)

@@ -16,7 +16,7 @@ from typing import Any
 import qasync
 from qtpy.QtCore import QTimer
 
-SLICE_MS = 8.0
+SLICE_MS = 5.0
 
 
 class PacedEventLoop(qasync.QEventLoop):

@@ -75,9 +75,8 @@ class RunsMixin:
         from .run_panel import preview_from_output
 
         self.run_panel.on_finished(result)
-        for nid, node in result.nodes.items():
-            if node.status == "succeeded":
-                self.canvas.set_status(nid, node.status, preview_from_output(node.output))
+        self.canvas.show_final([(nid, node.status, node.output) for nid, node in result.nodes.items()
+                                if node.status == "succeeded"], preview_from_output)
         self._update_run_actions()
         if self.runs.record_history:
             self.history_panel.apply_retention()

@@ -90,3 +90,73 @@ def test_a_run_ends_with_every_badge_right(window, run_async):
         assert {window.canvas.status(n.id) for n in flow.nodes} == {"succeeded"}
         listed = [window.run_panel.events.topLevelItem(i).text(2) for i in range(window.run_panel.events.topLevelItemCount())]
         assert listed.count("Succeeded") == len(flow.nodes) and listed[-1] == "Run finished"
+
+
+def test_a_long_flush_leaves_the_rest_for_the_next_turn_in_order(qtbot, monkeypatch):
+    from studio.ui import run_panel as run_panel_module
+
+    monkeypatch.setattr(run_panel_module, "FLUSH_BUDGET_S", 0.0)  # every chunk uses the time up
+    panel = RunPanel()
+    qtbot.addWidget(panel)
+    panel.reset()
+    events = [_ev("node_started", f"n{i}", 1.0) for i in range(run_panel_module.FLUSH_CHUNK * 2 + 3)]
+    for ev in events:
+        panel.queue_event(ev)
+    panel.flush()
+    assert panel.events.topLevelItemCount() == run_panel_module.FLUSH_CHUNK  # one chunk now
+    panel.queue_event(_ev("node_succeeded", "n0", 1.2, output_preview='"x"'))  # queued meanwhile: after the rest
+    qtbot.waitUntil(lambda: panel.events.topLevelItemCount() == len(events) + 1, timeout=2000)
+    assert [r[0] for r in _rows(panel)] == [f"n{i}" for i in range(len(events))] + ["n0"]
+    assert panel.nodes["n0"]["status"] == "succeeded"
+
+
+def test_the_runs_end_shows_every_queued_event_at_once(qtbot, monkeypatch):
+    from studio.engine.executor import RunResult
+    from studio.ui import run_panel as run_panel_module
+
+    monkeypatch.setattr(run_panel_module, "FLUSH_BUDGET_S", 0.0)
+    panel = RunPanel()
+    qtbot.addWidget(panel)
+    panel.reset()
+    for i in range(run_panel_module.FLUSH_CHUNK * 3):
+        panel.queue_event(_ev("node_started", f"n{i}", 1.0))
+    panel.on_finished(RunResult(run_id="r1", flow_id="f", flow_name="f", status="succeeded", started_at=1.0,
+                                finished_at=2.0, nodes={}))
+    assert panel.events.topLevelItemCount() == run_panel_module.FLUSH_CHUNK * 3
+
+
+def test_a_runs_end_previews_come_in_chunks_and_a_new_run_drops_the_rest(window, monkeypatch, qtbot):
+    from studio.ui import canvas as canvas_module
+
+    monkeypatch.setattr(canvas_module, "FINAL_CHUNK", 2)
+    flow = _fan_out(5)
+    window.document.load(flow)
+    canvas = window.canvas
+    ends = [(n.id, "succeeded", {"choices": [{"message": {"content": f"answer {n.id}"}}]}) for n in flow.nodes[1:]]
+    from studio.ui.run_panel import preview_from_output
+
+    canvas.show_final(ends, preview_from_output)
+    assert [canvas.status(n.id) for n in flow.nodes[1:]] == ["succeeded"] * 2 + [""] * 3  # the first chunk now
+    qtbot.waitUntil(lambda: canvas.status("c4") == "succeeded", timeout=2000)
+    assert canvas.preview_text("c4") == "answer c4"
+    canvas.show_final(ends, preview_from_output)
+    canvas.clear_statuses()  # another run starts before the rest is shown
+    qtbot.wait(50)
+    assert {canvas.status(n.id) for n in flow.nodes} == {""} and canvas.preview_text("c4") == ""
+
+
+def test_the_same_preview_again_is_not_laid_out_again(window, monkeypatch):
+    from studio.ui.canvas_items import PreviewLine
+
+    flow = _fan_out(1)
+    window.document.load(flow)
+    canvas = window.canvas
+    laid_out = []
+    real = PreviewLine.setText
+    monkeypatch.setattr(PreviewLine, "setText", lambda item, text: (laid_out.append(text), real(item, text)))
+    canvas.set_status("c0", "succeeded", "hello")
+    canvas.set_status("c0", "succeeded", "hello")  # a run's end gives the preview its last event gave
+    assert laid_out == ["hello"] and canvas.preview_text("c0") == "hello"
+    canvas.clear_statuses()
+    canvas.set_status("c0", "succeeded", "hello")  # after a clear it shows again
+    assert canvas.preview_text("c0") == "hello" and laid_out[-1] == "hello" and len(laid_out) == 3
