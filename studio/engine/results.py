@@ -215,6 +215,21 @@ class _NodeResultView(NodeResult):
     waiting = _sparse("waiting")
     usage = _sparse("usage", NOTHING)
 
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in NodeResult.__dataclass_fields__)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any NodeResult with the same fields, read from a run or made alone."""
+        if not isinstance(other, NodeResult):
+            return NotImplemented
+        return self._fields() == tuple(getattr(other, name) for name in NodeResult.__dataclass_fields__)
+
+    __hash__ = None  # type: ignore[assignment] - as NodeResult's: it can change
+
+    def __repr__(self) -> str:
+        return "NodeResult(" + ", ".join(f"{name}={value!r}" for name, value in
+                                         zip(NodeResult.__dataclass_fields__, self._fields())) + ")"
+
     def to_json(self) -> dict[str, Any]:
         """As NodeResult's, read from the columns at once (a served run's history row and answer
         read every node's)."""

@@ -36,7 +36,9 @@ async def test_results_read_as_node_results_in_flow_order():
     # The JSON of a result is that of a plain NodeResult with the same fields.
     plain = NodeResult(**{key: getattr(count, key) for key in NodeResult.__dataclass_fields__})
     assert count.to_json() == plain.to_json()
+    assert count == plain and plain == count and repr(count) == repr(plain)  # as a plain one, both ways
     assert result.node("count") == nodes["count"]  # each read is a new object with the same fields
+    assert nodes["count"] != nodes["bad"] and count != {"node_id": "count"}
 
 
 async def test_a_change_through_a_result_is_the_runs():
