@@ -152,10 +152,13 @@ def _column(name: str) -> property:
     return property(get, put)
 
 
+def _time_or_none(value: float) -> float | None:
+    return None if value != value else value  # NaN: not set
+
+
 def _time_column(name: str) -> property:
     def get(view: "_NodeResultView") -> float | None:
-        value = getattr(view._of, name)[view._at]
-        return None if value != value else value  # NaN: not set
+        return _time_or_none(getattr(view._of, name)[view._at])
 
     def put(view: "_NodeResultView", value: float | None) -> None:
         getattr(view._of, name)[view._at] = _NAN if value is None else value
@@ -181,8 +184,8 @@ def _duration(view: "_NodeResultView") -> float | None:
     of, at = view._of, view._at
     if at in of.sparse["duration_ms"]:
         return of.sparse["duration_ms"][at]
-    started, finished = of.started[at], of.finished[at]
-    if started != started or finished != finished:  # NaN: not started or not finished
+    started, finished = _time_or_none(of.started[at]), _time_or_none(of.finished[at])
+    if started is None or finished is None:
         return None
     return round((finished - started) * 1_000_000) / 1000  # in ms to the microsecond
 
@@ -229,29 +232,6 @@ class _NodeResultView(NodeResult):
     def __repr__(self) -> str:
         return "NodeResult(" + ", ".join(f"{name}={value!r}" for name, value in
                                          zip(NodeResult.__dataclass_fields__, self._fields())) + ")"
-
-    def to_json(self) -> dict[str, Any]:
-        """As NodeResult's, read from the columns at once (a served run's history row and answer
-        read every node's)."""
-        of, at = self._of, self._at
-        node, sparse = of.nodes[at], of.sparse
-        started, finished = of.started[at], of.finished[at]
-        return {
-            "node_id": node.id,
-            "node_name": node.name,
-            "action": node.action,
-            "status": of.status[at],
-            "output": of.output[at],
-            "error": sparse["error"].get(at),
-            "reason": sparse["reason"].get(at),
-            "inputs": of.inputs[at],
-            "started_at": None if started != started else started,
-            "finished_at": None if finished != finished else finished,
-            "duration_ms": _duration(self),
-            "attempts": of.attempts[at],
-            "usage": dict(sparse["usage"].get(at, NOTHING)),
-            "waiting": sparse["waiting"].get(at),
-        }
 
 
 @dataclass
