@@ -234,8 +234,8 @@ class RunPlanning:
             return
         # Every node of the run is pending from the start (its status); the triggers that do not
         # fire are skipped, as the nodes outside a partial run were above.
-        for nid in ids if not whole else sorted(trigger_ids, key=ids.__getitem__):
-            if nid in trigger_ids and nid in scope and nid != chosen and nid != self.target:
+        for nid in sorted(trigger_ids, key=ids.__getitem__):  # in flow order
+            if nid in scope and nid != chosen and nid != self.target:
                 self._skip(nid, "trigger_not_fired")
         # The first to look at: nodes without wires into them, the trigger and a partial run's
         # target. Any other node is looked at when one of its sources ends (those skipped above
