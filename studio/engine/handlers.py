@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 from .context import NodeContext
 
@@ -51,6 +51,15 @@ class HandlerRegistry:
                     if known.startswith(prefix) and known not in self._handlers:
                         self._handlers[known] = fn
                 del self._lazy[prefix]
+
+    def load_for(self, action_ids: Iterable[str]) -> None:
+        """Import now the lazy modules the handlers of `action_ids` are in: a process about to
+        run them loads them while it sets up, not in its first run."""
+        for action_id in action_ids:
+            if not self._lazy:
+                return
+            if action_id not in self._handlers:
+                self._load(action_id)
 
     def register(self, action_id: str, handler: Handler | None = None) -> Any:
         """`@registry.register("chat.create_completion")` or `registry.register(id, fn)`."""

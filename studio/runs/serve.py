@@ -7,7 +7,6 @@ recorded (succeeded, failed or cancelled), none lost."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -33,6 +32,7 @@ from studio.triggers.schedule import Clock, Schedule, run_schedule
 from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer, answer_with_run
 
 from .connections import Connector
+from .heap import freeze_loaded
 from .records import recover_interrupted
 from .service import ActiveRun, start_run
 
@@ -144,8 +144,7 @@ class Server:
                 served.capabilities = analyse(served.flow, self.catalog, flow_dir)
             served.plan = FlowPlan.build(served.flow, self.catalog, capabilities=served.capabilities,
                                          flow_dir=flow_dir)
-            for node in served.flow.nodes:  # handlers imported on first use (agents) load now
-                _ = node.action in self.registry
+            self.registry.load_for(node.action for node in served.flow.nodes)  # agents' handlers too
         for served in self.flows:
             action = served.trigger.action
             if action == "trigger.webhook":
@@ -241,11 +240,7 @@ async def serve_async(paths: list[str], *, connect: Callable[[str | None], Await
         except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     await server.start()
-    # Everything loaded so far (catalog, handlers, the SDK: about a million objects) lives as long
-    # as the process: out of the collector's way, full collections take ~10 ms instead of ~200 ms
-    # (a webhook answered during one waited that long). Garbage made later is collected as before.
-    gc.collect()
-    gc.freeze()
+    freeze_loaded(collect=True)  # the set-up lives as long as the process (runs/heap.py)
     print(f"serving {len(flows)} trigger(s)" + (f" on http://{host}:{server.port}" if server._webhooks else ""),
           flush=True)
     await stop.wait()

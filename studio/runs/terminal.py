@@ -20,6 +20,7 @@ from studio.history.run_ids import new_run_id
 from studio.logs import at_end_of_turn
 
 from .connections import Connector, UsageError
+from .heap import freeze_loaded, load_handlers
 from .interrupt import EXIT_INTERRUPTED, InterruptGuard
 from .prepare import load_flow_file, prepare_flow
 from .records import leaf_outputs, open_history, result_document
@@ -227,6 +228,8 @@ def run_in_terminal(flow_file: str, *, inputs: list[str] = (), base_url: str | N
     pinned = history.pinned_outputs(flow.id) if history is not None and use_pinned else {}
     if pinned:
         printer.line(f"reusing {len(pinned)} pinned output(s)")
+    load_handlers([flow])
+    freeze_loaded(collect=False)  # the set-up, out of the run's collections (runs/heap.py)
     try:
         result, run_dir, interrupted = asyncio.run(execute(
             flow, flow_path=prepared.path, payload=payload, connector=prepared.connector, concurrency=concurrency,
@@ -254,6 +257,8 @@ def resume_in_terminal(run_id: str, *, approve: list[str] = (), reject: list[str
     printer.line(f"resume {run_id}: {prepared.flow.name} at {entry.get('node_name')} "
                  f"({prepared.approved} approved, {len(decisions) - prepared.approved} rejected)")
     history = open_history(printer.line)
+    load_handlers([prepared.flow])
+    freeze_loaded(collect=False)
 
     async def go() -> tuple[ActiveRun, Any, bool]:
         active = start_resume(prepared, history=history, on_event=progress_callback(printer), warn=printer.line)
