@@ -233,18 +233,26 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
 
         asyncio.run(measure())
 
-        # `studio run` in its own process: the run's own duration, and the whole process.
+        # `studio run` in its own process: the run's own duration, and the whole process. Each
+        # is one process, so a one-off pause on the machine moves it by tens of ms: the median
+        # of `repeats`, interleaved with the baselines as above.
         for n in sizes:
-            wall, inside = studio_run(url, fan_out_flow(n), concurrency, workdir)
-            base_inside = asyncio.run(bare_requests(url, n, concurrency))
-            base_wall = bare_script_process(url, n, concurrency, workdir)
-            log(f"  studio run {n}: run {inside:.3f} s (bare {base_inside:.3f} s), process {wall:.3f} s (bare {base_wall:.3f} s)")
+            runs, base_runs, base_walls = [], [], []
+            for _ in range(repeats):
+                runs.append(studio_run(url, fan_out_flow(n), concurrency, workdir))
+                base_runs.append(asyncio.run(bare_requests(url, n, concurrency)))
+                base_walls.append(bare_script_process(url, n, concurrency, workdir))
+            wall, inside = _median([w for w, _ in runs]), _median([i for _, i in runs])
+            base_inside, base_wall = _median(base_runs), _median(base_walls)
+            log(f"  studio run {n}: run {inside:.3f} s (bare {base_inside:.3f} s), process {wall:.3f} s "
+                f"(bare {base_wall:.3f} s); runs " + ", ".join(f"{i:.3f}" for _, i in runs))
             figures.append(_ratio_figure(f"fan-out {n} chats, studio run (run duration)", inside, "bare asyncio+httpx",
-                                         base_inside, f"duration_ms from --json; --concurrency {concurrency}"))
+                                         base_inside, f"duration_ms from --json, median of {repeats} processes; "
+                                                      f"--concurrency {concurrency}"))
             figures.append(Figure(f"fan-out {n} chats, studio run (whole process)", wall, "s",
                                   "bare script as a process", base_wall,
-                                  notes="both include starting Python and imports; studio run also loads the "
-                                        "catalog, the SDK and the run history"))
+                                  notes=f"median of {repeats}; both include starting Python and imports; studio run "
+                                        "also loads the catalog, the SDK and the run history"))
         if cancel:
             with fake_server(30_000) as slow_url:
                 bare = asyncio.run(bare_cancel(slow_url, cancel))
@@ -255,15 +263,17 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                                   met=eng <= CANCEL_GOAL_S,
                                   notes="until every node has a final state; server would answer in 30 s"))
         if chain:
-            _, inside = studio_run(url, chain_flow(chain), concurrency, workdir)
-            base_chain = seen["bare_chain_s"]
-            log(f"  studio run chain {chain}: run {inside:.3f} s (bare {base_chain:.3f} s)")
+            insides = [studio_run(url, chain_flow(chain), concurrency, workdir)[1] for _ in range(repeats)]
+            inside, base_chain = _median(insides), seen["bare_chain_s"]
+            log(f"  studio run chain {chain}: run {inside:.3f} s (bare {base_chain:.3f} s); runs "
+                + ", ".join(f"{i:.3f}" for i in insides))
             figures.append(_ratio_figure(f"chain {chain} chats, studio run (run duration)", inside,
                                          "bare sequential httpx", base_chain,
-                                         "duration_ms from --json; the baseline is the in-process median above"))
+                                         f"duration_ms from --json, median of {repeats} processes; the baseline is "
+                                         "the in-process median above"))
             figures.append(_share_figure(f"chain {chain}, studio run: engine + client share per node",
                                          (inside - base_chain) / chain * 1000,
-                                         "(run duration - bare chain) / nodes; one run"))
+                                         f"(run duration - bare chain) / nodes; medians of {repeats}"))
     return figures
 
 

@@ -57,13 +57,13 @@ class StepLog:
     def add(self, event: Any) -> dict[str, Any] | None:
         """The step of `event` (None if it is not one), kept once: the run service and a
         terminal's progress lines may both hand over the same event."""
-        seq = getattr(event, "seq", None)
-        if seq is not None and seq in self._by_seq:
-            return self._by_seq[seq]
         if self.started is None:
             self.started = event.ts
         if event.node_name is None or event.type not in STEP_EVENT_TYPES:
             return None  # a node's start or end, a queue entry: never a step
+        seq = getattr(event, "seq", None)
+        if seq is not None and seq in self._by_seq:
+            return self._by_seq[seq]
         step = self._step(event.node_name, event.type, dict(event.data or {}))
         if step is None:
             return None

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from studio.credentials import SIMULATED
-from studio.engine.steps import log_for, step_line
+from studio.engine.steps import STEP_EVENT_TYPES, log_for, step_line
 from studio.flow.io import FlowLoadError
 from studio.flow.models import Flow
 from studio.history.run_ids import new_run_id
@@ -104,7 +104,8 @@ def progress_callback(printer: ProgressPrinter) -> Any:
         kind = event.type
         # Agent steps (tool calls and results, handoffs, approvals, model calls, warnings): a line
         # each, and kept for the node's `steps` in the result document.
-        step = log_for(event.run_id).add(event)
+        # (The run service's log has this event already: only a step type can give a step.)
+        step = log_for(event.run_id).add(event) if kind in STEP_EVENT_TYPES else None
         if step is not None and kind != "node_waiting":  # pending requests are listed at the end
             text = step_line(step)
             if text:
