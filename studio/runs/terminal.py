@@ -17,7 +17,6 @@ from studio.engine.steps import STEP_EVENT_TYPES, log_for, step_line
 from studio.flow.io import FlowLoadError
 from studio.flow.models import Flow
 from studio.history.run_ids import new_run_id
-from studio.logs import at_end_of_turn
 
 from .connections import Connector, UsageError
 from .heap import freeze_loaded, load_handlers
@@ -56,27 +55,36 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
 
 class ProgressPrinter:
     """One stderr line per node state change: `[+1.234s] Summarize: succeeded (812 ms)`. Lines
-    printed while an event loop runs are written together when the loop's current turn ends (one
-    write and flush for a turn's lines instead of one per line: three lines per node were a
-    visible share of a chain of fast nodes); anywhere else, at once. `flush()` writes what waits."""
+    printed while an event loop runs are written together, at most every `WRITE_EVERY_S` (one
+    write and flush for all of them: a write per loop turn was two writes per node of a chain, a
+    tenth of a millisecond a node into a pipe); anywhere else, at once. `flush()` writes what
+    waits, and the run's end calls it, so only a killed process can lose the last lines."""
 
     WATCHED = {"queued", "started", "succeeded", "failed", "skipped", "cancelled", "waiting", "retrying"}
+    WRITE_EVERY_S = 0.05  # a person reading the terminal sees no delay; a busy run writes 20 times a second
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.started = time.monotonic()
         self._waiting: list[str] = []
-        self._flush_on: asyncio.AbstractEventLoop | None = None
+        self._write_due: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
 
     def line(self, text: str) -> None:
         elapsed = time.monotonic() - self.started
         self._waiting.append(f"[+{elapsed:7.3f}s] {text}\n")
-        self._flush_on = at_end_of_turn(self._flush_on, self.flush)
-        if self._flush_on is None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
             self.flush()
+            return
+        due = self._write_due
+        if due is None or due[0] is not loop:
+            self._write_due = (loop, loop.call_later(self.WRITE_EVERY_S, self.flush))
 
     def flush(self) -> None:
-        self._flush_on = None
+        if self._write_due is not None:
+            self._write_due[1].cancel()  # (called by it, or before it: either way it is done)
+            self._write_due = None
         if self._waiting:
             text = "".join(self._waiting)
             self._waiting.clear()
@@ -236,7 +244,7 @@ def run_in_terminal(flow_file: str, *, inputs: list[str] = (), base_url: str | N
             flow, flow_path=prepared.path, payload=payload, connector=prepared.connector, concurrency=concurrency,
             printer=printer, run_id=run_id, pinned=pinned, history=history))
     finally:
-        printer.flush()  # lines of the loop's last turn
+        printer.flush()  # the lines still waiting for their write
         if history is not None:
             history.close()
     _finish(flow, result, run_dir, printer, as_json, result_document(result, run_dir=run_dir))
@@ -272,7 +280,7 @@ def resume_in_terminal(run_id: str, *, approve: list[str] = (), reject: list[str
     try:
         active, result, interrupted = asyncio.run(go())
     finally:
-        printer.flush()  # lines of the loop's last turn
+        printer.flush()  # the lines still waiting for their write
         if history is not None:
             history.close()
     if active.untouched:
