@@ -34,6 +34,7 @@ from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer, a
 from .connections import Connector
 from .heap import freeze_loaded
 from .records import recover_interrupted
+from .run_lines import RunLines
 from .service import ActiveRun, start_run
 
 log = logging.getLogger("studio.serve")
@@ -78,12 +79,13 @@ class Server:
     _webhooks: WebhookServer | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _writer: BatchedHistory | None = None  # the history's writes, committed together per loop turn
+    _run_lines: RunLines = field(default_factory=lambda: RunLines(log))  # a line per run, folded under load
 
     async def run_flow(self, served: ServedFlow, payload: Any, trigger_kind: str,
                        extra_services: dict[str, Any] | None = None) -> RunResult | None:
         if self.dispatch is not None:  # queue mode: a worker runs it and records it
             run_id = await self.dispatch(served, payload, trigger_kind)
-            log.info("run %s of %r (%s): queued", run_id, served.flow.name, trigger_kind)
+            self._run_lines.run("queued", "run %s of %r (%s): queued", run_id, served.flow.name, trigger_kind)
             return None
         run_id = new_run_id()
         if self._writer is None and hasattr(self.history, "batch"):  # the SQLite history groups commits
@@ -103,8 +105,8 @@ class Server:
                 await self._writer.flushed()  # recorded before anyone is answered
         finally:
             self._inflight.pop(active.run_id, None)
-        log.info("run %s of %r (%s): %s in %.0f ms", active.run_id, served.flow.name, trigger_kind, result.status,
-                 result.duration_ms)
+        self._run_lines.run(result.status, "run %s of %r (%s): %s in %.0f ms", active.run_id, served.flow.name,
+                            trigger_kind, result.status, result.duration_ms)
         return result
 
     def _webhook_handler(self, served: ServedFlow) -> Callable[[dict[str, Any]], Awaitable[WebhookReply]]:
@@ -190,6 +192,7 @@ class Server:
                 active.cancel()
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self._run_lines.report()  # the last second's folded runs
         if self._writer is not None:
             self._writer.flush()
 
