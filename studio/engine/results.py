@@ -123,6 +123,16 @@ class NodeResults(Mapping):
             if place in reasons:
                 my_reasons[place] = reasons[place]
 
+    def last_succeeded_output(self) -> Any:
+        """The output of the succeeded node that finished last (the first of them on a tie): a
+        webhook's "last node" answer, read from the columns, per request."""
+        best, last = None, float("-inf")
+        finished = self.finished
+        for place, status in enumerate(self.status):
+            if status == "succeeded" and finished[place] > last:  # (NaN, not finished, is never >)
+                best, last = place, finished[place]
+        return self.output[best] if best is not None else None
+
     def __getitem__(self, nid: str) -> "NodeResult":
         return _NodeResultView(self, self.index[nid])
 

@@ -103,10 +103,12 @@ class _GuardedH11Protocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._webhook.bytes_received += len(data)
+        super().data_received(data)
+        # Armed only when headers are still incomplete after this piece: most requests come
+        # whole in one piece and need no timer (one made and cancelled per request before).
         if self.conn.their_state is h11.IDLE:
             self._arm_header_timer()
-        super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:
+        else:
             self._cancel_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -281,6 +283,9 @@ def _failed(result: Any) -> WebhookReply:
 
 
 def _last_output(result: Any) -> Any:
+    columns = getattr(result.nodes, "last_succeeded_output", None)  # a run's own results (engine/results.py)
+    if columns is not None:
+        return columns()
     finished = [r for r in result.nodes.values() if r.status == "succeeded" and r.finished_at is not None]
     return max(finished, key=lambda r: r.finished_at).output if finished else None
 

@@ -67,6 +67,21 @@ async def test_a_node_that_never_ran_has_no_times():
     assert yes.to_json() == plain.to_json() and yes.to_json()["started_at"] is None
 
 
+async def test_the_last_succeeded_output_read_from_the_columns_is_the_one_the_results_give():
+    g = Graph().add("start", "trigger.manual").add("slow", "test.sleep", values={"delay_ms": 30})
+    g.add("fast", "test.echo", values={"value": "quick"}).add("bad", "test.fail", on_error="continue")
+    flow = g.wire("start", "slow").wire("start", "fast").wire("start", "bad").flow()
+    nodes = (await _run(flow)).nodes
+    done = [r for r in nodes.values() if r.status == "succeeded" and r.finished_at is not None]
+    by_views = max(done, key=lambda r: r.finished_at).output
+    assert nodes.last_succeeded_output() == by_views == nodes["slow"].output  # not the failed one, nor "quick"
+    nodes["slow"].status = "failed"
+    assert nodes.last_succeeded_output() == "quick"
+    for nid in nodes:
+        nodes[nid].status = "skipped"
+    assert nodes.last_succeeded_output() is None
+
+
 def test_link_groups_keep_flow_order_and_leave_out_unwired_nodes_and_dangling_wires():
     g = Graph().add("a", "trigger.manual").add("b").add("c").add("lonely")
     g.wire("a", "c").wire("b", "c", target_port="value").wire("a", "b")
