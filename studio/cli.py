@@ -110,6 +110,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     _file_logging()  # libraries' warnings go to the log file, not between the report's lines
     return test_command(args)
+
+
 def cmd_import_n8n(args: argparse.Namespace) -> int:
     """Exit 0 when a flow was written (placeholders or not), 2 when the input is not an n8n workflow."""
     from studio.importers.n8n import NotAnN8nWorkflow, import_file
