@@ -228,20 +228,22 @@ class _NodeResultView(NodeResult):
     waiting = _sparse("waiting")
     usage = _sparse("usage", NOTHING)
 
-    def _fields(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in NodeResult.__dataclass_fields__)
-
     def __eq__(self, other: object) -> bool:
         """Equal to any NodeResult with the same fields, read from a run or made alone."""
         if not isinstance(other, NodeResult):
             return NotImplemented
-        return self._fields() == tuple(getattr(other, name) for name in NodeResult.__dataclass_fields__)
+        return _field_values(self) == _field_values(other)
 
     __hash__ = None  # type: ignore[assignment] - as NodeResult's: it can change
 
     def __repr__(self) -> str:
         return "NodeResult(" + ", ".join(f"{name}={value!r}" for name, value in
-                                         zip(NodeResult.__dataclass_fields__, self._fields())) + ")"
+                                         zip(NodeResult.__dataclass_fields__, _field_values(self))) + ")"
+
+
+def _field_values(result: NodeResult) -> tuple[Any, ...]:
+    """A NodeResult's field values in field order, whether it is a run's view or a plain one."""
+    return tuple(getattr(result, name) for name in NodeResult.__dataclass_fields__)
 
 
 @dataclass
