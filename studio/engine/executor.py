@@ -125,6 +125,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         trusted: bool = False,
         plan: FlowPlan | None = None,
         on_event_types: frozenset[str] | None = None,
+        output_previews: bool = True,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -154,6 +155,9 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self.bus = EventBus(self.events.append if keep_events else None)
         if on_event is not None:  # `on_event_types`: the only events it wants (a run builds no others for it)
             self.bus.subscribe(on_event, on_event_types)
+        # A node's output as a short text in its node_succeeded event, for a display that shows it
+        # (the editor's run panel); the terminal's progress lines never do, and skip its JSON.
+        self.output_previews = output_previews
         self.services = {"catalog": catalog, "registry": registry, **(services or {}), "trigger_payload": trigger_payload}
         # What every run of this flow works out the same way (engine/plan.py): given by a caller
         # that runs the same flow often, else built for this run.
@@ -447,16 +451,18 @@ def start_run(
     trusted: bool = False,
     plan: FlowPlan | None = None,
     on_event_types: frozenset[str] | None = None,
+    output_previews: bool = True,
 ) -> RunHandle:
     """Start running `flow` as a task on the running loop and return its handle at once.
     Arguments as for `run_flow`; `on_event_types`, when given, are the only event types `on_event`
-    is called for. Raises ValueError at once for a bad start_at/only/trigger_node."""
+    is called for; `output_previews=False` leaves `output_preview` out of node_succeeded events
+    (for a listener that never shows it). Raises ValueError at once for a bad start_at/only/trigger_node."""
     run = _make_run(
         flow, catalog=catalog, registry=registry, trigger_payload=trigger_payload, connect=connect,
         run_dir=run_dir, max_concurrency=max_concurrency, on_event=on_event, services=services,
         start_at=start_at, only=only, pinned_outputs=pinned_outputs, run_id=run_id,
         trigger_node=trigger_node, keep_events=keep_events, trusted=trusted, plan=plan,
-        on_event_types=on_event_types,
+        on_event_types=on_event_types, output_previews=output_previews,
     )
     task = asyncio.get_running_loop().create_task(run.execute(), name=f"run {run.run_id}")
     return RunHandle(run, task)

@@ -136,8 +136,9 @@ class LoopBodies:
                 self._emit("node_failed", nid, error=failed.error, duration_ms=result.duration_ms,
                            attempts=result.attempts, on_error="loop", usage={})
             elif ran:
+                previews = {"output_preview": preview(outputs)} if self.output_previews else {}
                 self._emit("node_succeeded", nid, duration_ms=result.duration_ms, attempts=result.attempts,
-                           usage={}, output_preview=preview(outputs), loop_runs=len(results))
+                           usage={}, loop_runs=len(results), **previews)
             else:
                 stopped = "run_cancelled" if self.cancel_requested else "run_stopped" if self.stop.is_set() else None
                 result.reason = stopped or (results[0].reason if results else "loop_empty")

@@ -83,7 +83,9 @@ class NodeStates:
             return  # nobody sees this event: no output preview either
         result = self.results.at(at)
         data: dict[str, Any] = {"duration_ms": result.duration_ms, "attempts": result.attempts,
-                                "usage": dict(result.usage), "output_preview": preview(output)}
+                                "usage": dict(result.usage)}
+        if self.output_previews:
+            data["output_preview"] = preview(output)
         if isinstance(value, Routed):
             data["port"] = value.port
         elif isinstance(value, Routes):

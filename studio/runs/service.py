@@ -163,7 +163,7 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
               trigger_node: str | None = None, resume: Resume | None = None, max_concurrency: int = 8,
               keep_events: bool = False, trusted: bool = False, warn: Warn = _log_warning,
               services: dict[str, Any] | None = None, plan: FlowPlan | None = None,
-              flow_path_resolved: bool = False) -> ActiveRun:
+              flow_path_resolved: bool = False, output_previews: bool = True) -> ActiveRun:
     """Start `flow` on the running event loop and return at once.
 
     `trigger` labels the run in the history ("cli", "editor", "chat", "webhook", "schedule");
@@ -174,7 +174,8 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
     caller checked the flow's capabilities with the user (studio/runs/prepare.py, the editor's
     trust dialog). `services` are handed to handlers as they are (a webhook's reply channel).
     A caller that runs the same flow often (`studio serve`) passes its `plan` (engine/plan.py) and
-    `flow_path` resolved once (`flow_path_resolved`), so no run redoes either.
+    `flow_path` resolved once (`flow_path_resolved`), so no run redoes either. A listener that
+    never shows node outputs (the terminal's progress lines) passes `output_previews=False`.
     Raises ValueError at once for a bad `start_at`, `only` or `trigger_node`."""
     if flow_path is not None and flow_path_resolved:
         path, where = _resolved_place(str(flow_path))
@@ -208,7 +209,7 @@ def start_run(flow: Flow, *, connect: Connect, trigger: str, payload: Any = None
         flow, catalog=catalog, registry=registry, trigger_payload=payload, connect=connect, run_dir=folder,
         max_concurrency=max_concurrency, on_event=listener, services=services, start_at=start_at, only=only,
         pinned_outputs=pinned or None, run_id=run_id, trigger_node=trigger_node, keep_events=keep_events,
-        trusted=trusted, plan=plan, on_event_types=listened,
+        trusted=trusted, plan=plan, on_event_types=listened, output_previews=output_previews,
     )
     if history is not None and resume is None:
         try:

@@ -183,6 +183,7 @@ async def execute(flow: Flow, *, flow_path: Path, payload: Any, connector: Conne
                        history=history, run_id=run_id, run_record="always", on_event=progress_callback(printer),
                        pinned=pinned, max_concurrency=concurrency,
                        trusted=True,  # prepare_flow refused the flow before this unless it is trusted
+                       output_previews=False,  # progress lines show no outputs: no JSON preview per node
                        warn=printer.line)
     try:
         result, interrupted = await watch(active, printer)

@@ -1,12 +1,16 @@
 """`studio run`'s progress lines: while the run's loop turns, lines are written together, one
 write at most every WRITE_EVERY_S (a chain node's lines were two writes into a pipe), and none
-is lost: the run's end writes what waits. Outside a loop a line is written at once."""
+is lost: the run's end writes what waits. Outside a loop a line is written at once. The lines
+show no node outputs, so `studio run` builds no output previews for them."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import json
 
+from studio.flow.io import save_flow
+from studio.flow.models import Endpoint, Flow, Node, Position, Wire
 from studio.runs.terminal import ProgressPrinter
 
 
@@ -57,3 +61,25 @@ def test_lines_waiting_when_the_loop_ends_are_written_by_flush_and_lines_outside
     asyncio.run(run())  # a later loop (studio resume after a run): its lines get a write of their own
     printer.flush()
     assert stream.getvalue().count("Last: succeeded") == 2
+
+
+def test_studio_run_prints_each_node_end_without_building_an_output_preview(tmp_path, monkeypatch, capsys):
+    from studio.cli import main
+    from studio.engine import node_states
+    from studio.runs import terminal
+
+    start = Node(id="start", name="Start", action="trigger.manual", position=Position(x=0, y=0))
+    fields = Node(id="set", name="Set", action="core.set", position=Position(x=300, y=0),
+                  values={"include": "none", "assignments": [{"name": "ok", "type": "boolean", "value": "true"}]})
+    path = tmp_path / "set.flow.json"
+    save_flow(Flow(name="previews", nodes=[start, fields],
+                   wires=[Wire(source=Endpoint(node="start", port="output"), target=Endpoint(node="set", port="in"))]),
+              path)
+    previews: list[object] = []
+    monkeypatch.setattr(node_states, "preview", lambda value: previews.append(value) or "p")
+    monkeypatch.setattr(terminal, "freeze_loaded", lambda **_: None)  # (not this test process's heap)
+    assert main(["run", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["status"] == "succeeded"
+    assert "Start: succeeded" in err and "Set: succeeded" in err
+    assert previews == []

@@ -193,6 +193,23 @@ async def test_a_listener_of_some_event_types_gets_only_those_and_the_run_builds
     assert [e.type for e in everything].count("node_succeeded") == 2 and len(previews) == 2
 
 
+async def test_a_run_without_output_previews_builds_none_and_says_the_rest_of_each_node_end(monkeypatch):
+    from studio.engine import node_states
+
+    previews: list[Any] = []
+    monkeypatch.setattr(node_states, "preview", lambda value: previews.append(value) or "p")
+    g = Graph().add("Start", "trigger.manual").add("A").add("B").chain("Start", "A", "B")
+    seen: list[Any] = []
+    handle = start_run(g.flow(), catalog=CATALOG, registry=make_registry(Probe()), keep_events=False,
+                       on_event=seen.append, output_previews=False)
+    result = await handle.result()
+    assert result.status == "succeeded"
+    ends = [e for e in seen if e.type == "node_succeeded"]
+    assert [e.node_name for e in ends] == ["Start", "A", "B"]
+    assert all("output_preview" not in e.data and "duration_ms" in e.data and "attempts" in e.data for e in ends)
+    assert previews == []
+
+
 def _break_for(monkeypatch, method: str, node_id: str, error: Exception) -> None:
     """Make the run's `method` raise `error` for one node (an engine bug), as it is for the rest."""
     original = getattr(executor._Run, method)
