@@ -73,15 +73,17 @@ def studio_run(base_url: str, flow: Any, concurrency: int, workdir: Path) -> tup
     return wall, document["duration_ms"] / 1000
 
 
-def bare_script_process(base_url: str, n: int, concurrency: int, workdir: Path) -> float:
-    """Process wall seconds for the bare script run as its own process (the fair partner of the
-    `studio run` process wall: both pay for starting Python and their imports)."""
+def bare_script_process(base_url: str, n: int, concurrency: int, workdir: Path) -> tuple[float, float]:
+    """(process wall seconds, its requests' own seconds) for the bare script run as its own
+    process: the fair partner of `studio run`'s process wall (both pay for starting Python and
+    their imports) and of its run duration (both send from a fresh process: new connections,
+    code run for the first time)."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "benchmarks.bare", base_url, str(n), str(concurrency)],
                           capture_output=True, text=True, env=child_env(workdir / "home"), cwd=ROOT, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"bare script failed: {done.stderr[-2000:]}")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, float(done.stdout.strip())
 
 
 # --- the figures ----------------------------------------------------------------------------------
@@ -206,6 +208,10 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                     eng_cpu.append(time.process_time() - begin)
                     sdk.append((await engine_run(url, flow, concurrency, direct=False))[0])
                 b, e, k = _median(base), _median(eng), _median(sdk)
+                # The share: the median of each repeat's difference (engine minus the bare chain
+                # of the same minute), not the difference of two medians of 5 s walls.
+                share = _median([x - y for x, y in zip(eng, base)]) / chain * 1000
+                sdk_share = _median([x - y for x, y in zip(sdk, base)]) / chain * 1000
                 floor = chain * latency_ms / 1000
                 log(f"  chain {chain}: bare {b:.3f} s, engine {e:.3f} s, engine on the SDK path {k:.3f} s")
                 figures.append(_ratio_figure(f"chain {chain} chats: wall time", e, "bare sequential httpx", b,
@@ -215,12 +221,13 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                                       (b - floor) / chain * 1000,
                                       notes="includes the HTTP round trip on this machine; see the next row"))
                 figures.append(_share_figure(f"chain {chain}: engine + client share per node (engine - bare)/{chain}",
-                                             (e - b) / chain * 1000,
+                                             share,
                                              "executor, handler and OpenAI client above the bare script's request "
-                                             "(medians); the executor alone: figure 2's chain row"))
+                                             f"(median of {repeats} paired differences); the executor alone: "
+                                             "figure 2's chain row"))
                 figures.append(_share_figure(f"chain {chain}: engine + client share per node, SDK path",
-                                             (k - b) / chain * 1000, sdk_note, goal=False))
-                cpu_share = (_median(eng_cpu) - _median(base_cpu)) / chain * 1000
+                                             sdk_share, sdk_note, goal=False))
+                cpu_share = _median([x - y for x, y in zip(eng_cpu, base_cpu)]) / chain * 1000
                 log(f"  chain {chain}: CPU per node, bare {_median(base_cpu) / chain * 1000:.3f} ms, "
                     f"engine {_median(eng_cpu) / chain * 1000:.3f} ms")
                 figures.append(_share_figure(
@@ -235,18 +242,21 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
         # is one process, so a one-off pause on the machine moves it by tens of ms: the median
         # of `repeats`, interleaved with the baselines as above.
         for n in sizes:
-            runs, base_runs, base_walls = [], [], []
+            runs, base_runs, warm_runs = [], [], []
             for _ in range(repeats):
                 runs.append(studio_run(url, fan_out_flow(n), concurrency, workdir))
-                base_runs.append(asyncio.run(bare_requests(url, n, concurrency)))
-                base_walls.append(bare_script_process(url, n, concurrency, workdir))
+                base_runs.append(bare_script_process(url, n, concurrency, workdir))
+                warm_runs.append(asyncio.run(bare_requests(url, n, concurrency)))
             wall, inside = _median([w for w, _ in runs]), _median([i for _, i in runs])
-            base_inside, base_wall = _median(base_runs), _median(base_walls)
-            log(f"  studio run {n}: run {inside:.3f} s (bare {base_inside:.3f} s), process {wall:.3f} s "
-                f"(bare {base_wall:.3f} s); runs " + ", ".join(f"{i:.3f}" for _, i in runs))
-            figures.append(_ratio_figure(f"fan-out {n} chats, studio run (run duration)", inside, "bare asyncio+httpx",
-                                         base_inside, f"duration_ms from --json, median of {repeats} processes; "
-                                                      f"--concurrency {concurrency}"))
+            base_wall, base_inside = _median([w for w, _ in base_runs]), _median([i for _, i in base_runs])
+            log(f"  studio run {n}: run {inside:.3f} s (bare script process {base_inside:.3f} s, bare in this "
+                f"warm process {_median(warm_runs):.3f} s), process {wall:.3f} s (bare {base_wall:.3f} s); runs "
+                + ", ".join(f"{i:.3f}" for _, i in runs) + "; bare " + ", ".join(f"{i:.3f}" for _, i in base_runs))
+            figures.append(_ratio_figure(f"fan-out {n} chats, studio run (run duration)", inside,
+                                         "bare asyncio+httpx, own process", base_inside,
+                                         f"duration_ms from --json against the bare script's own timing of its "
+                                         f"requests, each a fresh process; medians of {repeats}; --concurrency "
+                                         f"{concurrency}"))
             figures.append(Figure(f"fan-out {n} chats, studio run (whole process)", wall, "s",
                                   "bare script as a process", base_wall,
                                   notes=f"median of {repeats}; both include starting Python and imports; studio run "
@@ -266,6 +276,7 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                 insides.append(studio_run(url, chain_flow(chain), concurrency, workdir)[1])
                 bases.append(asyncio.run(bare_requests(url, chain, 1, sequential=True)))
             inside, base_chain = _median(insides), _median(bases)
+            paired = _median([i - b for i, b in zip(insides, bases)])
             log(f"  studio run chain {chain}: run {inside:.3f} s (bare {base_chain:.3f} s); runs "
                 + ", ".join(f"{i:.3f}" for i in insides) + "; bare " + ", ".join(f"{b:.3f}" for b in bases))
             figures.append(_ratio_figure(f"chain {chain} chats, studio run (run duration)", inside,
@@ -273,8 +284,9 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                                          f"duration_ms from --json, median of {repeats} processes, each next to "
                                          "a bare chain in this process"))
             figures.append(_share_figure(f"chain {chain}, studio run: engine + client share per node",
-                                         (inside - base_chain) / chain * 1000,
-                                         f"(run duration - bare chain) / nodes; medians of {repeats}"))
+                                         paired / chain * 1000,
+                                         f"(run duration - bare chain) / nodes; median of {repeats} paired "
+                                         "differences"))
     return figures
 
 
