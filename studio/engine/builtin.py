@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from .context import NodeContext
-from .handlers import register
+from .handlers import register, runs_inline
 
 TRIGGER_PAYLOAD = "trigger_payload"
 
@@ -49,6 +49,7 @@ def declared_defaults(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 @register("trigger.manual")
+@runs_inline
 async def manual(ctx: NodeContext) -> Any:
     """The caller's payload merged over the declared fields' defaults."""
     payload = _payload(ctx)
@@ -61,18 +62,21 @@ async def manual(ctx: NodeContext) -> Any:
 
 
 @register("trigger.schedule")
+@runs_inline
 async def schedule(ctx: NodeContext) -> Any:
     payload = _payload(ctx)
     return payload if payload is not None else {"fired_at": time.time()}
 
 
 @register("trigger.webhook")
+@runs_inline
 async def webhook(ctx: NodeContext) -> Any:
     payload = _payload(ctx)
     return payload if payload is not None else {}
 
 
 @register("trigger.chat")
+@runs_inline
 async def chat(ctx: NodeContext) -> Any:
     """A chat message; plain text is wrapped as {"chatInput": text} like the chat window sends."""
     payload = _payload(ctx)
@@ -82,6 +86,7 @@ async def chat(ctx: NodeContext) -> Any:
 
 
 @register("trigger.tool_flow")
+@runs_inline
 async def tool_flow(ctx: NodeContext) -> Any:
     """The arguments an agent called this flow (as a tool) with."""
     payload = _payload(ctx)

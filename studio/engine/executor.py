@@ -81,6 +81,9 @@ log = logging.getLogger(__name__)
 
 # How long cancelled handlers get to finish their clean-up before they are given up on.
 CANCEL_GRACE_S = 2.0
+# Nodes that never wait (handlers.runs_inline) one scheduling turn runs at once, before the rest
+# get tasks: a long chain of them still lets the loop turn (an editor's window stays live).
+INLINE_PER_TURN = 64
 
 
 def _temp_runs_dir() -> Path:
@@ -228,7 +231,18 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
 
     def _launch_ready(self) -> None:
         """Queue or skip every candidate whose inputs are settled (skipping may settle more), then
-        start queued nodes while slots are free."""
+        start queued nodes while slots are free: a node whose handler never waits runs at once,
+        in this turn (up to INLINE_PER_TURN of them), and what its end made ready is looked at
+        in the same way; any other node gets a task."""
+        inline_left = INLINE_PER_TURN
+        while True:
+            self._settle_candidates()
+            ran_inline, inline_left = self._start_queued(inline_left)
+            if not ran_inline or not self.candidates or self.stop.is_set():
+                return
+
+    def _settle_candidates(self) -> None:
+        """Queue or skip every candidate whose inputs are settled (skipping may settle more)."""
         candidates, status, order, stop, queued = self.candidates, self.status, self.order, self.stop, self.queued
         while candidates and not stop.is_set():
             if len(candidates) == 1:
@@ -254,12 +268,28 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
                     if self.bus.wants("node_queued"):
                         self._emit("node_queued", nid)
                     queued.append(nid)
-        # A node gets its task only when a slot is free: a fan-out of 10,000 holds `max_concurrency`
-        # tasks, not 10,000 waiting on a semaphore. The queue is first in, first out.
-        tasks, create_task, context = self.tasks, self.loop.create_task, self.task_context
-        while queued and len(tasks) < self.max_concurrency and not stop.is_set():
-            nid = queued.popleft()
+
+    def _start_queued(self, inline_left: int) -> tuple[bool, int]:
+        """Start queued nodes, first in first out: one that runs inline at once (while
+        `inline_left` lasts), any other as a task while a slot is free. A node gets its task only
+        then: a fan-out of 10,000 holds `max_concurrency` tasks, not 10,000 waiting on a semaphore.
+        Returns (whether a node ran inline, what is left of `inline_left`)."""
+        queued, tasks, stop = self.queued, self.tasks, self.stop
+        create_task, context = self.loop.create_task, self.task_context
+        ran_inline = False
+        while queued and not stop.is_set():
+            nid = queued[0]
+            if inline_left and self._runs_inline(nid):
+                queued.popleft()
+                inline_left -= 1
+                context.copy().run(self._run_inline, nid)  # its context variables stay its own
+                ran_inline = True
+                continue
+            if len(tasks) >= self.max_concurrency:
+                break
+            queued.popleft()
             tasks[nid] = create_task(self._node_task(nid), name=f"node {self.nodes[nid].name}", context=context.copy())
+        return ran_inline, inline_left
 
     def _node_ended(self, nid: str) -> None:
         """A node's task is ending: start what its end made ready, and wake `execute` when the

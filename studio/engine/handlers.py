@@ -32,6 +32,15 @@ LAZY_HANDLER_MODULES = {
 }
 
 
+def runs_inline(fn: Handler) -> Handler:
+    """Mark a handler that never waits (its `await`s, if any, never suspend): a trigger handing
+    on its payload, a Set or If node. The executor then runs its node within the turn that made
+    it ready, without a task and a loop turn of its own (engine/node_execution.py). A marked
+    handler that does suspend fails its node with an error that says so."""
+    fn.runs_inline = True  # type: ignore[attr-defined]
+    return fn
+
+
 class HandlerRegistry:
     """Action id -> handler. Registering an id again replaces its handler (module reloads)."""
 

@@ -59,6 +59,57 @@ class NodeExecution:
             self.contexts.pop(nid, None)
             self._node_ended(nid)
 
+    def _runs_inline(self, nid: str) -> bool:
+        """Whether the node may run within the scheduler's turn: its handler never waits
+        (handlers.runs_inline) and it has no retries (a retry waits between tries)."""
+        return self._action_plan(nid).inline and self.nodes[nid].retry.max_tries <= 1
+
+    def _run_inline(self, nid: str) -> None:
+        """The node's whole life at once, in the scheduler's turn (the caller runs it in a copy
+        of the run's context, as a task would be): no task, no loop turn of its own. What its
+        end makes ready is left to the caller's scheduling loop, never started from here."""
+        at = self.order[nid]
+        self.status[at] = "running"
+        self.results.started[at] = time.time()
+        if self.bus.wants("node_started"):
+            self._emit("node_started", nid)
+        try:
+            prepared = self._prepare(nid)
+            if prepared is None:
+                return
+            handler, context, _, _ = prepared
+            self.results.attempts[at] = 1
+            try:
+                value = handler(context)
+                if type(value) is CoroutineType:
+                    try:
+                        value.send(None)
+                    except StopIteration as finished:
+                        value = finished.value
+                    else:
+                        value.close()
+                        raise NodeError(f"{self.nodes[nid].name}: its handler is marked to run inline but "
+                                        "waited on something (a bug in the handler)", retryable=False)
+                elif inspect.isawaitable(value):
+                    raise NodeError(f"{self.nodes[nid].name}: its handler is marked to run inline but "
+                                    "returned something to wait on (a bug in the handler)", retryable=False)
+                if isinstance(value, Routed):
+                    self._check_port(nid, value.port)
+                elif isinstance(value, Routes):
+                    for port in value.values:
+                        self._check_port(nid, port)
+                self._succeed(nid, value)
+            except WaitingForApproval as waiting:
+                self._wait(nid, waiting)
+            except Exception as exc:  # the handler's failure is the node's
+                self._fail(nid, exc)
+        except Exception as exc:  # a bug in the engine itself: the node fails, the run goes on
+            if self.status[at] not in NODE_FINAL_STATES:
+                log.error("node %s crashed the executor", self.nodes[nid].name, exc_info=exc)
+                self._fail(nid, exc)
+        finally:
+            self.contexts.pop(nid, None)
+
     def _upstream(self, nid: str) -> tuple[Any, dict[str, list[Any]]]:
         """(value on the `in` port, values of the active wires into other input ports)."""
         main: list[Any] = []
@@ -202,13 +253,14 @@ class _ActionPlan:
     """Per action, once for a flow's plan and handler registry (the runs of a served flow share
     it): its handler (None: not installed), whether it takes a timeout, the shape of its inputs."""
 
-    __slots__ = ("handler", "has_timeout", "inputs")
+    __slots__ = ("handler", "has_timeout", "inputs", "inline")
 
     def __init__(self, action_id: str, action: "Action | None", registry: "HandlerRegistry",
                  inputs: InputShape | None = None) -> None:
         self.handler = registry.get(action_id) if action_id in registry else None
         self.inputs = inputs if inputs is not None else InputShape(action)  # the run plan's, when it has one
         self.has_timeout = "timeout_ms" in self.inputs.specs
+        self.inline = getattr(self.handler, "runs_inline", False) is True  # handlers.runs_inline
 
 
 class _NodeScope(Scope):

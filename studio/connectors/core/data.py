@@ -7,6 +7,7 @@ import random
 from typing import Any
 
 from studio.engine.context import NodeContext
+from studio.engine.handlers import runs_inline
 from studio.engine.expressions import to_text
 
 from ._common import (
@@ -71,6 +72,7 @@ def _kept_fields(ctx: NodeContext, item: Any) -> dict[str, Any]:
 
 
 @handles("core.set")
+@runs_inline
 async def set_fields(ctx: NodeContext) -> Any:
     items, was_list = items_of(ctx.upstream)
     if ctx.upstream is None:  # nothing wired in: set the fields on an empty item
@@ -106,6 +108,7 @@ async def set_fields(ctx: NodeContext) -> Any:
 
 
 @handles("core.split_out")
+@runs_inline
 async def split_out(ctx: NodeContext) -> Any:
     fields = [f.strip() for f in str(ctx.inputs.get("field_to_split") or "").split(",") if f.strip()]
     if not fields:
@@ -144,6 +147,7 @@ async def split_out(ctx: NodeContext) -> Any:
 
 
 @handles("core.aggregate")
+@runs_inline
 async def aggregate(ctx: NodeContext) -> Any:
     items, _ = items_of(ctx.upstream)
     if (ctx.inputs.get("mode") or "fields") == "all":
@@ -184,6 +188,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 @handles("core.sort")
+@runs_inline
 async def sort_items(ctx: NodeContext) -> Any:
     items, _ = items_of(ctx.upstream)
     if (ctx.inputs.get("type") or "simple") == "random":
@@ -206,6 +211,7 @@ async def sort_items(ctx: NodeContext) -> Any:
 
 
 @handles("core.limit")
+@runs_inline
 async def limit(ctx: NodeContext) -> Any:
     items, _ = items_of(ctx.upstream)
     count = int(ctx.inputs.get("max_items") if ctx.inputs.get("max_items") is not None else 1)
@@ -217,6 +223,7 @@ async def limit(ctx: NodeContext) -> Any:
 
 
 @handles("core.remove_duplicates")
+@runs_inline
 async def remove_duplicates(ctx: NodeContext) -> Any:
     items, _ = items_of(ctx.upstream)
     compare = ctx.inputs.get("compare") or "all_fields"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from studio.engine.context import NodeContext, Routes
+from studio.engine.handlers import runs_inline
 
 from ._common import InputError, get_path, handles, items_of
 
@@ -19,6 +20,7 @@ def _merged(a: Any, b: Any) -> Any:
 
 
 @handles("core.merge")
+@runs_inline
 async def merge(ctx: NodeContext) -> Any:
     first = ctx.inputs.get("input_1", None)
     second = ctx.inputs.get("input_2", None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from studio.engine.context import NodeContext, Routed, Routes
+from studio.engine.handlers import runs_inline
 
 from ._common import InputError, handles, items_of, rendered
 from .conditions import matches
@@ -34,6 +35,7 @@ def _route(buckets: dict[str, list[Any]], was_list: bool, order: list[str]) -> A
 
 
 @handles("core.if")
+@runs_inline
 async def if_node(ctx: NodeContext) -> Any:
     items, was_list = items_of(ctx.upstream)
     buckets: dict[str, list[Any]] = {"true": [], "false": []}
@@ -43,6 +45,7 @@ async def if_node(ctx: NodeContext) -> Any:
 
 
 @handles("core.filter")
+@runs_inline
 async def filter_node(ctx: NodeContext) -> Any:
     items, was_list = items_of(ctx.upstream)
     kept, discarded = [], []
@@ -54,6 +57,7 @@ async def filter_node(ctx: NodeContext) -> Any:
 
 
 @handles("core.switch")
+@runs_inline
 async def switch_node(ctx: NodeContext) -> Any:
     items, was_list = items_of(ctx.upstream)
     fallback = ctx.inputs.get("fallback") or "none"

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from studio.engine.context import NodeContext, NodeError, Routed
+from studio.engine.handlers import runs_inline
 
 from ._common import InputError, handles, items_of
 
@@ -50,6 +51,7 @@ async def wait(ctx: NodeContext) -> Any:
 
 
 @handles("core.noop")
+@runs_inline
 async def noop(ctx: NodeContext) -> Any:
     return ctx.upstream
 
@@ -59,6 +61,7 @@ class StoppedByFlow(NodeError):
 
 
 @handles("core.stop_and_error")
+@runs_inline
 async def stop_and_error(ctx: NodeContext) -> Any:
     if (ctx.inputs.get("error_type") or "message") == "object":
         details = ctx.inputs.get("error_object")
