@@ -41,23 +41,38 @@ class NodeExecution:
                 self._cancelled(nid, started=False)
                 return
             started = True
-            self.status[at] = "running"
-            self.results.started[at] = time.time()
-            if self.bus.wants("node_started"):
-                self._emit("node_started", nid)
+            self._mark_started(at, nid)
             await self._execute(nid)
         except asyncio.CancelledError:
             self._cancelled(nid, started=started)
             raise
         except Exception as exc:  # a bug in the engine itself: the node fails, the run goes on
-            if self.status[at] not in NODE_FINAL_STATES:
-                log.error("node %s crashed the executor", self.nodes[nid].name, exc_info=exc)
-                self._fail(nid, exc)
+            self._engine_bug(at, nid, exc)
         finally:
             # The context's callbacks refer to the run: kept past the node's end, every node
             # would tie the run into a cycle only the cycle collector frees.
             self.contexts.pop(nid, None)
             self._node_ended(nid)
+
+    def _engine_bug(self, at: int, nid: str, exc: Exception) -> None:
+        if self.status[at] not in NODE_FINAL_STATES:
+            log.error("node %s crashed the executor", self.nodes[nid].name, exc_info=exc)
+            self._fail(nid, exc)
+
+    def _mark_started(self, at: int, nid: str) -> None:
+        self.status[at] = "running"
+        self.results.started[at] = time.time()
+        if self.bus.wants("node_started"):
+            self._emit("node_started", nid)
+
+    def _succeed_checked(self, nid: str, value: Any) -> None:
+        """The handler's value as the node's output, once a routed value's ports are checked."""
+        if isinstance(value, Routed):
+            self._check_port(nid, value.port)
+        elif isinstance(value, Routes):
+            for port in value.values:
+                self._check_port(nid, port)
+        self._succeed(nid, value)
 
     def _runs_inline(self, nid: str) -> bool:
         """Whether the node may run within the scheduler's turn: its handler never waits
@@ -69,10 +84,7 @@ class NodeExecution:
         of the run's context, as a task would be): no task, no loop turn of its own. What its
         end makes ready is left to the caller's scheduling loop, never started from here."""
         at = self.order[nid]
-        self.status[at] = "running"
-        self.results.started[at] = time.time()
-        if self.bus.wants("node_started"):
-            self._emit("node_started", nid)
+        self._mark_started(at, nid)
         try:
             prepared = self._prepare(nid)
             if prepared is None:
@@ -93,20 +105,13 @@ class NodeExecution:
                 elif inspect.isawaitable(value):
                     raise NodeError(f"{self.nodes[nid].name}: its handler is marked to run inline but "
                                     "returned something to wait on (a bug in the handler)", retryable=False)
-                if isinstance(value, Routed):
-                    self._check_port(nid, value.port)
-                elif isinstance(value, Routes):
-                    for port in value.values:
-                        self._check_port(nid, port)
-                self._succeed(nid, value)
+                self._succeed_checked(nid, value)
             except WaitingForApproval as waiting:
                 self._wait(nid, waiting)
             except Exception as exc:  # the handler's failure is the node's
                 self._fail(nid, exc)
         except Exception as exc:  # a bug in the engine itself: the node fails, the run goes on
-            if self.status[at] not in NODE_FINAL_STATES:
-                log.error("node %s crashed the executor", self.nodes[nid].name, exc_info=exc)
-                self._fail(nid, exc)
+            self._engine_bug(at, nid, exc)
         finally:
             self.contexts.pop(nid, None)
 
@@ -192,12 +197,7 @@ class NodeExecution:
                         value = await value
                 else:
                     value = await self._call(handler, context, timeout_s, timeout_ms)
-                if isinstance(value, Routed):
-                    self._check_port(nid, value.port)
-                elif isinstance(value, Routes):
-                    for port in value.values:
-                        self._check_port(nid, port)
-                self._succeed(nid, value)
+                self._succeed_checked(nid, value)
                 return
             except WaitingForApproval as waiting:
                 self._wait(nid, waiting)
