@@ -40,6 +40,7 @@ def _registry(seen: list[tuple[str, str | None, Any]]):
 
 async def test_a_chain_of_inline_nodes_runs_without_a_task_per_node_and_gives_the_same_results():
     seen: list[tuple[str, str | None, Any]] = []
+    before = current_node.get()  # (a test before this one may have made a context here)
     g = Graph().add("Start", "trigger.manual")
     names = [f"N{i}" for i in range(5)]
     for name in names:
@@ -54,7 +55,7 @@ async def test_a_chain_of_inline_nodes_runs_without_a_task_per_node_and_gives_th
     assert kinds == [("node_queued", "N2"), ("node_started", "N2"), ("node_succeeded", "N2")]
     assert all(result.nodes[n].attempts == 1 and result.nodes[n].duration_ms is not None
                for n in result.nodes if result.nodes[n].node_name in names)
-    assert current_node.get() is None and mark.get() is None  # nothing leaked into the caller's context
+    assert current_node.get() is before and mark.get() is None  # nothing leaked into the caller's context
 
 
 async def test_a_long_chain_of_inline_nodes_lets_the_loop_turn():
