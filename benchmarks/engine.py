@@ -152,6 +152,11 @@ def _median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def _paired_difference(values: list[float], baselines: list[float]) -> float:
+    """The median of each repeat's value minus the baseline measured next to it."""
+    return _median([value - base for value, base in zip(values, baselines)])
+
+
 def _ratio_figure(name: str, value: float, baseline_name: str, baseline: float, notes: str) -> Figure:
     return Figure(name, value, "s", baseline_name, baseline, goal=f"ratio <= {RATIO_GOAL:g}",
                   met=value / baseline <= RATIO_GOAL, notes=notes)
@@ -210,8 +215,8 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                 b, e, k = _median(base), _median(eng), _median(sdk)
                 # The share: the median of each repeat's difference (engine minus the bare chain
                 # of the same minute), not the difference of two medians of 5 s walls.
-                share = _median([x - y for x, y in zip(eng, base)]) / chain * 1000
-                sdk_share = _median([x - y for x, y in zip(sdk, base)]) / chain * 1000
+                share = _paired_difference(eng, base) / chain * 1000
+                sdk_share = _paired_difference(sdk, base) / chain * 1000
                 floor = chain * latency_ms / 1000
                 log(f"  chain {chain}: bare {b:.3f} s, engine {e:.3f} s, engine on the SDK path {k:.3f} s")
                 figures.append(_ratio_figure(f"chain {chain} chats: wall time", e, "bare sequential httpx", b,
@@ -227,7 +232,7 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                                              "figure 2's chain row"))
                 figures.append(_share_figure(f"chain {chain}: engine + client share per node, SDK path",
                                              sdk_share, sdk_note, goal=False))
-                cpu_share = _median([x - y for x, y in zip(eng_cpu, base_cpu)]) / chain * 1000
+                cpu_share = _paired_difference(eng_cpu, base_cpu) / chain * 1000
                 log(f"  chain {chain}: CPU per node, bare {_median(base_cpu) / chain * 1000:.3f} ms, "
                     f"engine {_median(eng_cpu) / chain * 1000:.3f} ms")
                 figures.append(_share_figure(
@@ -276,7 +281,7 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                 insides.append(studio_run(url, chain_flow(chain), concurrency, workdir)[1])
                 bases.append(asyncio.run(bare_requests(url, chain, 1, sequential=True)))
             inside, base_chain = _median(insides), _median(bases)
-            paired = _median([i - b for i, b in zip(insides, bases)])
+            paired = _paired_difference(insides, bases)
             log(f"  studio run chain {chain}: run {inside:.3f} s (bare {base_chain:.3f} s); runs "
                 + ", ".join(f"{i:.3f}" for i in insides) + "; bare " + ", ".join(f"{b:.3f}" for b in bases))
             figures.append(_ratio_figure(f"chain {chain} chats, studio run (run duration)", inside,
