@@ -7,8 +7,8 @@ import random
 from typing import Any
 
 from studio.engine.context import NodeContext
-from studio.engine.handlers import runs_inline
 from studio.engine.expressions import to_text
+from studio.engine.handlers import runs_inline
 
 from ._common import (
     InputError, as_item_dict, delete_path, get_path, handles, has_path, items_of, rendered, set_path,
