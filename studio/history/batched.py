@@ -8,9 +8,11 @@ meanwhile becomes the next batch, so batches grow with the load. Durability is t
 each at once: a caller that must not answer before its run is recorded awaits `flushed()` (the
 webhook reply does), so a run that was answered is committed. What a crash can lose is only
 writes not yet committed, whose runs were not answered, the same as a crash just before those
-runs began or ended; each run's writes stay all or nothing (one savepoint each inside the batch).
-The values a write records are read by the writer thread: callers hand over values the run no
-longer changes (a finished run's results, the trigger payload)."""
+runs began or ended; each run's writes stay all or nothing (a batch is one plain transaction;
+if a write in it fails, it is undone and written again with one savepoint per write). The values
+a write records are read by the writer thread: callers hand over values the run no longer
+changes (a finished run's results, the trigger payload); a run's start time is taken when it is
+queued."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from typing import Any, Callable
 
 from .store import RunHistory
@@ -48,6 +51,7 @@ class BatchedHistory:
         return getattr(self.history, name)
 
     def record_started(self, run_id: str, **fields: Any) -> None:
+        fields.setdefault("started_at", time.time())  # now, not when the writer thread gets to it
         self._add(lambda: self.history.record_started(run_id, **fields))
 
     def record_finished(self, run_id: str, status: str, **fields: Any) -> None:
@@ -101,7 +105,15 @@ class BatchedHistory:
 
     def _write(self, batch: list[Callable[[], None]]) -> None:
         """Write `batch` in one transaction; a write that fails is reported and undone alone, the
-        others are kept."""
+        others are kept. First as one plain transaction; only if something in it fails, again
+        with each write in a savepoint of its own (each write may be made twice: all replace)."""
+        try:
+            with self.history.batch(savepoints=False):
+                for write in batch:
+                    write()
+            return
+        except Exception:  # noqa: BLE001 - undone whole; written again one by one below, and reported
+            pass
         try:
             with self.history.batch():
                 for write in batch:

@@ -6,6 +6,7 @@ referenced by path (the files stay in the run's folder)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -145,16 +146,20 @@ def _write_node(db: sqlite3.Connection, run_id: str, node: "NodeRecord") -> None
 class _Tx:
     """`with history._tx() as db:` one write (see RunHistory._tx)."""
 
-    __slots__ = ("db", "lock", "nested")
+    __slots__ = ("db", "lock", "history", "nested", "savepoint")
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
-        self.db, self.lock = db, lock
+    def __init__(self, history: "RunHistory") -> None:
+        self.db, self.lock, self.history = history._db, history._lock, history
 
     def __enter__(self) -> sqlite3.Connection:
         self.lock.acquire()
         self.nested = self.db.in_transaction
+        # Inside a batch(savepoints=False), a write is no savepoint of its own: the batch is
+        # undone whole if one of its writes fails (BatchedHistory then writes them one by one).
+        self.savepoint = not self.nested or self.history._savepoints
         try:
-            self.db.execute("SAVEPOINT write" if self.nested else "BEGIN IMMEDIATE")
+            if self.savepoint:
+                self.db.execute("SAVEPOINT write" if self.nested else "BEGIN IMMEDIATE")
         except BaseException:  # a busy or closed database: nothing began, so nothing to hold
             self.lock.release()
             raise
@@ -162,6 +167,8 @@ class _Tx:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
+            if not self.savepoint:
+                return
             if self.nested:
                 if exc_type:
                     self.db.execute("ROLLBACK TO write")
@@ -230,6 +237,7 @@ class RunHistory:
             pass
         self._make_files_private()
         self._lock = threading.RLock()  # re-entered by the writes inside a batch()
+        self._savepoints = True  # each write inside a batch() is a savepoint (see batch())
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -259,12 +267,20 @@ class RunHistory:
     def _tx(self) -> "_Tx":
         """One write: a transaction, or inside a batch() a savepoint of the batch's transaction
         (a write that fails is undone whole, the batch's other writes stay)."""
-        return _Tx(self._db, self._lock)
+        return _Tx(self)
 
-    def batch(self):
+    @contextlib.contextmanager
+    def batch(self, *, savepoints: bool = True) -> Iterator[sqlite3.Connection]:
         """Group commit: the writes made inside `with history.batch():` are committed together,
-        in one transaction (one WAL commit instead of one each); each write stays all or nothing."""
-        return self._tx()
+        in one transaction (one WAL commit instead of one each); each write stays all or nothing.
+        `savepoints=False`: the writes are no savepoints of their own (two statements fewer
+        each), so one that fails undoes the whole batch, and the caller writes them again."""
+        with _Tx(self) as db:
+            saved, self._savepoints = self._savepoints, savepoints
+            try:
+                yield db
+            finally:
+                self._savepoints = saved
 
     def _query(self, sql: str, args: tuple = ()) -> Iterator[tuple]:
         with self._lock:

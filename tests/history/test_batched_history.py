@@ -124,3 +124,45 @@ async def test_flush_writes_what_is_queued_and_what_the_writer_is_on(tmp_path):
     assert _other_connection_sees(history.path, "a") == "running"
     assert _other_connection_sees(history.path, "b") == "running"
     await asyncio.wait_for(batched.flushed(), 5)
+
+
+async def test_a_run_recorded_after_it_ended_keeps_when_it_started(tmp_path):
+    import time
+
+    history = RunHistory(tmp_path / "h.sqlite3")
+    batched = BatchedHistory(history)
+    before = time.time()
+    _started(batched, "quick")
+    time.sleep(0.02)  # the run takes a while, in this turn of the loop: its start is still queued
+    finished = time.time()
+    batched.record_finished("quick", "succeeded", finished_at=finished)
+    await batched.flushed()
+    run = history.get_run("quick")
+    # when the run started, not when the writer thread got to it (after the run had ended)
+    assert before <= run.started_at <= finished - 0.015 and run.finished_at == finished
+
+
+async def test_a_batch_whose_writes_all_succeed_is_one_plain_transaction(tmp_path):
+    history = RunHistory(tmp_path / "h.sqlite3")
+    batched = BatchedHistory(history)
+    statements = []
+    history._db.set_trace_callback(statements.append)
+    for i in range(3):
+        _started(batched, f"r{i}")
+        batched.record_finished(f"r{i}", "succeeded", nodes=[NodeRecord("n", "N", "succeeded", output=i)])
+    await batched.flushed()
+    assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1
+    assert not any("SAVEPOINT" in s for s in statements)  # two statements fewer per write
+    assert [history.get_run(f"r{i}").nodes[0].output for i in range(3)] == [0, 1, 2]
+
+
+async def test_a_finish_after_its_start_was_handed_to_the_writer_updates_the_row(tmp_path):
+    history = RunHistory(tmp_path / "h.sqlite3")
+    batched = BatchedHistory(history)
+    _started(batched, "slow")
+    await batched.flushed()  # the start is written: the run shows as running meanwhile
+    assert _other_connection_sees(history.path, "slow") == "running"
+    batched.record_finished("slow", "failed", error={"message": "boom"})
+    await batched.flushed()
+    assert _other_connection_sees(history.path, "slow") == "failed"
+    assert history.get_run("slow").error == {"message": "boom"}
