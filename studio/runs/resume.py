@@ -132,11 +132,13 @@ def prepare_resume(run_id: str, approve: list[str], reject: list[str], *, trust:
 
 
 def start_resume(prepared: PreparedResume, *, history: Any = None, on_event: Callable[[Any], None] | None = None,
-                 trigger: str = "cli", warn: Warn = _log_warning) -> ActiveRun:
+                 trigger: str = "cli", warn: Warn = _log_warning, output_previews: bool = True) -> ActiveRun:
     """Continue the prepared run on the running loop; its result replaces the run record and
-    joins the run's history entry (unless the resume failed before anything ran)."""
+    joins the run's history entry (unless the resume failed before anything ran).
+    `output_previews`: as for `start_run` (the terminal's progress lines show none)."""
     p = prepared
     return start_run(p.flow, connect=p.connector.connect, trigger=trigger, flow_path=p.flow_path,
                      history=history, run_record="always", on_event=on_event,
                      resume=resumption(p.record, p.entry, p.decisions, p.run_id),
-                     pinned=pinned_outputs(p.record, p.entry.get("node_name")), trusted=True, warn=warn)
+                     pinned=pinned_outputs(p.record, p.entry.get("node_name")), trusted=True, warn=warn,
+                     output_previews=output_previews)

@@ -273,7 +273,8 @@ def resume_in_terminal(run_id: str, *, approve: list[str] = (), reject: list[str
     collect_young_less_often()
 
     async def go() -> tuple[ActiveRun, Any, bool]:
-        active = start_resume(prepared, history=history, on_event=progress_callback(printer), warn=printer.line)
+        active = start_resume(prepared, history=history, on_event=progress_callback(printer), warn=printer.line,
+                              output_previews=False)  # progress lines show no outputs
         try:
             result, interrupted = await watch(active, printer)
         finally:

@@ -204,3 +204,26 @@ async def test_flow_tool_that_requires_approval_runs_the_flow_only_after_approva
     chat = [r for r in server.requests if r.api_path == "/chat/completions"]
     assert chat[0].json["messages"][0]["content"] == "hello team"
     assert "Echo: hello team" in last_tool_output(server)
+
+
+def test_studio_resume_prints_its_progress_without_building_output_previews(server, tmp_path, monkeypatch, capsys):
+    from studio.cli import main
+    from studio.engine import node_states
+    from studio.runs import terminal
+
+    path = tmp_path / "refunds.flow.json"
+    save_flow(approval_flow(), path)
+    server.script("responses", tool_call("approve_refund", REFUND, call_id="call_ap1"))
+    first = studio("run", str(path), "--base-url", server.base_url, "--input", "message=money back", "--json")
+    assert first.returncode == 3, first.stderr
+    run_id = json.loads(first.stdout)["run_id"]
+
+    previews: list[object] = []
+    monkeypatch.setattr(node_states, "preview", lambda value: previews.append(value) or "p")
+    monkeypatch.setattr(terminal, "freeze_loaded", lambda **_: None)  # (not this test process's heap)
+    monkeypatch.setattr(terminal, "collect_young_less_often", lambda: None)  # nor its collector
+    server.script("responses", "Refund of 50 EUR sent.")
+    assert main(["resume", run_id, "--approve", "call_ap1", "--base-url", server.base_url]) == 0
+    err = capsys.readouterr().err
+    assert "Run: succeeded" in err and "Confirm: succeeded" in err
+    assert previews == []
