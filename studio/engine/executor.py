@@ -58,6 +58,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from . import young_collections
 from .context import NodeContext, NodeError
 from .events import NODE_FINAL_STATES, EventBus, EventCallback, RunEvent
 from .inputs import ExpressionOutput
@@ -320,6 +321,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         # Node tasks start in a copy of the run's own context, never in the context of the node
         # whose end started them (a handler's context variables stay its own).
         self.task_context = contextvars.copy_context()
+        young_collections.hold()  # fewer young collections while nodes are in flight
         try:
             self._plan()
             self._launch_ready()
@@ -340,6 +342,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
             raise
         finally:
             self.waiter = None
+            young_collections.release()
         return self._finish_run()
 
     async def _halt(self) -> None:

@@ -5,14 +5,7 @@ it does: the catalog, the handlers, the OpenAI SDK (about 95,000 tracked objects
 chat calls). Each full collection walks all of them, and the first comes during the first run: it
 made a `studio run` of 100 chat calls 20-30 ms slower (166 ms instead of 136 on the benchmark's
 fake server), and cost a busy `studio serve` up to 200 ms on one request. `gc.freeze()` moves them
-into a generation that collections never walk; garbage made later is collected as before.
-
-The young generation is then collected less often than Python's default (every 700 net new
-container objects): with 32 webhook runs in flight, the objects of the runs still going are
-walked again and again, and passed on to the older generations to be walked there too (2,083
-young, 189 middle and 17 full collections in 21,000 runs of a Webhook + Set flow, about 9 us a
-run; 20, 1 and 0 with the threshold below). A finished run is freed by reference counting
-(tests/engine keeps it so), so the collector finds little whenever it runs."""
+into a generation that collections never walk; garbage made later is collected as before."""
 
 from __future__ import annotations
 
@@ -27,17 +20,6 @@ def load_handlers(flows: Iterable[Flow]) -> None:
     """Import the handler modules these flows' nodes run, those loaded on first use too (the
     agents'), so that they are part of the set-up that `freeze_loaded` keeps."""
     default_registry().load_for(node.action for flow in flows for node in flow.nodes)
-
-
-YOUNG_THRESHOLD = 10_000
-"""Net new container objects between two young collections in a run process (Python's: 700);
-at most a few MiB of cyclic garbage waits for it."""
-
-
-def collect_young_less_often() -> None:
-    """Raise the young generation's threshold to YOUNG_THRESHOLD (the older ones keep theirs)."""
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(YOUNG_THRESHOLD, young), middle, old)
 
 
 def freeze_loaded(*, collect: bool) -> None:

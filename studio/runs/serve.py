@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable
 
 from studio.catalog import Catalog, load_catalog
 from studio.credentials.trust import TrustStore
+from studio.engine import young_collections
 from studio.engine.executor import RunResult
 from studio.engine.handlers import default_registry
 from studio.engine.plan import FlowPlan
@@ -32,7 +33,7 @@ from studio.triggers.schedule import Clock, Schedule, run_schedule
 from studio.triggers.webhook import WebhookReply, WebhookRoute, WebhookServer, answer_with_run
 
 from .connections import Connector
-from .heap import collect_young_less_often, freeze_loaded
+from .heap import freeze_loaded
 from .records import recover_interrupted
 from .run_lines import RunLines
 from .service import ActiveRun, start_run
@@ -244,12 +245,12 @@ async def serve_async(paths: list[str], *, connect: Callable[[str | None], Await
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     await server.start()
     freeze_loaded(collect=True)  # the set-up lives as long as the process (runs/heap.py)
-    collect_young_less_often()  # runs in flight are not walked again and again (runs/heap.py)
     print(f"serving {len(flows)} trigger(s)" + (f" on http://{host}:{server.port}" if server._webhooks else ""),
           flush=True)
-    await stop.wait()
-    log.info("stopping")
-    await server.stop()
+    with young_collections.held():  # requests waiting for their runs are in flight too
+        await stop.wait()
+        log.info("stopping")
+        await server.stop()
     history.close()
     return 0
 

@@ -19,7 +19,7 @@ from studio.flow.models import Flow
 from studio.history.run_ids import new_run_id
 
 from .connections import Connector, UsageError
-from .heap import collect_young_less_often, freeze_loaded, load_handlers
+from .heap import freeze_loaded, load_handlers
 from .interrupt import EXIT_INTERRUPTED, InterruptGuard
 from .prepare import load_flow_file, prepare_flow
 from .records import leaf_outputs, open_history, result_document
@@ -240,7 +240,6 @@ def run_in_terminal(flow_file: str, *, inputs: list[str] = (), base_url: str | N
         printer.line(f"reusing {len(pinned)} pinned output(s)")
     load_handlers([flow])
     freeze_loaded(collect=False)  # the set-up, out of the run's collections (runs/heap.py)
-    collect_young_less_often()
     try:
         result, run_dir, interrupted = asyncio.run(execute(
             flow, flow_path=prepared.path, payload=payload, connector=prepared.connector, concurrency=concurrency,
@@ -270,7 +269,6 @@ def resume_in_terminal(run_id: str, *, approve: list[str] = (), reject: list[str
     history = open_history(printer.line)
     load_handlers([prepared.flow])
     freeze_loaded(collect=False)
-    collect_young_less_often()
 
     async def go() -> tuple[ActiveRun, Any, bool]:
         active = start_resume(prepared, history=history, on_event=progress_callback(printer), warn=printer.line,

@@ -22,21 +22,24 @@ class RunCollector:
     """`run_started` / `run_finished` around every run (RunController calls them)."""
 
     def __init__(self) -> None:
-        self._saved: tuple[int, int, int] | None = None
+        self._saved: int | None = None  # the oldest generation's threshold, while deferring
 
     @property
     def deferring(self) -> bool:
         return self._saved is not None
 
+    # Only the oldest generation's threshold is changed and put back: the engine raises the
+    # young one while runs are going (engine/young_collections.py), on its own schedule.
     def run_started(self) -> None:
         if self._saved is None:
-            self._saved = gc.get_threshold()
-            gc.set_threshold(self._saved[0], self._saved[1], DEFERRED)
+            young, middle, self._saved = gc.get_threshold()
+            gc.set_threshold(young, middle, DEFERRED)
 
     def run_finished(self) -> None:
         if self._saved is None:
             return
-        gc.set_threshold(*self._saved)
+        young, middle, _ = gc.get_threshold()
+        gc.set_threshold(young, middle, self._saved)
         self._saved = None
         QTimer.singleShot(0, self.collect_and_freeze)
 

@@ -221,7 +221,6 @@ def test_studio_resume_prints_its_progress_without_building_output_previews(serv
     previews: list[object] = []
     monkeypatch.setattr(node_states, "preview", lambda value: previews.append(value) or "p")
     monkeypatch.setattr(terminal, "freeze_loaded", lambda **_: None)  # (not this test process's heap)
-    monkeypatch.setattr(terminal, "collect_young_less_often", lambda: None)  # nor its collector
     server.script("responses", "Refund of 50 EUR sent.")
     assert main(["resume", run_id, "--approve", "call_ap1", "--base-url", server.base_url]) == 0
     err = capsys.readouterr().err

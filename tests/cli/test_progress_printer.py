@@ -78,7 +78,6 @@ def test_studio_run_prints_each_node_end_without_building_an_output_preview(tmp_
     previews: list[object] = []
     monkeypatch.setattr(node_states, "preview", lambda value: previews.append(value) or "p")
     monkeypatch.setattr(terminal, "freeze_loaded", lambda **_: None)  # (not this test process's heap)
-    monkeypatch.setattr(terminal, "collect_young_less_often", lambda: None)  # nor its collector
     assert main(["run", str(path), "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["status"] == "succeeded"
