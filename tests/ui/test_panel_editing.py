@@ -14,6 +14,7 @@ from studio.ui.document import FlowDocument
 from studio.ui.panel.expression_editor import RunData
 from studio.ui.panel.models_source import ModelSource
 from studio.ui.panel.property_panel import PropertyPanel
+from studio.ui.panel.messages_editor import MESSAGE_ROLES
 from studio.ui.panel.widgets import EditorContext, MessagesEditor
 
 MODELS = ["gpt-4.1-mini", "gpt-4o", "gpt-3.5-turbo", "dall-e-3", "gpt-image-1", "tts-1", "gpt-4o-mini-tts",
@@ -85,7 +86,31 @@ def test_chat_messages_are_rows_with_role_and_multiline_content(panel, qtbot):
     assert editor.json_mode() and not editor.mode_error.isHidden()
 
 
+def test_showing_another_nodes_messages_refills_the_rows_and_edits_nothing(panel):
+    doc = panel.document
+    three = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "A"},
+             {"role": "assistant", "content": "B"}]
+    two = [{"role": "developer-notes", "content": "x"}, {"role": "user", "content": "{{ input }}"}]
+    first = _add(panel, "chat.create_completion", "First", messages=three)
+    second = Node(action="chat.create_completion", name="Second", values={"messages": two})
+    doc.add_node(second)
+    editor = panel.editor("messages")
+    shown = list(editor.rows)
+    assert len(shown) == 3
+    edits = doc.undo_stack.count()
+    panel.show_node(second.id)
+    assert editor.rows == shown[:2]  # the same row widgets, refilled
+    assert [r.message() for r in editor.rows] == two  # a role not in the list is shown as it is
+    assert editor.rows[0].role.count() == len(MESSAGE_ROLES) + 1
+    panel.show_node(first.id)
+    assert [r.message() for r in editor.rows] == three and editor.rows[:2] == shown[:2]
+    assert editor.rows[0].role.count() == len(MESSAGE_ROLES)  # the other node's role is gone
+    assert doc.undo_stack.count() == edits  # showing values is no edit
+    assert doc.node(first.id).values["messages"] == three and doc.node(second.id).values["messages"] == two
+
+
 # 2. optional inputs behind "Add option" --------------------------------------------------------
+
 
 def test_optional_inputs_fold_behind_add_option(panel, qtbot):
     doc = panel.document

@@ -83,6 +83,16 @@ class MessageRow(QFrame):
         layout.addWidget(self.content)
         self._fit()
 
+    def refill(self, role: str, content: str) -> None:
+        """Show another message in this row (the panel shows another node): no widgets made."""
+        while self.role.count() > len(MESSAGE_ROLES):  # a role of the row's last message not in the list
+            self.role.removeItem(self.role.count() - 1)
+        if role not in MESSAGE_ROLES:
+            self.role.addItem(role, role)
+        self.role.setCurrentIndex(self.role.findData(role))
+        if self.content.toPlainText() != content:
+            self.content.setPlainText(content)
+
     def _button(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
         button = QToolButton()
         button.setText(text)
@@ -242,11 +252,14 @@ class MessagesEditor(JsonEditor):
             super()._show(value)
             return
         self.stack.setCurrentWidget(self.rows_page)
-        for row in self.rows:
+        rows = rows or []
+        for row, (role, content) in zip(self.rows, rows):  # the rows shown already, refilled
+            row.refill(role, content)
+        for row in self.rows[len(rows):]:
             self.rows_layout.removeWidget(row)
             row.deleteLater()
-        self.rows = []
-        for role, content in rows or []:
+        del self.rows[len(rows):]
+        for role, content in rows[len(self.rows):]:
             self._append(role, content)
 
 
