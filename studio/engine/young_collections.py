@@ -13,7 +13,8 @@ about 9 us a run, against 20, 1 and 0. A finished run is freed by reference coun
 
 The threshold is process-wide: it is raised when the first of the process's runs begins and
 put back when the last one ends (`studio serve` holds it for as long as it serves: a webhook run
-lasts a small part of its request, and the requests waiting for runs are objects in flight too),
+lasts a small part of its request, and the requests waiting for runs are objects in flight too;
+`studio run` and `studio resume` from their set-up to their end),
 unless something else changed it meanwhile (the editor's
 collector policy, studio/ui/collector.py, changes only the full passes). A threshold already
 higher, or 0 (automatic collection off), is left as it is."""

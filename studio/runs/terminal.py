@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from studio.credentials import SIMULATED
+from studio.engine import young_collections
 from studio.engine.steps import STEP_EVENT_TYPES, log_for, step_line
 from studio.flow.io import FlowLoadError
 from studio.flow.models import Flow
@@ -241,9 +242,10 @@ def run_in_terminal(flow_file: str, *, inputs: list[str] = (), base_url: str | N
     load_handlers([flow])
     freeze_loaded(collect=False)  # the set-up, out of the run's collections (runs/heap.py)
     try:
-        result, run_dir, interrupted = asyncio.run(execute(
-            flow, flow_path=prepared.path, payload=payload, connector=prepared.connector, concurrency=concurrency,
-            printer=printer, run_id=run_id, pinned=pinned, history=history))
+        with young_collections.held():  # from the set-up on, as the run itself would (engine/young_collections.py)
+            result, run_dir, interrupted = asyncio.run(execute(
+                flow, flow_path=prepared.path, payload=payload, connector=prepared.connector,
+                concurrency=concurrency, printer=printer, run_id=run_id, pinned=pinned, history=history))
     finally:
         printer.flush()  # the lines still waiting for their write
         if history is not None:
@@ -280,7 +282,8 @@ def resume_in_terminal(run_id: str, *, approve: list[str] = (), reject: list[str
         return active, result, interrupted
 
     try:
-        active, result, interrupted = asyncio.run(go())
+        with young_collections.held():
+            active, result, interrupted = asyncio.run(go())
     finally:
         printer.flush()  # the lines still waiting for their write
         if history is not None:

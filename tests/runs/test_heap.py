@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 from studio.flow.io import save_flow
+from studio.engine.young_collections import YOUNG_THRESHOLD
 from studio.flow.models import Endpoint, Flow, Node, Position, Wire
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +48,7 @@ def test_studio_run_starts_its_run_with_the_set_up_loaded_and_frozen(tmp_path):
 
         async def watched(*args, **kwargs):
             at_start["frozen"] = gc.get_freeze_count()
+            at_start["young_threshold"] = gc.get_threshold()[0]
             at_start["set_loaded"] = "studio.connectors.core.data" in sys.modules
             return await execute(*args, **kwargs)
 
@@ -60,6 +62,7 @@ def test_studio_run_starts_its_run_with_the_set_up_loaded_and_frozen(tmp_path):
     assert seen["code"] == 0 and seen["status"] == "succeeded"
     assert seen["set_loaded"]  # the Set node's handler module was imported before the run began
     assert seen["frozen"] > 50_000  # the catalog and handlers: out of the run's collections
+    assert seen["young_threshold"] == YOUNG_THRESHOLD  # held from the set-up on (engine/young_collections.py)
 
 
 def test_load_handlers_imports_the_agents_module_only_for_a_flow_with_an_agent_node(tmp_path):
