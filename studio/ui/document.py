@@ -199,9 +199,7 @@ class FlowDocument(QObject):
         for index, n in enumerate(nodes):
             self._places.setdefault(n.id, index)  # the first of a duplicate id, as Flow.node
         at = self._places.get(node_id)
-        if at is None:
-            raise KeyError(f"no node with id {node_id!r}")
-        return nodes[at]
+        return nodes[at] if at is not None else self._flow.node(node_id)  # (its KeyError)
 
     def node_ids(self) -> list[str]:
         return [n.id for n in self._flow.nodes]

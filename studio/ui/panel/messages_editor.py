@@ -62,10 +62,6 @@ class MessageRow(QFrame):
         self.role.setToolTip("Who says this message")
         for name in MESSAGE_ROLES:
             self.role.addItem(name, name)
-        if role not in MESSAGE_ROLES:
-            self.role.addItem(role, role)
-        self.role.setCurrentIndex(self.role.findData(role))
-        self.role.currentIndexChanged.connect(lambda _i: owner._row_changed())
         self.up_button = self._button("↑", "Move up", lambda: owner.move_row(self, -1))
         self.down_button = self._button("↓", "Move down", lambda: owner.move_row(self, 1))
         self.remove_button = self._button("✕", "Remove this message", lambda: owner.remove_row(self))
@@ -76,7 +72,8 @@ class MessageRow(QFrame):
         self.content = _FlushingPlainTextEdit(owner._flush)
         self.content.setPlaceholderText("Message text; {{ expressions }} are allowed, e.g. {{ input }}")
         self.content.setTabChangesFocus(True)
-        self.content.setPlainText(content)
+        self.refill(role, content)  # before the signals are connected: showing is no edit
+        self.role.currentIndexChanged.connect(lambda _i: owner._row_changed())
         self.content.textChanged.connect(self._fit)
         self.content.textChanged.connect(owner._typed)
         layout.addLayout(top)
@@ -84,7 +81,8 @@ class MessageRow(QFrame):
         self._fit()
 
     def refill(self, role: str, content: str) -> None:
-        """Show another message in this row (the panel shows another node): no widgets made."""
+        """Show this message in the row: when it is made, and when the panel shows another node
+        (the row is reused: no widgets made)."""
         while self.role.count() > len(MESSAGE_ROLES):  # a role of the row's last message not in the list
             self.role.removeItem(self.role.count() - 1)
         if role not in MESSAGE_ROLES:
