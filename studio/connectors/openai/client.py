@@ -24,6 +24,7 @@ import openai
 from pydantic import BaseModel, ConfigDict, Field
 
 from studio.connectors.openai.direct import DirectJSON, sdk_platform
+from studio.connectors.openai.idempotency import idempotency_key
 from studio.connectors.openai.retries import (
     MAX_RETRY_AFTER_S,
     CallPolicy,
@@ -99,6 +100,9 @@ class _AsyncOpenAI(openai.AsyncOpenAI):
         # Sent on every POST, the same on each try of a call, so a server (or a gateway) that
         # honours it can tell a retried request from a new one.
         self._idempotency_header = "Idempotency-Key"
+
+    def _idempotency_key(self) -> str:
+        return idempotency_key()  # the SDK's format, without a system call per key
 
     async def request(self, cast_to: Any, options: Any, *, stream: bool = False, stream_cls: Any = None) -> Any:
         policy = self.policy
