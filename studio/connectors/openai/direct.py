@@ -10,14 +10,15 @@ Streams, uploads and typed results stay on the SDK."""
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
-from typing import Any
+from typing import Any, Callable
 
 import anyio
 import httpx2
 import openai
 from openai._base_client import _merge_headers, get_platform
-from openai._utils._json import openapi_dumps
+from openai._utils._json import _CustomEncoder, openapi_dumps
 
 from studio.connectors.openai.retries import with_retries
 
@@ -25,6 +26,23 @@ from studio.connectors.openai.retries import with_retries
 _TIMEOUT_ERRORS = (httpx2.TimeoutException,)
 _REQUEST_ERRORS = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
 
+
+def _body_encoder() -> Callable[[Any], bytes]:
+    """`openapi_dumps` (the SDK's request JSON: compact, non-ASCII kept, NaN refused, dates and
+    models as the SDK writes them) without its encoder object per call: the C encoder with the
+    same settings, made per body (its circular-reference marks are per body)."""
+    make = json.encoder.c_make_encoder
+    if make is None:  # a Python without the C accelerator
+        return openapi_dumps
+    default, string = _CustomEncoder().default, json.encoder.encode_basestring
+
+    def dumps(body: Any) -> bytes:
+        return "".join(make({}, default, string, None, ":", ",", False, False, False)(body, 0)).encode()
+
+    return dumps
+
+
+_DUMPS = _body_encoder()
 
 _PLATFORM: list[Any] = []  # what `sdk_platform` found, once per process
 
@@ -89,12 +107,14 @@ class DirectJSON:
         if read is not None:
             call_headers["x-stainless-read-timeout"] = str(read)
         common = await self._common_headers()
-        content = openapi_dumps(body)
+        content = _DUMPS(body)
         url = self._url(path)
         http: httpx2.AsyncClient = sdk._client
 
         async def try_once(retries_taken: int) -> Any:
-            one = httpx2.Headers(common)  # the per-call headers in the SDK's order
+            # The per-call headers in the SDK's order; the copy keeps the common headers' encoding
+            # (found once) instead of decoding every header again to find it.
+            one = httpx2.Headers(common, encoding=common.encoding)
             one.update({"x-stainless-retry-count": str(retries_taken), **call_headers})
             if http.params:  # none on the SDK's client; kept exact if one is ever set
                 request = http.build_request("POST", url, headers=one, content=content,
