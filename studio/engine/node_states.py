@@ -168,11 +168,13 @@ class NodeStates:
             if kind == "usage":
                 used = self.results.sparse["usage"].setdefault(self.order[nid], {})  # the first usage it reports: a dict of its own
                 add_usage(used, data.get("usage"))
+            event = kind if kind in HANDLER_EVENT_TYPES else "progress"
+            if not self.bus.wants(event):
+                return  # nobody keeps or watches it: its data is not copied (usage is counted above)
             data = jsonable(data)
-            if kind not in HANDLER_EVENT_TYPES:
+            if event != kind:
                 data = {"kind": kind, **data}
-                kind = "progress"
-            self._emit(kind, nid, **data)
+            self._emit(event, nid, **data)
         except Exception:
             log.exception("event %r from node %s could not be reported", kind, self.nodes[nid].name)
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 RUN_STATUSES = ("succeeded", "failed", "cancelled", "waiting")
 PREVIEW_CHARS = 300
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
-_PLAIN = frozenset({str, int, float, bool, type(None)})  # exactly these types (not subclasses) are JSON as they are
+PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})  # exactly these types (not subclasses) are JSON as they are
 
 # --- results -----------------------------------------------------------------------------------
 
@@ -306,12 +306,13 @@ def jsonable(value: Any) -> Any:
     (most of a chat completion) is recognised by its exact type first: this runs for every
     node's output and every handler event."""
     kind = type(value)
-    if kind in _PLAIN:
+    if kind in PLAIN_TYPES:
         return value
+    # Plain members are taken as they are without a call each (most of a chat completion's).
     if kind is dict:
-        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): v if type(v) in PLAIN_TYPES else jsonable(v) for k, v in value.items()}
     if kind is list:
-        return [jsonable(v) for v in value]
+        return [v if type(v) in PLAIN_TYPES else jsonable(v) for v in value]
     if isinstance(value, Artifact):
         return value.to_json()
     if isinstance(value, dict):

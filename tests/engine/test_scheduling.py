@@ -260,3 +260,32 @@ async def test_a_node_error_in_a_large_fan_out_stops_it_promptly():
     assert len(ran) <= 8
     skipped = [r for r in result.nodes.values() if r.status == "skipped"]
     assert len(skipped) >= 190 and {r.reason for r in skipped} == {"run_stopped"}
+
+
+async def test_a_handler_event_nobody_watches_is_not_copied_but_its_usage_still_counts(monkeypatch):
+    from studio.engine import node_states
+
+    registry = make_registry(Probe())
+
+    @registry.register("test.wait")
+    async def talk(ctx: NodeContext) -> Any:
+        ctx.emit("usage", usage={"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7})
+        ctx.emit("tick", at=(1, 2))  # not an event type of its own: a "progress" event with its kind
+        return "said"
+
+    copied: list[Any] = []
+    real = node_states.jsonable
+    monkeypatch.setattr(node_states, "jsonable", lambda value: copied.append(value) or real(value))
+    g = Graph().add("Start", "trigger.manual").add("Talk", "test.wait").chain("Start", "Talk")
+    result = await run_flow(g.flow(), catalog=CATALOG, registry=registry, keep_events=False)
+    assert result.status == "succeeded" and result.usage["total_tokens"] == 7
+    assert result.nodes["Talk"].usage["prompt_tokens"] == 3
+    assert copied == [{}, "said"]  # the two outputs only (the Manual trigger's is {}): no event data
+    copied.clear()
+    seen: list[Any] = []
+    handle = start_run(g.flow(), catalog=CATALOG, registry=registry, keep_events=False, on_event=seen.append,
+                       on_event_types=frozenset({"progress"}))
+    result = await handle.result()
+    assert result.usage["total_tokens"] == 7
+    assert [(e.type, e.data) for e in seen] == [("progress", {"kind": "tick", "at": [1, 2]})]
+    assert {"at": (1, 2)} in copied and not any(isinstance(value, dict) and "usage" in value for value in copied)

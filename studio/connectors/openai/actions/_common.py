@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from studio.engine.context import NodeContext, NodeError
 from studio.engine.handlers import register
+from studio.engine.results import PLAIN_TYPES
 
 Handler = Callable[[NodeContext], Awaitable[Any]]
 T = TypeVar("T")
@@ -77,10 +78,12 @@ def to_plain(obj: Any) -> Any:
     """SDK objects as the JSON the API sent (unset fields left out); plain values unchanged."""
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
-    if type(obj) is dict:  # most values are plain JSON (the direct path answers with it): checked first
-        return {k: to_plain(v) for k, v in obj.items()}
+    # Most values are plain JSON (the direct path answers with it): checked first, and plain
+    # members taken without a call each.
+    if type(obj) is dict:
+        return {k: v if type(v) in PLAIN_TYPES else to_plain(v) for k, v in obj.items()}
     if type(obj) is list:
-        return [to_plain(v) for v in obj]
+        return [v if type(v) in PLAIN_TYPES else to_plain(v) for v in obj]
     if hasattr(obj, "to_dict"):
         return obj.to_dict(mode="json")
     if hasattr(obj, "model_dump"):
