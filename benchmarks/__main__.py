@@ -21,7 +21,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 PARTS = ("engine", "executor", "webhook", "editor", "scaleout")
 
 FULL = {
-    "engine": dict(sizes=(100, 1000), chain=100, repeats=5),
+    "engine": dict(sizes=(100, 1000), chain=100, repeats=5, chain_repeats=11),
     "executor": dict(n=10_000, repeats=3),
     "webhook": dict(total=5000, connections=32, repeats=3, warm=300),
     "editor": dict(sizes=(100, 500, 1000), starts=3, selects=20, stall_requests=200),

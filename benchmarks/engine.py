@@ -169,9 +169,18 @@ def _share_figure(name: str, per_node_ms: float, notes: str, goal: bool = True) 
                   met=per_node_ms < SHARE_GOAL_MS if goal else None, notes=notes)
 
 
+def _spread(differences: list[float], nodes: int) -> str:
+    """The paired differences per node, lowest to highest, for the log and the notes."""
+    return ", ".join(f"{d / nodes * 1000:.3f}" for d in sorted(differences))
+
+
 def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3,
         latency_ms: float = LATENCY_MS, concurrency: int = CONCURRENCY, cancel: int = 100,
-        log=print) -> list[Figure]:
+        chain_repeats: int | None = None, log=print) -> list[Figure]:
+    """`chain_repeats` (default `repeats`): the chain's paired runs. Its share is the difference
+    of two 5 s walls over 100 nodes, and one run of the same code differs from the next by up to
+    0.4 ms a node: the share's goal row needs more pairs than the ratios do."""
+    chain_repeats = chain_repeats or repeats
     figures: list[Figure] = []
     limit = f"limit {concurrency} in flight on both sides (engine max_concurrency / baseline semaphore)"
     sdk_note = ("for comparison, not a goal: chat calls through the OpenAI SDK's post instead of the direct "
@@ -215,23 +224,34 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                 flow = chain_flow(chain)
                 base, eng, sdk = [], [], []
                 base_cpu, eng_cpu = [], []  # this process's CPU seconds for the same runs
-                for _ in range(repeats):
+
+                async def bare_chain() -> None:
                     begin = time.process_time()
                     base.append(await bare_requests(url, chain, 1, sequential=True))
                     base_cpu.append(time.process_time() - begin)
+
+                async def engine_chain() -> None:
                     begin = time.process_time()
                     eng.append((await engine_run(url, flow, concurrency))[0])
                     eng_cpu.append(time.process_time() - begin)
-                    sdk.append((await engine_run(url, flow, concurrency, direct=False))[0])
+
+                for index in range(chain_repeats):
+                    # Each pair next to each other, the side that goes first alternating: a
+                    # machine slowing down or speeding up over a pair favours neither side.
+                    for side in ((bare_chain, engine_chain) if index % 2 == 0 else (engine_chain, bare_chain)):
+                        await side()
+                    if index < repeats:  # the SDK path is for comparison, not a goal: fewer runs
+                        sdk.append((await engine_run(url, flow, concurrency, direct=False))[0])
                 b, e, k = _median(base), _median(eng), _median(sdk)
-                # The share: the median of each repeat's difference (engine minus the bare chain
+                # The share: the median of each pair's difference (engine minus the bare chain
                 # of the same minute), not the difference of two medians of 5 s walls.
                 share = _paired_difference(eng, base) / chain * 1000
                 sdk_share = _paired_difference(sdk, base) / chain * 1000
                 floor = chain * latency_ms / 1000
-                log(f"  chain {chain}: bare {b:.3f} s, engine {e:.3f} s, engine on the SDK path {k:.3f} s")
+                log(f"  chain {chain}: bare {b:.3f} s, engine {e:.3f} s, engine on the SDK path {k:.3f} s; "
+                    f"engine - bare per node, ms: {_spread([x - y for x, y in zip(eng, base)], chain)}")
                 figures.append(_ratio_figure(f"chain {chain} chats: wall time", e, "bare sequential httpx", b,
-                                             f"median of {repeats}; {latency_ms:g} ms latency per request"))
+                                             f"median of {chain_repeats}; {latency_ms:g} ms latency per request"))
                 figures.append(Figure(f"chain {chain}: per-node overhead (wall - {chain}x latency)/{chain}",
                                       (e - floor) / chain * 1000, "ms", "same for bare httpx",
                                       (b - floor) / chain * 1000,
@@ -239,8 +259,8 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                 figures.append(_share_figure(f"chain {chain}: engine + client share per node (engine - bare)/{chain}",
                                              share,
                                              "executor, handler and OpenAI client above the bare script's request "
-                                             f"(median of {repeats} paired differences); the executor alone: "
-                                             "figure 2's chain row"))
+                                             f"(median of {chain_repeats} paired differences, the side going first "
+                                             "alternating); the executor alone: figure 2's chain row"))
                 figures.append(_share_figure(f"chain {chain}: engine + client share per node, SDK path",
                                              sdk_share, sdk_note, goal=False))
                 cpu_share = _paired_difference(eng_cpu, base_cpu) / chain * 1000
@@ -248,7 +268,7 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                     f"engine {_median(eng_cpu) / chain * 1000:.3f} ms")
                 figures.append(_share_figure(
                     f"chain {chain}: engine + client share per node, in CPU (engine - bare)/{chain}", cpu_share,
-                    f"this process's CPU time for the same runs as the wall rows (medians of {repeats}); the "
+                    f"this process's CPU time for the same runs as the wall rows (medians of {chain_repeats}); the "
                     "fake server runs in a process of its own, so a busy machine moves this far less than "
                     "the difference of two 5 s walls"))
 
@@ -288,21 +308,24 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                                   notes="until every node has a final state; server would answer in 30 s"))
         if chain:
             insides, bases = [], []
-            for _ in range(repeats):  # each process's run next to a bare chain of the same minute
-                insides.append(studio_run(url, chain_flow(chain), concurrency, workdir)[1])
-                bases.append(asyncio.run(bare_requests(url, chain, 1, sequential=True)))
+            for index in range(chain_repeats):  # each process's run next to a bare chain of the same minute
+                for side in ("studio", "bare") if index % 2 == 0 else ("bare", "studio"):
+                    if side == "studio":
+                        insides.append(studio_run(url, chain_flow(chain), concurrency, workdir)[1])
+                    else:
+                        bases.append(asyncio.run(bare_requests(url, chain, 1, sequential=True)))
             inside, base_chain = _median(insides), _median(bases)
             paired = _paired_difference(insides, bases)
-            log(f"  studio run chain {chain}: run {inside:.3f} s (bare {base_chain:.3f} s); runs "
-                + ", ".join(f"{i:.3f}" for i in insides) + "; bare " + ", ".join(f"{b:.3f}" for b in bases))
+            log(f"  studio run chain {chain}: run {inside:.3f} s (bare {base_chain:.3f} s); run - bare per node, "
+                f"ms: {_spread([x - y for x, y in zip(insides, bases)], chain)}")
             figures.append(_ratio_figure(f"chain {chain} chats, studio run (run duration)", inside,
                                          "bare sequential httpx", base_chain,
-                                         f"duration_ms from --json, median of {repeats} processes, each next to "
-                                         "a bare chain in this process"))
+                                         f"duration_ms from --json, median of {chain_repeats} processes, each next "
+                                         "to a bare chain in this process"))
             figures.append(_share_figure(f"chain {chain}, studio run: engine + client share per node",
                                          paired / chain * 1000,
-                                         f"(run duration - bare chain) / nodes; median of {repeats} paired "
-                                         "differences"))
+                                         f"(run duration - bare chain) / nodes; median of {chain_repeats} paired "
+                                         "differences, the side going first alternating"))
     return figures
 
 
