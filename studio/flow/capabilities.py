@@ -270,6 +270,7 @@ def analyse(flow: "Flow", catalog: "Catalog | None" = None, flow_dir: str | os.P
             ) -> FlowCapabilities:
     """Every capability of the flow's enabled nodes and every way of reaching one that is refused."""
     result = FlowCapabilities()
+    file_keys: dict[str, list[str]] = {}  # by action: the same for every node of it
     for index, node in enumerate(flow.nodes):
         if node.disabled or not node.values and node.action not in _ACTIONS_WITH_REACH:
             continue  # every check below reads the node's values, except for these four actions
@@ -306,7 +307,10 @@ def analyse(flow: "Flow", catalog: "Catalog | None" = None, flow_dir: str | os.P
                 refuse(key, "holds an MCP server written as JSON; servers come from Add Local MCP Server or "
                        "Add Remote MCP Server nodes wired to this input (so what they start or contact is "
                        "shown before the flow runs)")
-        for key in _file_keys(node.action, action):
+        keys = file_keys.get(node.action)
+        if keys is None:
+            keys = file_keys[node.action] = _file_keys(node.action, action)
+        for key in keys:
             value = node.values.get(key)
             if value in (None, "", []) or _has_expression(value) and not isinstance(value, (dict, list)):
                 continue
