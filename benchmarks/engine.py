@@ -169,9 +169,13 @@ def _share_figure(name: str, per_node_ms: float, notes: str, goal: bool = True) 
                   met=per_node_ms < SHARE_GOAL_MS if goal else None, notes=notes)
 
 
-def _spread(differences: list[float], nodes: int) -> str:
-    """The paired differences per node, lowest to highest, for the log and the notes."""
-    return ", ".join(f"{d / nodes * 1000:.3f}" for d in sorted(differences))
+def _pairs(differences: list[float], nodes: int, first: str = "be") -> str:
+    """The paired differences per node in the order run, each marked with the side that went
+    first (b: the bare chain, e: the engine; `first`: the even pairs' mark, then the odd
+    ones'), then their range: for the log."""
+    marked = [f"{first[index % 2]}{d / nodes * 1000:.3f}" for index, d in enumerate(differences)]
+    return (", ".join(marked) + f" (range {min(differences) / nodes * 1000:.3f} to "
+            f"{max(differences) / nodes * 1000:.3f})")
 
 
 def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3,
@@ -249,7 +253,7 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                 sdk_share = _paired_difference(sdk, base) / chain * 1000
                 floor = chain * latency_ms / 1000
                 log(f"  chain {chain}: bare {b:.3f} s, engine {e:.3f} s, engine on the SDK path {k:.3f} s; "
-                    f"engine - bare per node, ms: {_spread([x - y for x, y in zip(eng, base)], chain)}")
+                    f"engine - bare per node, ms: {_pairs([x - y for x, y in zip(eng, base)], chain)}")
                 figures.append(_ratio_figure(f"chain {chain} chats: wall time", e, "bare sequential httpx", b,
                                              f"median of {chain_repeats}; {latency_ms:g} ms latency per request"))
                 figures.append(Figure(f"chain {chain}: per-node overhead (wall - {chain}x latency)/{chain}",
@@ -317,7 +321,7 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
             inside, base_chain = _median(insides), _median(bases)
             paired = _paired_difference(insides, bases)
             log(f"  studio run chain {chain}: run {inside:.3f} s (bare {base_chain:.3f} s); run - bare per node, "
-                f"ms: {_spread([x - y for x, y in zip(insides, bases)], chain)}")
+                f"ms: {_pairs([x - y for x, y in zip(insides, bases)], chain, first='eb')}")
             figures.append(_ratio_figure(f"chain {chain} chats, studio run (run duration)", inside,
                                          "bare sequential httpx", base_chain,
                                          f"duration_ms from --json, median of {chain_repeats} processes, each next "
