@@ -321,3 +321,21 @@ def test_the_simulated_connection_answers_like_a_model():
         assert json.loads(answer["output"][0]["arguments"]) == {"q": "find cats"}
     finally:
         simulated.stop_simulated_server()
+
+
+@pytest.mark.parametrize("kept", [0, 2])
+def test_a_server_that_keeps_only_its_last_requests_still_answers_every_one(kept):
+    with FakeOpenAIServer(latency_ms=0, keep_requests=kept) as server:
+        for i in range(5):
+            response = httpx.post(server.base_url + "/chat/completions", timeout=10,
+                                  headers={"Authorization": "Bearer k"},
+                                  json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"n{i}"}]})
+            assert response.status_code == 200 and response.json()["choices"][0]["message"]["content"] == f"Echo: n{i}"
+        assert [r.json["messages"][0]["content"] for r in server.requests] == ["n3", "n4"][2 - kept:]
+
+
+def test_the_simulated_connections_server_keeps_a_bounded_record():
+    from studio.connectors.openai import simulated
+
+    simulated.ensure_simulated_server()
+    assert simulated.simulated_server().requests.maxlen == simulated.SIMULATED_KEPT_REQUESTS

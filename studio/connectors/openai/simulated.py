@@ -35,6 +35,7 @@ SIMULATED_CONNECTION_NAME = "Simulated (offline)"
 SIMULATED_API_KEY = "simulated-offline-key"
 SIMULATED_LATENCY_MS = 150
 SIMULATED_CHUNK_DELAY_MS = 30
+SIMULATED_KEPT_REQUESTS = 200  # for tests and diagnostics; every body kept would grow without end
 
 _server: FakeOpenAIServer | None = None
 _lock = threading.Lock()
@@ -45,8 +46,9 @@ def ensure_simulated_server() -> str:
     global _server
     with _lock:
         if _server is None or not _server.running:
+            # It lives as long as the editor or `studio serve`: only its last requests are kept.
             _server = FakeOpenAIServer(latency_ms=SIMULATED_LATENCY_MS, stream_chunk_delay_ms=SIMULATED_CHUNK_DELAY_MS,
-                                       answerer=simulated_answer).start()
+                                       answerer=simulated_answer, keep_requests=SIMULATED_KEPT_REQUESTS).start()
         return _server.base_url
 
 

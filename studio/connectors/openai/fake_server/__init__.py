@@ -57,7 +57,8 @@ output_format, else PNG) picks the bytes Create Image answers with, and `server.
 answers `url` with a `data:` URL instead of a link to the server.
 
 Recording: `server.requests` holds a RecordedRequest per request (including failed ones: see
-`.fault`); `server.requests_to("/chat/completions")` filters them by path; `server.in_flight` /
+`.fault`; only the last N with `keep_requests=N`: none from the command line, the last 200 for the
+simulated connection); `server.requests_to("/chat/completions")` filters them by path; `server.in_flight` /
 `server.max_in_flight` count concurrent requests (a slow answer stops counting once its client
 hangs up); `server.wait_idle()` waits for none in flight; `server.reset()` clears requests,
 queues, scripts, faults and stored objects (files, assistants, threads, runs, responses,

@@ -9,6 +9,7 @@ import json
 import math
 import threading
 import time
+from collections import deque
 from typing import Any, AsyncIterator, Callable
 
 import uvicorn
@@ -36,7 +37,8 @@ ROUTE_FAMILIES = (ChatRoutes, ResponsesRoutes, ConversationRoutes, MediaRoutes, 
 class FakeOpenAIServer(*ROUTE_FAMILIES):
     def __init__(self, latency_ms: float = 0, *, host: str = "127.0.0.1", port: int = 0,
                  invalid_keys: set[str] | frozenset[str] | None = None, stream_chunk_delay_ms: float = 0,
-                 answerer: Callable[[str, dict[str, Any]], Any] | None = None) -> None:
+                 answerer: Callable[[str, dict[str, Any]], Any] | None = None,
+                 keep_requests: int | None = None) -> None:
         self.host, self.port = host, port
         # Answers unscripted chat/responses requests (see the module docstring); None: echo.
         self.answerer = answerer
@@ -46,7 +48,11 @@ class FakeOpenAIServer(*ROUTE_FAMILIES):
         self.faults: FaultRates | None = None
         self.image_format: str | None = None
         self.image_data_urls = False
-        self.requests: list[RecordedRequest] = []
+        # Every request (None: a list), or only the last `keep_requests` (a deque): a long-lived
+        # server (the simulated connection, the command line's) would otherwise hold every body
+        # it was sent.
+        self.requests: list[RecordedRequest] | deque[RecordedRequest] = (
+            [] if keep_requests is None else deque(maxlen=keep_requests))
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.RLock()
