@@ -16,7 +16,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
+
+from studio.jsontext import json_encoder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -120,19 +122,10 @@ def _make_private(path: Path, mode: int) -> None:
             pass
 
 
-def _encoder() -> Callable[[Any], str]:
-    """JSON text as `json.dumps(value, ensure_ascii=False, default=str)` writes it, by the C
-    encoder made once: `JSONEncoder.encode` makes one per value (0.8 of its 2.3 us, for a value
-    of eight or so per run). No circular-reference marks: the values are JSON data already
-    (engine/results.py `jsonable`), and a cycle ends in RecursionError, a write that fails."""
-    make = json.encoder.c_make_encoder
-    if make is None:  # a Python without the C accelerator
-        return json.JSONEncoder(ensure_ascii=False, default=str).encode
-    chunks = make(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
-    return lambda value: "".join(chunks(value, 0))
-
-
-_ENCODE = _encoder()
+# JSON text as `json.dumps(value, ensure_ascii=False, default=str)` writes it. No circular-reference
+# marks: the values are JSON data already (engine/results.py `jsonable`), and a cycle ends in
+# RecursionError, a write that fails.
+_ENCODE = json_encoder(default=str, item_separator=", ", key_separator=": ", check_circular=False)
 
 
 def _dump(value: Any) -> str:

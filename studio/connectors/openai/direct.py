@@ -10,39 +10,32 @@ Streams, uploads and typed results stay on the SDK."""
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
-from typing import Any, Callable
+from typing import Any
 
 import anyio
 import httpx2
 import openai
 from openai._base_client import _merge_headers, get_platform
-from openai._utils._json import _CustomEncoder, openapi_dumps
+from openai._utils._json import _CustomEncoder
 
 from studio.connectors.openai.retries import with_retries
+from studio.jsontext import json_encoder
 
 # What the SDK turns into APITimeoutError / APIConnectionError (openai._httpx2).
 _TIMEOUT_ERRORS = (httpx2.TimeoutException,)
 _REQUEST_ERRORS = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
 
 
-def _body_encoder() -> Callable[[Any], bytes]:
-    """`openapi_dumps` (the SDK's request JSON: compact, non-ASCII kept, NaN refused, dates and
-    models as the SDK writes them) without its encoder object per call: the C encoder with the
-    same settings, made per body (its circular-reference marks are per body)."""
-    make = json.encoder.c_make_encoder
-    if make is None:  # a Python without the C accelerator
-        return openapi_dumps
-    default, string = _CustomEncoder().default, json.encoder.encode_basestring
-
-    def dumps(body: Any) -> bytes:
-        return "".join(make({}, default, string, None, ":", ",", False, False, False)(body, 0)).encode()
-
-    return dumps
+# `openapi_dumps` (the SDK's request JSON: compact, non-ASCII kept, NaN refused, dates and models
+# as the SDK writes them) without its encoder object per body.
+_BODY_TEXT = json_encoder(default=_CustomEncoder().default, item_separator=",", key_separator=":", allow_nan=False)
 
 
-_DUMPS = _body_encoder()
+def body_json(body: Any) -> bytes:
+    """A request body as the SDK's `openapi_dumps` writes it (tests/connectors/test_request_json.py)."""
+    return _BODY_TEXT(body).encode()
+
 
 _PLATFORM: list[Any] = []  # what `sdk_platform` found, once per process
 
@@ -107,7 +100,7 @@ class DirectJSON:
         if read is not None:
             call_headers["x-stainless-read-timeout"] = str(read)
         common = await self._common_headers()
-        content = _DUMPS(body)
+        content = body_json(body)
         url = self._url(path)
         http: httpx2.AsyncClient = sdk._client
 
