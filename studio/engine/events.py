@@ -6,6 +6,7 @@ knows about any toolkit."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
@@ -71,15 +72,29 @@ EventCallback = Callable[[RunEvent], Any]
 
 
 class EventBus:
-    """A list of callbacks called in order, synchronously, for every event (or, for a callback
-    subscribed with `types`, for the events of those types only).
+    """A list of callbacks called in order for every event (or, for a callback subscribed with
+    `types`, for the events of those types only).
+
+    Synchronously, unless `deliver_later(loop)` was called: a running run does, so that its
+    listeners (progress lines, the history's steps, the editor) are served after the work that
+    cannot wait. In a chain, a node's end and the next node's start would otherwise be reported
+    between the answer to one request and the sending of the next: every listener's work a node
+    added to the run's wall time. Held back, events are handed over together `DELIVERY_DELAY_S`
+    after the first of them, while the loop waits for the server; every event still reaches
+    every callback, in order, and `deliver_now()` (the run's end) hands over what waits before
+    the run's result exists.
 
     A failing callback is logged and skipped: a broken display must not break the run."""
+
+    DELIVERY_DELAY_S = 0.002  # late by this much at most: nobody watching sees it; a chain node's sending is done by then
 
     def __init__(self, *callbacks: EventCallback | None) -> None:
         self._callbacks: list[tuple[EventCallback, frozenset[str] | None]] = [
             (cb, None) for cb in callbacks if cb is not None]
         self._update()
+        self._loop: asyncio.AbstractEventLoop | None = None  # set: events wait for `_delivery`
+        self._waiting: list[RunEvent] = []
+        self._delivery: asyncio.TimerHandle | None = None
 
     def _update(self) -> None:
         everything, wanted = False, frozenset()
@@ -91,15 +106,36 @@ class EventBus:
         self._everything = everything
         self._types: frozenset[str] = wanted
 
+    def deliver_later(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From now on, hold events back and hand them over from `loop` (emit only from its thread)."""
+        self._loop = loop
+
+    def deliver_now(self) -> None:
+        """Hand over every event held back, and from now on each at once."""
+        self._loop = None
+        self.flush()
+
+    def flush(self) -> None:
+        """Hand over the events held back, in order (one a callback emits meanwhile waits its turn)."""
+        if self._delivery is not None:
+            self._delivery.cancel()  # (called by it, or before it: either way it is done)
+            self._delivery = None
+        if self._waiting:
+            waiting, self._waiting = self._waiting, []
+            for event in waiting:
+                self._deliver(event)
+
     def subscribe(self, callback: EventCallback, types: frozenset[str] | None = None) -> Callable[[], None]:
         """Add `callback` (for every event, or those whose type is in `types`); returns a
         function that removes it again."""
         entry = (callback, None if types is None else frozenset(types))
+        self.flush()  # the events held back came before it subscribed
         self._callbacks.append(entry)
         self._update()
 
         def unsubscribe() -> None:
             if entry in self._callbacks:
+                self.flush()  # the events held back came while it was subscribed
                 self._callbacks.remove(entry)
                 self._update()
 
@@ -115,6 +151,15 @@ class EventBus:
         return self._everything or event_type in self._types
 
     def emit(self, event: RunEvent) -> None:
+        loop = self._loop
+        if loop is None:
+            self._deliver(event)
+            return
+        self._waiting.append(event)
+        if self._delivery is None:
+            self._delivery = loop.call_later(self.DELIVERY_DELAY_S, self.flush)
+
+    def _deliver(self, event: RunEvent) -> None:
         for callback, types in list(self._callbacks):
             if types is not None and event.type not in types:
                 continue

@@ -318,6 +318,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         self._emit("run_started", None, flow_id=self.flow.id, flow_name=self.flow.name,
                    nodes=len(self.flow.nodes), trigger_payload=self.payload)
         self.loop = asyncio.get_running_loop()
+        self.bus.deliver_later(self.loop)  # listeners are served after what the nodes cannot wait for (events.py)
         # Node tasks start in a copy of the run's own context, never in the context of the node
         # whose end started them (a handler's context variables stay its own).
         self.task_context = contextvars.copy_context()
@@ -343,6 +344,7 @@ class _Run(RunPlanning, NodeExecution, NodeStates, LoopBodies):
         finally:
             self.waiter = None
             young_collections.release()
+            self.bus.deliver_now()  # every event held back, before the run's result (and its run_finished)
         return self._finish_run()
 
     async def _halt(self) -> None:
