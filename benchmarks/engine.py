@@ -75,13 +75,15 @@ def studio_run(base_url: str, flow: Any, concurrency: int, workdir: Path) -> tup
     return wall, document["duration_ms"] / 1000
 
 
-def bare_script_process(base_url: str, n: int, concurrency: int, workdir: Path) -> tuple[float, float]:
+def bare_script_process(base_url: str, n: int, concurrency: int, workdir: Path, *,
+                        sequential: bool = False) -> tuple[float, float]:
     """(process wall seconds, its requests' own seconds) for the bare script run as its own
     process: the fair partner of `studio run`'s process wall (both pay for starting Python and
     their imports) and of its run duration (both send from a fresh process: new connections,
-    code run for the first time)."""
+    code run for the first time; neither times the TLS set-up, benchmarks/bare.py)."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bare", base_url, str(n), str(concurrency)],
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bare", base_url, str(n), str(concurrency)]
+                          + (["sequential"] if sequential else []),
                           capture_output=True, text=True, env=child_env(workdir / "home"), cwd=ROOT, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"bare script failed: {done.stderr[-2000:]}")
@@ -169,11 +171,12 @@ def _share_figure(name: str, per_node_ms: float, notes: str, goal: bool = True) 
                   met=per_node_ms < SHARE_GOAL_MS if goal else None, notes=notes)
 
 
-def _pairs(differences: list[float], nodes: int, first: str = "be") -> str:
+def _pairs(differences: list[float], nodes: int, first: str | list[str] = "be") -> str:
     """The paired differences per node in the order run, each marked with the side that went
     first (b: the bare chain, e: the engine; `first`: the even pairs' mark, then the odd
-    ones'), then their range: for the log."""
-    marked = [f"{first[index % 2]}{d / nodes * 1000:.3f}" for index, d in enumerate(differences)]
+    ones', or one mark per pair), then their range: for the log."""
+    marks = first if isinstance(first, list) else [first[index % 2] for index in range(len(differences))]
+    marked = [f"{mark}{d / nodes * 1000:.3f}" for mark, d in zip(marks, differences)]
     return (", ".join(marked) + f" (range {min(differences) / nodes * 1000:.3f} to "
             f"{max(differences) / nodes * 1000:.3f})")
 
@@ -311,25 +314,40 @@ def run(sizes: tuple[int, ...] = (100, 1000), chain: int = 100, repeats: int = 3
                                   met=eng <= CANCEL_GOAL_S,
                                   notes="until every node has a final state; server would answer in 30 s"))
         if chain:
-            insides, bases = [], []
-            for index in range(chain_repeats):  # each process's run next to a bare chain of the same minute
-                for side in ("studio", "bare") if index % 2 == 0 else ("bare", "studio"):
-                    if side == "studio":
-                        insides.append(studio_run(url, chain_flow(chain), concurrency, workdir)[1])
-                    else:
-                        bases.append(asyncio.run(bare_requests(url, chain, 1, sequential=True)))
-            inside, base_chain = _median(insides), _median(bases)
+            # Each `studio run` process next to a bare chain from a fresh process of its own (the
+            # goal's partner: both send from a fresh process, neither times its set-up) and one in
+            # this warm process (for reference), the order turning from repeat to repeat.
+            insides, bases, warm = [], [], []
+            sides = {"s": lambda: insides.append(studio_run(url, chain_flow(chain), concurrency, workdir)[1]),
+                     "b": lambda: bases.append(bare_script_process(url, chain, 1, workdir, sequential=True)[1]),
+                     "w": lambda: warm.append(asyncio.run(bare_requests(url, chain, 1, sequential=True)))}
+            orders = ("sbw", "bws", "wsb")
+            for index in range(chain_repeats):
+                for side in orders[index % 3]:
+                    sides[side]()
+            inside, base_chain, warm_chain = _median(insides), _median(bases), _median(warm)
             paired = _paired_difference(insides, bases)
-            log(f"  studio run chain {chain}: run {inside:.3f} s (bare {base_chain:.3f} s); run - bare per node, "
-                f"ms: {_pairs([x - y for x, y in zip(insides, bases)], chain, first='eb')}")
+            warm_paired = _paired_difference(insides, warm)
+            def went_first(other: str) -> list[str]:  # per repeat, which of studio run and `other` went first
+                return [min("s" + other, key=orders[index % 3].index) for index in range(chain_repeats)]
+
+            log(f"  studio run chain {chain}: run {inside:.3f} s (bare script process {base_chain:.3f} s, bare in this "
+                f"warm process {warm_chain:.3f} s); run - bare process per node, ms: "
+                f"{_pairs([x - y for x, y in zip(insides, bases)], chain, first=went_first('b'))}; "
+                f"run - warm bare per node, ms: {_pairs([x - y for x, y in zip(insides, warm)], chain, first=went_first('w'))}")
             figures.append(_ratio_figure(f"chain {chain} chats, studio run (run duration)", inside,
-                                         "bare sequential httpx", base_chain,
-                                         f"duration_ms from --json, median of {chain_repeats} processes, each next "
-                                         "to a bare chain in this process"))
+                                         "bare sequential httpx, own process", base_chain,
+                                         f"duration_ms from --json against the bare script's own timing of its "
+                                         f"requests, each a fresh process; medians of {chain_repeats}"))
             figures.append(_share_figure(f"chain {chain}, studio run: engine + client share per node",
                                          paired / chain * 1000,
-                                         f"(run duration - bare chain) / nodes; median of {chain_repeats} paired "
-                                         "differences, the side going first alternating"))
+                                         f"(run duration - bare script process's chain) / nodes; median of "
+                                         f"{chain_repeats} paired differences, the order of the sides turning"))
+            figures.append(_share_figure(f"chain {chain}, studio run: share against a warm bare chain",
+                                         warm_paired / chain * 1000,
+                                         "for reference, not a goal: the same runs against the bare chain in the "
+                                         "benchmark's own warm process (a fresh process's first requests "
+                                         "counted as the engine's)", goal=False))
     return figures
 
 

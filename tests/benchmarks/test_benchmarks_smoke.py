@@ -41,11 +41,17 @@ def test_engine_figures_at_a_tiny_size():
         "fan-out 5 chats, studio run (whole process)",
         "chain 3 chats, studio run (run duration)",
         "chain 3: engine + client share per node (engine - bare)/3",
+        "chain 3, studio run: engine + client share per node",
+        "chain 3, studio run: share against a warm bare chain",
         "fan-out 5 chats, engine in process, SDK path",
     ])
     # Three 5 ms requests one after another cannot take less than 15 ms on either side.
     chain = by_name["chain 3 chats: wall time"]
     assert chain.value >= 0.015 and chain.baseline >= 0.015
+    # `studio run`'s chain against the bare script's chain from its own process (sequential too).
+    through_cli = by_name["chain 3 chats, studio run (run duration)"]
+    assert through_cli.value >= 0.015 and through_cli.baseline >= 0.015
+    assert by_name["chain 3, studio run: share against a warm bare chain"].met is None  # no goal: for reference
     assert by_name["fan-out 5 chats, engine in process"].value > 0.005
     process = by_name["fan-out 5 chats, studio run (whole process)"]
     inside = by_name["fan-out 5 chats, studio run (run duration)"]
