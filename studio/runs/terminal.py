@@ -67,11 +67,14 @@ class ProgressPrinter:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.started = time.monotonic()
+        self.started_wall = time.time()  # what an event's own time (`ts`) counts from
         self._waiting: list[str] = []
         self._write_due: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
 
-    def line(self, text: str) -> None:
-        elapsed = time.monotonic() - self.started
+    def line(self, text: str, at: float | None = None) -> None:
+        """`text` stamped with the time since the printer started: now, or `at` (a wall-clock
+        time, an event's `ts`: a run hands its events over a little after they happen)."""
+        elapsed = time.monotonic() - self.started if at is None else at - self.started_wall
         self._waiting.append(f"[+{elapsed:7.3f}s] {text}\n")
         try:
             loop = asyncio.get_running_loop()
@@ -93,7 +96,7 @@ class ProgressPrinter:
             self.stream.flush()
 
     def node(self, name: str, status: str, *, duration_ms: float | None = None, error: str | None = None,
-             detail: str | None = None) -> None:
+             detail: str | None = None, at: float | None = None) -> None:
         if status not in self.WATCHED:
             return
         text = f"{name}: {status}"
@@ -103,7 +106,7 @@ class ProgressPrinter:
             text += f" - {detail}"
         if error:
             text += f" - {error}"
-        self.line(text)
+        self.line(text, at)
 
 
 def progress_callback(printer: ProgressPrinter) -> Any:
@@ -118,7 +121,7 @@ def progress_callback(printer: ProgressPrinter) -> Any:
         if step is not None and kind != "node_waiting":  # pending requests are listed at the end
             text = step_line(step)
             if text:
-                printer.line(f"{event.node_name}: {text}")
+                printer.line(f"{event.node_name}: {text}", event.ts)
         if not kind.startswith("node_") or event.node_name is None:
             return
         status = kind[len("node_"):]
@@ -132,7 +135,8 @@ def progress_callback(printer: ProgressPrinter) -> Any:
             detail = f"try {data.get('attempt', 0) + 1} of {data.get('max_tries')}"
         elif status == "waiting":
             detail = f"{len(data.get('requests') or [])} approval request(s)"
-        printer.node(event.node_name, status, duration_ms=data.get("duration_ms"), error=message, detail=detail)
+        printer.node(event.node_name, status, duration_ms=data.get("duration_ms"), error=message, detail=detail,
+                     at=event.ts)
 
     return on_event
 

@@ -83,3 +83,18 @@ def test_studio_run_prints_each_node_end_without_building_an_output_preview(tmp_
     assert json.loads(out)["status"] == "succeeded"
     assert "Start: succeeded" in err and "Set: succeeded" in err
     assert previews == []
+
+
+def test_a_node_line_is_stamped_with_the_time_of_its_event_not_of_its_delivery():
+    from studio.engine.events import RunEvent
+    from studio.runs.terminal import progress_callback
+
+    stream = CountingStream()
+    printer = ProgressPrinter(stream)
+    on_event = progress_callback(printer)
+    # A run hands its events over together, a little after they happen: the line says when the
+    # node ended (its event's ts), 2.5 s after the printer started here.
+    on_event(RunEvent(type="node_succeeded", run_id="r", node_id="a", node_name="Ask",
+                      ts=printer.started_wall + 2.5, data={"duration_ms": 812.0}))
+    printer.flush()
+    assert stream.getvalue() == "[+  2.500s] Ask: succeeded (812 ms)\n"
