@@ -66,15 +66,14 @@ class ProgressPrinter:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.started = time.monotonic()
-        self.started_wall = time.time()  # what an event's own time (`ts`) counts from
+        self.started = time.time()  # wall-clock, as an event's own time (`ts`) is
         self._waiting: list[str] = []
         self._write_due: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
 
     def line(self, text: str, at: float | None = None) -> None:
-        """`text` stamped with the time since the printer started: now, or `at` (a wall-clock
-        time, an event's `ts`: a run hands its events over a little after they happen)."""
-        elapsed = time.monotonic() - self.started if at is None else at - self.started_wall
+        """`text` stamped with the time since the printer started: now, or `at` (an event's `ts`:
+        a run hands its events over a little after they happen)."""
+        elapsed = (time.time() if at is None else at) - self.started
         self._waiting.append(f"[+{elapsed:7.3f}s] {text}\n")
         try:
             loop = asyncio.get_running_loop()

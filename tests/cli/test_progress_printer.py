@@ -95,6 +95,6 @@ def test_a_node_line_is_stamped_with_the_time_of_its_event_not_of_its_delivery()
     # A run hands its events over together, a little after they happen: the line says when the
     # node ended (its event's ts), 2.5 s after the printer started here.
     on_event(RunEvent(type="node_succeeded", run_id="r", node_id="a", node_name="Ask",
-                      ts=printer.started_wall + 2.5, data={"duration_ms": 812.0}))
+                      ts=printer.started + 2.5, data={"duration_ms": 812.0}))
     printer.flush()
     assert stream.getvalue() == "[+  2.500s] Ask: succeeded (812 ms)\n"
